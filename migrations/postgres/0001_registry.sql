@@ -1,0 +1,104 @@
+-- The registry core: authorities, delegated competences, committees, authorizations with
+-- their append-only history, sanctions and their lifting. Kept in step with
+-- migrations/sqlite/0001_registry.sql (a test checks both folders hold the same versions).
+
+CREATE TABLE authorities (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    level       TEXT NOT NULL CHECK (level IN ('national', 'provincial', 'municipal', 'county')),
+    region      TEXT NOT NULL,
+    parent_id   TEXT REFERENCES authorities (id),
+    logged_at   TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX authorities_parent ON authorities (parent_id);
+
+CREATE TABLE delegations (
+    id              TEXT PRIMARY KEY,
+    authority_id    TEXT NOT NULL REFERENCES authorities (id),
+    delegated_by    TEXT NOT NULL REFERENCES authorities (id),
+    series          TEXT NOT NULL,
+    specialties     JSONB NOT NULL,
+    levels          JSONB NOT NULL,
+    valid_from      DATE NOT NULL,
+    valid_until     DATE,
+    document_number TEXT NOT NULL,
+    logged_at       TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX delegations_authority ON delegations (authority_id);
+
+CREATE TABLE committees (
+    id               TEXT PRIMARY KEY,
+    name             TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    unit_name        TEXT NOT NULL,
+    unit_credit_code TEXT NOT NULL,
+    authority_id     TEXT NOT NULL REFERENCES authorities (id),
+    region           TEXT NOT NULL,
+    domains          JSONB NOT NULL,
+    contact          TEXT,
+    logged_at        TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX committees_region ON committees (region text_pattern_ops);
+CREATE INDEX committees_credit_code ON committees (unit_credit_code);
+
+CREATE TABLE authorizations (
+    id              TEXT PRIMARY KEY,
+    committee_id    TEXT NOT NULL REFERENCES committees (id),
+    granted_by      TEXT NOT NULL REFERENCES authorities (id),
+    document_number TEXT NOT NULL,
+    logged_at       TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX authorizations_committee ON authorizations (committee_id);
+
+-- One row per act on an authorization; never updated, never deleted.
+CREATE TABLE authorization_records (
+    authorization_id TEXT NOT NULL REFERENCES authorizations (id),
+    seq              BIGINT NOT NULL,
+    action           TEXT NOT NULL CHECK (action IN ('granted', 'amended', 'suspended', 'reinstated', 'withdrawn')),
+    effective_on     DATE NOT NULL,
+    document_number  TEXT NOT NULL,
+    note             TEXT,
+    terms            JSONB,
+    logged_at        TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (authorization_id, seq)
+);
+
+CREATE TABLE sanctions (
+    id              TEXT PRIMARY KEY,
+    subject_kind    TEXT NOT NULL,
+    subject_id      TEXT,
+    subject_name    TEXT,
+    measure         TEXT NOT NULL,
+    region          TEXT NOT NULL,
+    effective_from  DATE NOT NULL,
+    effective_until DATE,
+    void_from       DATE,
+    decided_by      TEXT NOT NULL REFERENCES authorities (id),
+    document_number TEXT NOT NULL,
+    legal_basis     TEXT NOT NULL,
+    summary         TEXT NOT NULL,
+    logged_at       TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX sanctions_subject ON sanctions (subject_kind, subject_id);
+CREATE INDEX sanctions_region ON sanctions (region text_pattern_ops);
+
+CREATE TABLE sanction_lifts (
+    sanction_id     TEXT PRIMARY KEY REFERENCES sanctions (id),
+    effective_on    DATE NOT NULL,
+    document_number TEXT NOT NULL,
+    reason          TEXT,
+    logged_at       TIMESTAMPTZ NOT NULL
+);
+
+-- History is append-only: the database itself refuses to rewrite it.
+CREATE FUNCTION refuse_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END;
+$$;
+CREATE TRIGGER authorization_records_append_only BEFORE UPDATE OR DELETE ON authorization_records
+    FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
+CREATE TRIGGER sanctions_append_only BEFORE UPDATE OR DELETE ON sanctions
+    FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
+CREATE TRIGGER sanction_lifts_append_only BEFORE UPDATE OR DELETE ON sanction_lifts
+    FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();

@@ -1,0 +1,181 @@
+//! Committees: search, detail, and the coverage question.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::params::{self, Params};
+use super::views::{AuthorizationView, CommitteeView, ListMeta};
+use super::{collect_page, Page};
+use crate::app::AppState;
+use crate::domain::Date;
+use crate::domain::catalog::Level;
+use crate::domain::committee::CommitteeStatus;
+use crate::domain::coverage::{CoverageQuery, coverage};
+use crate::domain::reason::Reason;
+use crate::error::{AppError, Problem};
+use crate::store::{CommitteeRowFilter, today};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListCommitteesParams {
+    /// Substring of the committee's or its organizing unit's name (Chinese).
+    q: Option<String>,
+    /// 6-digit GB/T 2260 code: committees located inside this region.
+    region: Option<String>,
+    /// Series code: committees holding an authorization (current or past) for this series.
+    series: Option<String>,
+    /// Level: committees holding an authorization (current or past) that includes this level.
+    level: Option<String>,
+    /// Derived status on `as_of`: authorized, pending, expired, suspended, withdrawn, unauthorized.
+    status: Option<String>,
+    /// Approving authority id.
+    authority: Option<String>,
+    /// Derive statuses as of this date (YYYY-MM-DD); today (Beijing time) by default.
+    as_of: Option<String>,
+    /// `meta.next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    limit: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommitteeList {
+    pub committees: Vec<CommitteeView>,
+    pub meta: ListMeta,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommitteeEnvelope {
+    pub committee: CommitteeView,
+    pub as_of: Date,
+}
+
+/// Search committees.
+#[utoipa::path(get, path = "/api/v1/committees", tag = "committees", params(ListCommitteesParams),
+    responses((status = 200, body = CommitteeList), (status = 400, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_committees(State(state): State<AppState>, Params(p): Params<ListCommitteesParams>) -> Result<Json<CommitteeList>, AppError> {
+    let filter = CommitteeRowFilter {
+        q: params::text(&p.q).map(str::to_string),
+        region: params::text(&p.region).map(|r| params::region("region", r)).transpose()?,
+        authority_id: params::text(&p.authority).map(str::to_string),
+    };
+    let series = params::text(&p.series).map(|s| params::series("series", s)).transpose()?;
+    let level = params::text(&p.level).map(|l| params::level("level", l)).transpose()?;
+    let status = params::text(&p.status)
+        .map(|s| {
+            CommitteeStatus::parse(s).ok_or_else(|| {
+                AppError::invalid(
+                    "status",
+                    "unknown_status",
+                    format!("未知的状态“{s}”"),
+                    format!("unknown status {s:?}; expected authorized, pending, expired, suspended, withdrawn or unauthorized"),
+                )
+            })
+        })
+        .transpose()?;
+    let as_of = params::optional_date("as_of", &p.as_of)?.unwrap_or_else(today);
+    let limit = params::limit(&p.limit)?;
+    let cursor = params::cursor(&p.cursor)?;
+
+    let wanted = |r: &crate::domain::committee::CommitteeRecord| {
+        (series.is_none() && level.is_none() || r.authorized_for(series.as_deref(), level, as_of))
+            && status.is_none_or(|s| r.status_on(as_of) == s)
+    };
+    let store = state.store.clone();
+    let Page { items, next_cursor } = collect_page(cursor, limit, wanted, |after, n| {
+        let store = store.clone();
+        let filter = filter.clone();
+        async move { store.committees_after(&filter, after.as_deref(), n).await }
+    }, |r| r.committee.id.clone())
+    .await?;
+    let committees: Vec<CommitteeView> = items.iter().map(|r| CommitteeView::new(r, as_of)).collect();
+    Ok(Json(CommitteeList { meta: ListMeta { count: committees.len(), next_cursor, as_of: Some(as_of) }, committees }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommitteeParams {
+    /// Derive statuses as of this date (YYYY-MM-DD); today by default.
+    as_of: Option<String>,
+}
+
+/// One committee: its organizing unit, authorizations (current and past, with history) and sanctions.
+#[utoipa::path(get, path = "/api/v1/committees/{id}", tag = "committees",
+    params(("id" = String, Path, description = "Committee id"), CommitteeParams),
+    responses((status = 200, body = CommitteeEnvelope), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_committee(State(state): State<AppState>, Path(id): Path<String>, Params(p): Params<CommitteeParams>) -> Result<Json<CommitteeEnvelope>, AppError> {
+    let as_of = params::optional_date("as_of", &p.as_of)?.unwrap_or_else(today);
+    let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
+    Ok(Json(CommitteeEnvelope { committee: CommitteeView::new(&record, as_of), as_of }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoverageParams {
+    /// Series code (required).
+    series: Option<String>,
+    /// Specialty (专业); omitted means "any specialty of the series".
+    specialty: Option<String>,
+    /// Level (required): junior_assistant, junior, intermediate, associate_senior, senior.
+    level: Option<String>,
+    /// The applicant's region (6-digit code); omitted skips the region check.
+    region: Option<String>,
+    /// `true` when the applicant is the organizing unit's own staff.
+    own_staff: Option<String>,
+    /// The evaluation date (YYYY-MM-DD); today by default.
+    on: Option<String>,
+}
+
+/// The question asked, echoed back with the defaults filled in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoverageQueryView {
+    pub series: String,
+    pub specialty: Option<String>,
+    pub level: Level,
+    pub region: Option<String>,
+    pub own_staff: bool,
+    pub on: Date,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoverageResult {
+    pub committee_id: String,
+    pub query: CoverageQueryView,
+    pub covered: bool,
+    /// Why not (empty when covered), with stable codes: no_authorization, series_not_covered,
+    /// specialty_not_covered, level_not_covered, region_not_covered, scope_own_staff_only,
+    /// not_yet_valid, expired, suspended, withdrawn, grantor_lacked_competence.
+    pub reasons: Vec<Reason>,
+    /// The authorization the answer rests on: the covering one, or the closest one of the
+    /// same series that did not cover.
+    pub authorization: Option<AuthorizationView>,
+}
+
+/// Was this committee authorized to evaluate series S, specialty P, level L, for an applicant from region R, on date D?
+#[utoipa::path(get, path = "/api/v1/committees/{id}/coverage", tag = "committees",
+    params(("id" = String, Path, description = "Committee id"), CoverageParams),
+    responses((status = 200, body = CoverageResult), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_coverage(State(state): State<AppState>, Path(id): Path<String>, Params(p): Params<CoverageParams>) -> Result<Json<CoverageResult>, AppError> {
+    let series = params::series("series", params::required("series", &p.series)?)?;
+    let level = params::level("level", params::required("level", &p.level)?)?;
+    let region = params::text(&p.region).map(|r| params::region("region", r)).transpose()?;
+    let specialty = params::text(&p.specialty).map(str::to_string);
+    let own_staff = params::boolean("own_staff", &p.own_staff)?;
+    let on = params::optional_date("on", &p.on)?.unwrap_or_else(today);
+
+    let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
+    let graph = state.store.authority_graph().await?;
+    let query = CoverageQuery { series: &series, specialty: specialty.as_deref(), level, region: region.as_deref(), own_staff, on };
+    let answer = coverage(&record, &graph, &query);
+    Ok(Json(CoverageResult {
+        committee_id: id,
+        covered: answer.covered,
+        reasons: answer.reasons,
+        authorization: answer.authorization.map(|a| AuthorizationView::new(a, on)),
+        query: CoverageQueryView { series: series.clone(), specialty, level, region, own_staff, on },
+    }))
+}

@@ -1,0 +1,143 @@
+//! Query parameters arrive as strings and are parsed here, one function per kind, so every
+//! rejection names the parameter and says why in Chinese and English.
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
+
+use crate::domain::Date;
+use crate::domain::catalog::{Catalog, Level};
+use crate::error::AppError;
+
+/// `Query<T>` whose rejection is a problem+json 400 instead of plain text.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Params(v)),
+            Err(e) => Err(AppError::invalid("query", "malformed_query", "查询字符串无法解析", e.body_text())),
+        }
+    }
+}
+
+pub const MAX_LIMIT: u32 = 500;
+pub const DEFAULT_LIMIT: u32 = 50;
+
+/// Non-empty after trimming, or absent.
+pub fn text(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+pub fn required<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, AppError> {
+    text(value).ok_or_else(|| AppError::invalid(field, "required", "缺少必填参数", "this parameter is required"))
+}
+
+pub fn date(field: &str, value: &str) -> Result<Date, AppError> {
+    Date::parse_from_str(value, "%Y-%m-%d").ok().filter(|_| value.len() == 10).ok_or_else(|| {
+        AppError::invalid(field, "invalid_date", format!("日期“{value}”格式应为 YYYY-MM-DD"), format!("{value:?} is not a date of the form YYYY-MM-DD"))
+    })
+}
+
+pub fn optional_date(field: &str, value: &Option<String>) -> Result<Option<Date>, AppError> {
+    text(value).map(|v| date(field, v)).transpose()
+}
+
+pub fn series(field: &str, value: &str) -> Result<String, AppError> {
+    Catalog::get().series_by_code(value).map(|s| s.code.clone()).ok_or_else(|| {
+        AppError::invalid(
+            field,
+            "unknown_series",
+            format!("未知的职称系列代码“{value}”（见 /api/v1/catalog/series）"),
+            format!("unknown series code {value:?} (see /api/v1/catalog/series)"),
+        )
+    })
+}
+
+pub fn level(field: &str, value: &str) -> Result<Level, AppError> {
+    Level::parse(value).ok_or_else(|| {
+        AppError::invalid(
+            field,
+            "unknown_level",
+            format!("未知的级别“{value}”，应为 junior_assistant、junior、intermediate、associate_senior 或 senior"),
+            format!("unknown level {value:?}; expected junior_assistant, junior, intermediate, associate_senior or senior"),
+        )
+    })
+}
+
+pub fn region(field: &str, value: &str) -> Result<String, AppError> {
+    if value.len() != 6 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::invalid(field, "invalid_region", format!("地区代码“{value}”应为6位 GB/T 2260 代码"), format!("region {value:?} is not a 6-digit GB/T 2260 code")));
+    }
+    Catalog::get().region(value).map(|r| r.code.clone()).ok_or_else(|| {
+        AppError::invalid(field, "unknown_region", format!("未知的地区代码“{value}”"), format!("unknown GB/T 2260 region code {value:?}"))
+    })
+}
+
+pub fn boolean(field: &str, value: &Option<String>) -> Result<bool, AppError> {
+    match text(value) {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => Err(AppError::invalid(field, "invalid_boolean", format!("“{other}”应为 true 或 false"), format!("{other:?} is not true or false"))),
+    }
+}
+
+pub fn limit(value: &Option<String>) -> Result<u32, AppError> {
+    let Some(raw) = text(value) else { return Ok(DEFAULT_LIMIT) };
+    match raw.parse::<u32>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(AppError::invalid(
+            "limit",
+            "out_of_range",
+            format!("limit 应为 1 到 {MAX_LIMIT} 之间的整数（收到“{raw}”）"),
+            format!("limit must be a whole number from 1 to {MAX_LIMIT} (got {raw:?})"),
+        )),
+    }
+}
+
+const CURSOR_PREFIX: &str = "v1:";
+
+/// Cursors are opaque to clients: a versioned, base64url-encoded position.
+pub fn encode_cursor(last_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{last_id}"))
+}
+
+pub fn cursor(value: &Option<String>) -> Result<Option<String>, AppError> {
+    let Some(raw) = text(value) else { return Ok(None) };
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|s| s.strip_prefix(CURSOR_PREFIX).map(str::to_string))
+        .filter(|id| !id.is_empty())
+        .map(Some)
+        .ok_or_else(|| AppError::invalid("cursor", "invalid_cursor", "分页游标无效，请使用上一页返回的 meta.next_cursor", "malformed cursor; pass meta.next_cursor from the previous page"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_rejected() {
+        let c = encode_cursor("cmt_01");
+        assert_eq!(cursor(&Some(c)).unwrap().as_deref(), Some("cmt_01"));
+        for bad in ["%%%", "djE6", "bm90LWEtY3Vyc29y"] {
+            assert!(cursor(&Some(bad.into())).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_and_dates_are_checked() {
+        assert_eq!(limit(&None).unwrap(), DEFAULT_LIMIT);
+        assert!(limit(&Some("100000".into())).is_err());
+        assert!(limit(&Some("0".into())).is_err());
+        assert!(date("on", "2023-02-30").is_err());
+        assert!(date("on", "2023-2-3").is_err());
+        assert!(date("on", "2023-02-03").is_ok());
+    }
+}

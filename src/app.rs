@@ -1,0 +1,95 @@
+//! Application state and the one place routes are assembled. Routes and the OpenAPI
+//! document come from the same `routes!` calls, so they cannot disagree.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::MatchedPath;
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::{authorities, catalog, committees, health, sanctions};
+use crate::error::{AppError, problem_response};
+use crate::store::DynStore;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+}
+
+/// Largest request body accepted anywhere (bulk endpoints set their own).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "zhicheng — 职称评审开放登记与核验 / open registry of professional-title evaluation",
+        description = "Which evaluation committee (评审委员会) is authorized for what, by whom, until when; \
+            the sanctions against committees and people; and the answer to: was this committee authorized \
+            to evaluate series S, specialty P, level L, for an applicant from region R, on date D? \
+            Errors are RFC 9457 problem+json with Chinese and English text.",
+        license(name = "Apache-2.0")
+    ),
+    tags(
+        (name = "committees", description = "评审委员会 / evaluation committees"),
+        (name = "authorities", description = "人社部门 / HR authorities"),
+        (name = "sanctions", description = "监管处理 / sanctions"),
+        (name = "catalog", description = "系列、级别、地区 / series, levels, regions"),
+        (name = "health", description = "liveness and readiness")
+    )
+)]
+struct ApiDoc;
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(committees::list_committees))
+        .routes(routes!(committees::get_committee))
+        .routes(routes!(committees::get_coverage))
+        .routes(routes!(authorities::list_authorities))
+        .routes(routes!(authorities::get_authority))
+        .routes(routes!(sanctions::list_sanctions))
+        .routes(routes!(catalog::list_series))
+        .routes(routes!(catalog::list_levels))
+        .routes(routes!(catalog::list_regions))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+}
+
+/// The OpenAPI document the service serves at `/openapi.json` (and commits as `openapi/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let (router, api) = api_router().split_for_parts();
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .fallback(|| async { AppError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let route = req.extensions().get::<MatchedPath>().map_or(req.uri().path(), |m| m.as_str());
+                    tracing::info_span!("request", method = %req.method(), http.route = %route)
+                })
+                .on_failure(()),
+        )
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+}
+
+fn panic_response() -> Response {
+    tracing::error!("a request handler panicked");
+    let problem = AppError::Internal("panic".into()).to_problem();
+    problem_response(StatusCode::INTERNAL_SERVER_ERROR, &problem).into_response()
+}

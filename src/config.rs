@@ -1,0 +1,59 @@
+//! Command-line and environment configuration (clap with `env` on every field).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/zhicheng.db";
+
+#[derive(Debug, Parser)]
+#[command(name = "zhicheng", version, about = "职称评审开放登记与核验 — open registry and verifier for Chinese professional titles")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log output: human-readable text or one JSON object a line (production).
+    #[arg(long, env = "ZHICHENG_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+    /// Fill the database with the realistic demo registry.
+    Demo(DatabaseArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(DatabaseArgs),
+    /// Print the OpenAPI document (what `openapi/openapi.json` must equal).
+    Openapi,
+}
+
+#[derive(Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://PATH` (embedded default) or `postgres://USER:PASSWORD@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ZHICHENG_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Load the demo registry first when the database is empty.
+    #[arg(long, env = "ZHICHENG_DEMO")]
+    pub demo: bool,
+}
+
+/// The database URL may carry a password: Debug shows it redacted.
+impl std::fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseArgs").field("database_url", &crate::store::redact_url(&self.database_url)).finish()
+    }
+}

@@ -1,0 +1,14 @@
+//! zhicheng: an open registry of who may evaluate professional titles (职称), for what,
+//! and until when; and the answers that follow from it.
+//!
+//! Layers point one way: `api` and `cli` use `store`, which uses `domain`; `domain` knows
+//! nothing of HTTP or SQL.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod store;

@@ -1,0 +1,53 @@
+//! The embedded default: one SQLite file in WAL mode.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Sqlite};
+
+use crate::error::AppError;
+
+pub struct SqliteStore {
+    pool: Pool<Sqlite>,
+}
+
+impl SqliteStore {
+    pub const BACKEND: &'static str = "sqlite";
+
+    /// Opens (and migrates) the database. A missing file is created only when asked: a typo
+    /// in a path must not silently start an empty registry.
+    pub async fn connect(url: &str, create_if_missing: bool) -> Result<Self, AppError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| AppError::Config(format!("SQLite 地址无效 / invalid SQLite URL: {e}")))?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            let path = options.get_filename().to_path_buf();
+            if !path.exists() {
+                if !create_if_missing {
+                    return Err(AppError::Config(format!(
+                        "数据库文件不存在：{0}（先运行 `zhicheng migrate` 或 `zhicheng demo`）/ the database file {0} does not exist (run `zhicheng migrate` or `zhicheng demo` first)",
+                        path.display()
+                    )));
+                }
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
+                }
+            }
+        }
+        let options = options
+            .create_if_missing(create_if_missing)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 8 })
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+super::sql::sql_store!(SqliteStore, Sqlite);
