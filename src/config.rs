@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/zhicheng.db";
 
 #[derive(Debug, Parser)]
-#[command(name = "zhicheng", version, about = "职称评审开放登记与核验 — open registry and verifier for Chinese professional titles")]
+#[command(
+    name = "zhicheng",
+    version,
+    about = "职称评审开放登记与核验 — open registry and verifier for Chinese professional titles"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

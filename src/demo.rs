@@ -29,7 +29,8 @@ const PROVINCES: [(&str, &str, &str); 7] = [
 ];
 
 /// Series each province runs a senior committee for.
-const PROVINCIAL_SERIES: [&str; 8] = ["ENGINEERING", "HEALTH", "SCHOOL_TEACHER", "AGRICULTURE", "ECONOMICS", "ACCOUNTING", "ARCHIVES", "JOURNALISM"];
+const PROVINCIAL_SERIES: [&str; 8] =
+    ["ENGINEERING", "HEALTH", "SCHOOL_TEACHER", "AGRICULTURE", "ECONOMICS", "ACCOUNTING", "ARCHIVES", "JOURNALISM"];
 
 pub fn authority_id(region: &str) -> String {
     format!("hr-{region}")
@@ -44,7 +45,8 @@ struct Builder {
 
 /// Builds the demo dataset for a registry whose "today" is `today`.
 pub fn dataset(today: Date) -> Dataset {
-    let mut b = Builder { today, rng: StdRng::seed_from_u64(0x7a68_6963_6865_6e67), ds: Dataset::default(), doc_counter: 0 };
+    let mut b =
+        Builder { today, rng: StdRng::seed_from_u64(0x7a68_6963_6865_6e67), ds: Dataset::default(), doc_counter: 0 };
     b.authorities();
     b.delegations();
     b.provincial_committees();
@@ -84,14 +86,27 @@ impl Builder {
             parent_id: None,
         });
         for (code, _, name) in PROVINCES {
-            self.ds.authorities.push(Authority { id: authority_id(code), name: name.into(), level: AuthorityLevel::Provincial, region: code.into(), parent_id: Some(authority_id(NATIONWIDE)) });
+            self.ds.authorities.push(Authority {
+                id: authority_id(code),
+                name: name.into(),
+                level: AuthorityLevel::Provincial,
+                region: code.into(),
+                parent_id: Some(authority_id(NATIONWIDE)),
+            });
         }
         for (code, _, _) in PROVINCES {
-            let cities: Vec<_> = catalog.region_children(code).into_iter().filter(|c| !c.name.contains("直辖")).collect();
+            let cities: Vec<_> =
+                catalog.region_children(code).into_iter().filter(|c| !c.name.contains("直辖")).collect();
             let take = if ["110000", "440000", "330000"].contains(&code) { 3 } else { cities.len() };
             for city in cities.into_iter().take(take) {
                 let name = format!("{}人力资源和社会保障局", city.full_name.replace("市辖区", ""));
-                self.ds.authorities.push(Authority { id: authority_id(&city.code), name, level: AuthorityLevel::Municipal, region: city.code.clone(), parent_id: Some(authority_id(code)) });
+                self.ds.authorities.push(Authority {
+                    id: authority_id(&city.code),
+                    name,
+                    level: AuthorityLevel::Municipal,
+                    region: city.code.clone(),
+                    parent_id: Some(authority_id(code)),
+                });
             }
         }
         // Xianning's counties (the seed 咸职改办〔2024〕6号 addresses them) and two Changchun districts.
@@ -110,10 +125,26 @@ impl Builder {
 
     fn municipal(&self, province: &str) -> Vec<String> {
         let parent = authority_id(province);
-        self.ds.authorities.iter().filter(|a| a.parent_id.as_deref() == Some(&parent) && a.level == AuthorityLevel::Municipal).map(|a| a.region.clone()).collect()
+        self.ds
+            .authorities
+            .iter()
+            .filter(|a| a.parent_id.as_deref() == Some(&parent) && a.level == AuthorityLevel::Municipal)
+            .map(|a| a.region.clone())
+            .collect()
     }
 
-    fn delegate(&mut self, to: &str, by: &str, series: &str, specialties: &[&str], up_to: Level, from: Date, until: Option<Date>, document_number: &str) {
+    #[allow(clippy::too_many_arguments)]
+    fn delegate(
+        &mut self,
+        to: &str,
+        by: &str,
+        series: &str,
+        specialties: &[&str],
+        levels: Vec<Level>,
+        from: Date,
+        until: Option<Date>,
+        document_number: &str,
+    ) {
         let id = format!("dl-{:03}", self.ds.delegations.len() + 1);
         self.ds.delegations.push(Delegation {
             id,
@@ -121,7 +152,7 @@ impl Builder {
             delegated_by: authority_id(by),
             series: series.into(),
             specialties: specialties.iter().map(|s| s.to_string()).collect(),
-            levels: up_to.and_below(),
+            levels,
             valid_from: from,
             valid_until: until,
             document_number: document_number.into(),
@@ -131,34 +162,129 @@ impl Builder {
     fn delegations(&mut self) {
         let since = Date::from_ymd_opt(2022, 3, 1).expect("valid date");
         // 吉人社函〔2022〕38号: Changchun keeps 建筑工程、交通工程、机械工程 正高级; archives 副高级及以下 to the cities.
-        self.delegate("220100", "220000", "ENGINEERING", &["建筑工程", "交通工程", "机械工程"], Level::Senior, since, None, "吉人社函〔2022〕38号");
+        self.delegate(
+            "220100",
+            "220000",
+            "ENGINEERING",
+            &["建筑工程", "交通工程", "机械工程"],
+            vec![Level::Senior],
+            since,
+            None,
+            "吉人社函〔2022〕38号",
+        );
         for city in self.municipal("220000") {
-            self.delegate(&city, "220000", "ARCHIVES", &[], Level::AssociateSenior, since, None, "吉人社函〔2022〕38号");
+            self.delegate(
+                &city,
+                "220000",
+                "ARCHIVES",
+                &[],
+                Level::AssociateSenior.and_below(),
+                since,
+                None,
+                "吉人社函〔2022〕38号",
+            );
         }
         // An older delegation that lapsed: its history stays visible.
-        self.delegate("220200", "220000", "ENGINEERING", &[], Level::Intermediate, Date::from_ymd_opt(2019, 1, 1).expect("valid"), Date::from_ymd_opt(2021, 12, 31), "吉人社函〔2019〕7号");
+        self.delegate(
+            "220200",
+            "220000",
+            "ENGINEERING",
+            &[],
+            Level::Intermediate.and_below(),
+            Date::from_ymd_opt(2019, 1, 1).expect("valid"),
+            Date::from_ymd_opt(2021, 12, 31),
+            "吉人社函〔2019〕7号",
+        );
         for city in self.municipal("420000") {
-            self.delegate(&city, "420000", "SCHOOL_TEACHER", &[], Level::Intermediate, since, None, "鄂人社规〔2021〕4号");
+            self.delegate(
+                &city,
+                "420000",
+                "SCHOOL_TEACHER",
+                &[],
+                Level::Intermediate.and_below(),
+                since,
+                None,
+                "鄂人社规〔2021〕4号",
+            );
         }
-        self.delegate("421200", "420000", "HEALTH", &[], Level::Intermediate, since, None, "鄂人社规〔2021〕4号");
-        let xianning_counties: Vec<String> = self.ds.authorities.iter().filter(|a| a.parent_id.as_deref() == Some("hr-421200")).map(|a| a.region.clone()).collect();
+        self.delegate(
+            "421200",
+            "420000",
+            "HEALTH",
+            &[],
+            Level::Intermediate.and_below(),
+            since,
+            None,
+            "鄂人社规〔2021〕4号",
+        );
+        let xianning_counties: Vec<String> = self
+            .ds
+            .authorities
+            .iter()
+            .filter(|a| a.parent_id.as_deref() == Some("hr-421200"))
+            .map(|a| a.region.clone())
+            .collect();
         for county in xianning_counties {
-            self.delegate(&county, "421200", "SCHOOL_TEACHER", &[], Level::Junior, Date::from_ymd_opt(2024, 1, 15).expect("valid"), None, "咸职改办〔2024〕6号");
+            self.delegate(
+                &county,
+                "421200",
+                "SCHOOL_TEACHER",
+                &[],
+                Level::Junior.and_below(),
+                Date::from_ymd_opt(2024, 1, 15).expect("valid"),
+                None,
+                "咸职改办〔2024〕6号",
+            );
         }
         for city in self.municipal("450000") {
-            self.delegate(&city, "450000", "ENGINEERING", &[], Level::Intermediate, since, None, "桂人社规〔2021〕11号");
+            self.delegate(
+                &city,
+                "450000",
+                "ENGINEERING",
+                &[],
+                Level::Intermediate.and_below(),
+                since,
+                None,
+                "桂人社规〔2021〕11号",
+            );
         }
         for city in self.municipal("530000") {
-            self.delegate(&city, "530000", "HEALTH", &[], Level::Intermediate, since, None, "云人社发〔2022〕15号");
+            self.delegate(
+                &city,
+                "530000",
+                "HEALTH",
+                &[],
+                Level::Intermediate.and_below(),
+                since,
+                None,
+                "云人社发〔2022〕15号",
+            );
         }
         for (province, short, _) in &PROVINCES[4..] {
             for city in self.municipal(province) {
-                self.delegate(&city, province, "ENGINEERING", &[], Level::Intermediate, since, None, &format!("{short}人社发〔2022〕3号"));
+                self.delegate(
+                    &city,
+                    province,
+                    "ENGINEERING",
+                    &[],
+                    Level::Intermediate.and_below(),
+                    since,
+                    None,
+                    &format!("{short}人社发〔2022〕3号"),
+                );
             }
         }
     }
 
-    fn add_committee(&mut self, region: &str, name: String, kind: CommitteeKind, unit_name: String, registrar: &str, approved_by: &str) -> String {
+    fn add_committee(
+        &mut self,
+        region: &str,
+        name: String,
+        kind: CommitteeKind,
+        unit_name: String,
+        registrar: &str,
+        approved_by: &str,
+    ) -> String {
         let serial = self.ds.committees.iter().filter(|c| c.region == region).count() + 1;
         let id = format!("cmt-{region}-{serial:02}");
         let credit_code = self.credit_code(registrar, region);
@@ -171,19 +297,43 @@ impl Builder {
             authority_id: authority_id(approved_by),
             region: region.into(),
             domains: vec![domain],
-            contact: Some(format!("0{}-{}", 400 + self.rng.random_range(0..500), 80_000_000 + self.rng.random_range(0..9_999_999))),
+            contact: Some(format!(
+                "0{}-{}",
+                400 + self.rng.random_range(0..500),
+                80_000_000 + self.rng.random_range(0..9_999_999)
+            )),
         });
         id
     }
 
     /// Grants an authorization; `start_days` is relative to today, windows run three years less a day.
-    fn grant(&mut self, committee: &str, by: &str, series: &str, specialties: &[&str], levels: Vec<Level>, scope: Scope, start_days: i64) -> usize {
+    #[allow(clippy::too_many_arguments)]
+    fn grant(
+        &mut self,
+        committee: &str,
+        by: &str,
+        series: &str,
+        specialties: &[&str],
+        levels: Vec<Level>,
+        scope: Scope,
+        start_days: i64,
+    ) -> usize {
         let valid_from = self.days(start_days);
         let valid_until = valid_from.checked_add_months(Months::new(36)).expect("in range") - Duration::days(1);
-        let short = PROVINCES.iter().find(|p| by.starts_with(&p.0[..2])).map_or("人社", |p| p.1);
-        let document_number = self.doc(short, "人社函", valid_from.year());
-        let id = format!("az-{}-{}", &committee[4..], self.ds.authorizations.iter().filter(|a| a.committee_id == committee).count() + 1);
-        let terms = Terms { series: series.into(), specialties: specialties.iter().map(|s| s.to_string()).collect(), levels, scope, valid_from, valid_until };
+        let document_number = self.doc(province_short(by), "人社函", valid_from.year());
+        let id = format!(
+            "az-{}-{}",
+            &committee[4..],
+            self.ds.authorizations.iter().filter(|a| a.committee_id == committee).count() + 1
+        );
+        let terms = Terms {
+            series: series.into(),
+            specialties: specialties.iter().map(|s| s.to_string()).collect(),
+            levels,
+            scope,
+            valid_from,
+            valid_until,
+        };
         self.ds.authorizations.push(Authorization {
             id,
             committee_id: committee.into(),
@@ -196,7 +346,8 @@ impl Builder {
 
     fn act(&mut self, index: usize, action: Action, on_days: i64, note: &str, terms: Option<Terms>) {
         let on = self.days(on_days);
-        let document_number = self.doc("吉", "人社函", on.year());
+        let short = province_short(&self.ds.authorizations[index].granted_by["hr-".len()..]);
+        let document_number = self.doc(short, "人社函", on.year());
         self.ds.authorizations[index].history.push(record(action, on, document_number, terms, Some(note.into())));
     }
 
@@ -248,9 +399,24 @@ impl Builder {
             for city in self.municipal(province) {
                 let city_name = catalog.region(&city).expect("catalog city").name.clone();
                 let name = format!("{city_name}{series_name}{level_name}职称评审委员会");
-                let id = self.add_committee(&city, name, CommitteeKind::Intermediate, format!("{city_name}人力资源和社会保障局"), "11", &city);
+                let id = self.add_committee(
+                    &city,
+                    name,
+                    CommitteeKind::Intermediate,
+                    format!("{city_name}人力资源和社会保障局"),
+                    "11",
+                    &city,
+                );
                 let scope = Scope::Regions { regions: vec![city.clone()] };
-                self.grant(&id, &city, series, &[], up_to.and_below().into_iter().filter(|l| *l >= Level::Junior).collect(), scope, -200);
+                self.grant(
+                    &id,
+                    &city,
+                    series,
+                    &[],
+                    up_to.and_below().into_iter().filter(|l| *l >= Level::Junior).collect(),
+                    scope,
+                    -200,
+                );
             }
         }
         // Intermediate agriculture committees in every city of the seed provinces, approved
@@ -259,16 +425,61 @@ impl Builder {
             for city in self.municipal(province) {
                 let city_name = catalog.region(&city).expect("catalog city").name.clone();
                 let name = format!("{city_name}农业技术人员中级职称评审委员会");
-                let id = self.add_committee(&city, name, CommitteeKind::Intermediate, format!("{city_name}农业农村局"), "11", province);
-                let start = -700 + 13 * (self.ds.committees.len() as i64 % 50);
-                self.grant(&id, province, "AGRICULTURE", &[], vec![Level::Junior, Level::Intermediate], Scope::Regions { regions: vec![city.clone()] }, start);
+                let id = self.add_committee(
+                    &city,
+                    name,
+                    CommitteeKind::Intermediate,
+                    format!("{city_name}农业农村局"),
+                    "11",
+                    province,
+                );
+                let start = -700 + 11 * (self.ds.committees.len() as i64 % 60);
+                self.grant(
+                    &id,
+                    province,
+                    "AGRICULTURE",
+                    &[],
+                    vec![Level::Junior, Level::Intermediate],
+                    Scope::Regions { regions: vec![city.clone()] },
+                    start,
+                );
             }
         }
         // Changchun's delegated senior engineering committee (吉人社函〔2022〕38号).
-        let id = self.add_committee("220100", "长春市工程技术人员正高级职称评审委员会".into(), CommitteeKind::Senior, "长春市人力资源和社会保障局".into(), "11", "220100");
-        self.grant(&id, "220100", "ENGINEERING", &["建筑工程", "交通工程", "机械工程"], vec![Level::Senior], Scope::Regions { regions: vec!["220100".into()] }, -250);
-        let id = self.add_committee("421200", "咸宁市卫生技术人员中级职称评审委员会".into(), CommitteeKind::Intermediate, "咸宁市人力资源和社会保障局".into(), "11", "421200");
-        self.grant(&id, "421200", "HEALTH", &[], vec![Level::Junior, Level::Intermediate], Scope::Regions { regions: vec!["421200".into()] }, -90);
+        let id = self.add_committee(
+            "220100",
+            "长春市工程技术人员正高级职称评审委员会".into(),
+            CommitteeKind::Senior,
+            "长春市人力资源和社会保障局".into(),
+            "11",
+            "220100",
+        );
+        self.grant(
+            &id,
+            "220100",
+            "ENGINEERING",
+            &["建筑工程", "交通工程", "机械工程"],
+            vec![Level::Senior],
+            Scope::Regions { regions: vec!["220100".into()] },
+            -250,
+        );
+        let id = self.add_committee(
+            "421200",
+            "咸宁市卫生技术人员中级职称评审委员会".into(),
+            CommitteeKind::Intermediate,
+            "咸宁市人力资源和社会保障局".into(),
+            "11",
+            "421200",
+        );
+        self.grant(
+            &id,
+            "421200",
+            "HEALTH",
+            &[],
+            vec![Level::Junior, Level::Intermediate],
+            Scope::Regions { regions: vec!["421200".into()] },
+            -90,
+        );
     }
 
     fn unit_committees(&mut self) {
@@ -289,15 +500,43 @@ impl Builder {
             ("530102", "昆明医科大学第一附属医院", CommitteeKind::SelfEvaluating, "HEALTH", Level::Senior, "12"),
             ("450103", "广西医科大学第一附属医院", CommitteeKind::SelfEvaluating, "HEALTH", Level::Senior, "12"),
             ("421202", "咸宁市中心医院", CommitteeKind::CombinedAppointment, "HEALTH", Level::AssociateSenior, "12"),
-            ("220100", "中国第一汽车集团有限公司", CommitteeKind::CombinedAppointment, "ENGINEERING", Level::Senior, "91"),
+            (
+                "220100",
+                "中国第一汽车集团有限公司",
+                CommitteeKind::CombinedAppointment,
+                "ENGINEERING",
+                Level::Senior,
+                "91",
+            ),
             ("220100", "吉林省农业科学院", CommitteeKind::CombinedAppointment, "AGRICULTURE", Level::Senior, "12"),
             ("530100", "云南省农业科学院", CommitteeKind::CombinedAppointment, "AGRICULTURE", Level::Senior, "12"),
             ("420100", "湖北省农业科学院", CommitteeKind::CombinedAppointment, "AGRICULTURE", Level::Senior, "12"),
-            ("220100", "中国科学院长春光学精密机械与物理研究所", CommitteeKind::CombinedAppointment, "NATURAL_SCI", Level::Senior, "12"),
-            ("220100", "吉林省工程师协会", CommitteeKind::SocialAssociation, "ENGINEERING", Level::AssociateSenior, "51"),
+            (
+                "220100",
+                "中国科学院长春光学精密机械与物理研究所",
+                CommitteeKind::CombinedAppointment,
+                "NATURAL_SCI",
+                Level::Senior,
+                "12",
+            ),
+            (
+                "220100",
+                "吉林省工程师协会",
+                CommitteeKind::SocialAssociation,
+                "ENGINEERING",
+                Level::AssociateSenior,
+                "51",
+            ),
             ("450100", "广西翻译协会", CommitteeKind::SocialAssociation, "TRANSLATION", Level::AssociateSenior, "51"),
             ("420100", "湖北省统计学会", CommitteeKind::SocialAssociation, "STATISTICS", Level::AssociateSenior, "51"),
-            ("330100", "浙江省社会工作协会", CommitteeKind::SocialAssociation, "SOCIAL_WORK", Level::AssociateSenior, "51"),
+            (
+                "330100",
+                "浙江省社会工作协会",
+                CommitteeKind::SocialAssociation,
+                "SOCIAL_WORK",
+                Level::AssociateSenior,
+                "51",
+            ),
             ("440100", "广东省工艺美术协会", CommitteeKind::SocialAssociation, "CRAFTS", Level::Senior, "51"),
         ];
         let catalog = Catalog::get();
@@ -307,7 +546,9 @@ impl Builder {
             let name = format!("{unit}{series_name}职称评审委员会");
             let id = self.add_committee(region, name, kind, unit.into(), registrar, &province);
             let (scope, specialties): (Scope, &[&str]) = match kind {
-                CommitteeKind::SocialAssociation if series == "ENGINEERING" => (Scope::Regions { regions: vec![province.clone()] }, &["人工智能工程技术", "物联网工程技术"]),
+                CommitteeKind::SocialAssociation if series == "ENGINEERING" => {
+                    (Scope::Regions { regions: vec![province.clone()] }, &["人工智能工程技术", "物联网工程技术"])
+                }
                 CommitteeKind::SocialAssociation => (Scope::Regions { regions: vec![province.clone()] }, &[]),
                 _ => (Scope::OwnStaff { own_staff: true }, &[]),
             };
@@ -315,13 +556,27 @@ impl Builder {
             self.grant(&id, &province, series, specialties, levels, scope, -400 + 37 * i as i64);
         }
         // 委托评审: provincial committees evaluating for units that cannot evaluate a series themselves.
-        for (province, series) in [("220000", "LAB"), ("530000", "LIBRARY"), ("450000", "PUBLISHING"), ("420000", "HERITAGE"), ("440000", "SPORTS")] {
+        for (province, series) in [
+            ("220000", "LAB"),
+            ("530000", "LIBRARY"),
+            ("450000", "PUBLISHING"),
+            ("420000", "HERITAGE"),
+            ("440000", "SPORTS"),
+        ] {
             let province_name = catalog.region_name(province);
             let series_name = catalog.series_by_code(series).expect("catalog series").name_zh.clone();
             let dept = PROVINCES.iter().find(|p| p.0 == province).expect("demo province").2;
             let name = format!("{province_name}{series_name}职称委托评审委员会");
             let id = self.add_committee(province, name, CommitteeKind::Entrusted, dept.into(), "11", province);
-            self.grant(&id, province, series, &[], vec![Level::Intermediate, Level::AssociateSenior, Level::Senior], Scope::Regions { regions: vec![province.into()] }, -365);
+            self.grant(
+                &id,
+                province,
+                series,
+                &[],
+                vec![Level::Intermediate, Level::AssociateSenior, Level::Senior],
+                Scope::Regions { regions: vec![province.into()] },
+                -365,
+            );
         }
     }
 
@@ -334,43 +589,142 @@ impl Builder {
             .map(|a| (a.region.clone(), Catalog::get().region(&a.region).expect("catalog county").name.clone()))
             .collect();
         for (region, name) in counties {
-            let id = self.add_committee(&region, format!("{name}中小学教师初级职称评审委员会"), CommitteeKind::Junior, format!("{name}教育局"), "11", &region);
-            self.grant(&id, &region, "SCHOOL_TEACHER", &[], vec![Level::JuniorAssistant, Level::Junior], Scope::Regions { regions: vec![region.clone()] }, -150);
+            let id = self.add_committee(
+                &region,
+                format!("{name}中小学教师初级职称评审委员会"),
+                CommitteeKind::Junior,
+                format!("{name}教育局"),
+                "11",
+                &region,
+            );
+            self.grant(
+                &id,
+                &region,
+                "SCHOOL_TEACHER",
+                &[],
+                vec![Level::JuniorAssistant, Level::Junior],
+                Scope::Regions { regions: vec![region.clone()] },
+                -150,
+            );
         }
     }
 
     /// The cases a real registry meets: overreach, suspension, withdrawal, a future start.
     fn problem_committees(&mut self) {
         // Siping granted senior health evaluation, which was never delegated to it (超越评审权限).
-        let id = self.add_committee("220300", "四平市卫生技术人员高级职称评审委员会".into(), CommitteeKind::Senior, "四平市人力资源和社会保障局".into(), "11", "220300");
-        self.grant(&id, "220300", "HEALTH", &[], vec![Level::AssociateSenior, Level::Senior], Scope::Regions { regions: vec!["220300".into()] }, -320);
+        let id = self.add_committee(
+            "220300",
+            "四平市卫生技术人员高级职称评审委员会".into(),
+            CommitteeKind::Senior,
+            "四平市人力资源和社会保障局".into(),
+            "11",
+            "220300",
+        );
+        self.grant(
+            &id,
+            "220300",
+            "HEALTH",
+            &[],
+            vec![Level::AssociateSenior, Level::Senior],
+            Scope::Regions { regions: vec!["220300".into()] },
+            -320,
+        );
 
-        let id = self.add_committee("530100", "昆明市经济专业人员中级职称评审委员会".into(), CommitteeKind::Intermediate, "昆明市人力资源和社会保障局".into(), "11", "530000");
-        let i = self.grant(&id, "530000", "ECONOMICS", &[], vec![Level::Intermediate], Scope::Regions { regions: vec!["530100".into()] }, -600);
+        let id = self.add_committee(
+            "530100",
+            "昆明市经济专业人员中级职称评审委员会".into(),
+            CommitteeKind::Intermediate,
+            "昆明市人力资源和社会保障局".into(),
+            "11",
+            "530000",
+        );
+        let i = self.grant(
+            &id,
+            "530000",
+            "ECONOMICS",
+            &[],
+            vec![Level::Intermediate],
+            Scope::Regions { regions: vec!["530100".into()] },
+            -600,
+        );
         self.act(i, Action::Withdrawn, -60, "评审中违规扩大评审范围，收回评审权限", None);
 
-        let id = self.add_committee("450200", "柳州市工程技术人员中级职称评审委员会（第二）".into(), CommitteeKind::Intermediate, "柳州市工业和信息化局".into(), "11", "450000");
-        let i = self.grant(&id, "450000", "ENGINEERING", &[], vec![Level::Intermediate], Scope::Regions { regions: vec!["450200".into()] }, -420);
+        let id = self.add_committee(
+            "450200",
+            "柳州市工程技术人员中级职称评审委员会（第二）".into(),
+            CommitteeKind::Intermediate,
+            "柳州市工业和信息化局".into(),
+            "11",
+            "450000",
+        );
+        let i = self.grant(
+            &id,
+            "450000",
+            "ENGINEERING",
+            &[],
+            vec![Level::Intermediate],
+            Scope::Regions { regions: vec!["450200".into()] },
+            -420,
+        );
         self.act(i, Action::Suspended, -200, "专家库建设不达标，暂停评审权限限期整改", None);
         self.act(i, Action::Reinstated, -110, "整改完成，恢复评审权限", None);
         self.act(i, Action::Suspended, -20, "再次发现评审程序违规，暂停评审权限", None);
 
-        let id = self.add_committee("440100", "广东省新兴产业工程技术人才职称评审委员会".into(), CommitteeKind::SocialAssociation, "广东省新兴产业促进会".into(), "51", "440000");
-        self.grant(&id, "440000", "ENGINEERING", &["集成电路工程技术", "数字技术工程"], vec![Level::Intermediate, Level::AssociateSenior], Scope::Regions { regions: vec!["440000".into()] }, 45);
+        let id = self.add_committee(
+            "440100",
+            "广东省新兴产业工程技术人才职称评审委员会".into(),
+            CommitteeKind::SocialAssociation,
+            "广东省新兴产业促进会".into(),
+            "51",
+            "440000",
+        );
+        self.grant(
+            &id,
+            "440000",
+            "ENGINEERING",
+            &["集成电路工程技术", "数字技术工程"],
+            vec![Level::Intermediate, Level::AssociateSenior],
+            Scope::Regions { regions: vec!["440000".into()] },
+            45,
+        );
 
-        let id = self.add_committee("110000", "北京市某行业协会职称评审委员会".into(), CommitteeKind::SocialAssociation, "北京市某行业协会".into(), "51", "110000");
+        let id = self.add_committee(
+            "110000",
+            "北京市某行业协会职称评审委员会".into(),
+            CommitteeKind::SocialAssociation,
+            "北京市某行业协会".into(),
+            "51",
+            "110000",
+        );
         self.ds.committees.last_mut().expect("just added").name = "北京市新职业技术人员职称评审委员会".into();
-        self.grant(&id, "110000", "ENGINEERING", &[], vec![Level::Intermediate], Scope::Regions { regions: vec!["110000".into()] }, -800);
+        self.grant(
+            &id,
+            "110000",
+            "ENGINEERING",
+            &[],
+            vec![Level::Intermediate],
+            Scope::Regions { regions: vec!["110000".into()] },
+            -800,
+        );
     }
 
-    fn sanction(&mut self, subject: Subject, measure: Measure, region: &str, from_days: i64, until_days: Option<i64>, void_from_days: Option<i64>, summary: &str) -> usize {
+    #[allow(clippy::too_many_arguments)]
+    fn sanction(
+        &mut self,
+        subject: Subject,
+        measure: Measure,
+        region: &str,
+        from_days: i64,
+        until_days: Option<i64>,
+        void_from_days: Option<i64>,
+        summary: &str,
+    ) -> usize {
         let effective_from = self.days(from_days);
-        let effective_until = until_days
-            .map(|d| self.days(d))
-            .or_else(|| measure.default_duration_years().and_then(|y| effective_from.checked_add_months(Months::new(12 * y))));
+        let effective_until = until_days.map(|d| self.days(d)).or_else(|| {
+            measure.default_duration_years().and_then(|y| effective_from.checked_add_months(Months::new(12 * y)))
+        });
         let province = format!("{}0000", &region[..2]);
-        let short = PROVINCES.iter().find(|p| p.0 == province).map_or("人社", |p| p.1);
-        let document_number = self.doc(short, "人社监", effective_from.year());
+        let document_number = self.doc(province_short(region), "人社监", effective_from.year());
         self.ds.sanctions.push(Sanction {
             id: format!("sx-{:04}", self.ds.sanctions.len() + 1),
             subject,
@@ -381,7 +735,8 @@ impl Builder {
             void_from: void_from_days.map(|d| self.days(d)),
             decided_by: authority_id(&province),
             document_number,
-            legal_basis: "《职称评审管理暂行规定》（人社部令第40号）；《职称评审监管暂行办法》（人社部发〔2024〕56号）".into(),
+            legal_basis: "《职称评审管理暂行规定》（人社部令第40号）；《职称评审监管暂行办法》（人社部发〔2024〕56号）"
+                .into(),
             summary: summary.into(),
             logged_at: Utc::now(),
             lift: None,
@@ -392,38 +747,168 @@ impl Builder {
     fn sanctions(&mut self) {
         let committee = |id: &str| Subject { kind: SubjectKind::Committee, id: Some(id.into()), name: None };
         let named = |kind, name: &str| Subject { kind, id: None, name: Some(name.into()) };
-        let c = |b: &Builder, region: &str| b.ds.committees.iter().find(|c| c.region == region).map(|c| c.id.clone()).expect("demo committee");
+        let c = |b: &Builder, region: &str| {
+            b.ds.committees.iter().find(|c| c.region == region).map(|c| c.id.clone()).expect("demo committee")
+        };
         let (c1, c2, c3, c4) = (c(self, "220200"), c(self, "530300"), c(self, "450300"), c(self, "420500"));
         let (c5, c6) = (c(self, "220400"), c(self, "530400"));
-        self.sanction(committee(&c1), Measure::Warning, "220200", -300, Some(-300), None, "评审材料审核不严，约谈评委会负责人");
-        self.sanction(committee(&c2), Measure::Rectification, "530300", -150, Some(-60), None, "专家库专家数量不足，限期三个月整改");
-        self.sanction(committee(&c3), Measure::PublicCriticism, "450300", -90, None, None, "未按规定公示评审结果，予以通报批评");
-        self.sanction(committee(&c4), Measure::SuspensionOfAuthority, "420500", -45, Some(135), None, "评审程序违规，暂停评审权限六个月");
-        let i = self.sanction(committee(&c5), Measure::SuspensionOfAuthority, "220400", -400, Some(-100), None, "评审纪律松懈，暂停评审权限");
-        self.ds.sanctions[i].lift = Some(Lift { effective_on: self.days(-220), document_number: "吉人社监〔2025〕3号".into(), reason: Some("整改到位，提前恢复".into()), logged_at: Utc::now() });
-        self.sanction(committee(&c6), Measure::WithdrawalOfAuthority, "530400", -30, None, None, "超越评审权限开展评审，收回评审权限；此前评审结果有效");
+        self.sanction(
+            committee(&c1),
+            Measure::Warning,
+            "220200",
+            -300,
+            Some(-300),
+            None,
+            "评审材料审核不严，约谈评委会负责人",
+        );
+        self.sanction(
+            committee(&c2),
+            Measure::Rectification,
+            "530300",
+            -150,
+            Some(-60),
+            None,
+            "专家库专家数量不足，限期三个月整改",
+        );
+        self.sanction(
+            committee(&c3),
+            Measure::PublicCriticism,
+            "450300",
+            -90,
+            None,
+            None,
+            "未按规定公示评审结果，予以通报批评",
+        );
+        self.sanction(
+            committee(&c4),
+            Measure::SuspensionOfAuthority,
+            "420500",
+            -45,
+            Some(135),
+            None,
+            "评审程序违规，暂停评审权限六个月",
+        );
+        let i = self.sanction(
+            committee(&c5),
+            Measure::SuspensionOfAuthority,
+            "220400",
+            -400,
+            Some(-100),
+            None,
+            "评审纪律松懈，暂停评审权限",
+        );
+        self.ds.sanctions[i].lift = Some(Lift {
+            effective_on: self.days(-220),
+            document_number: "吉人社监〔2025〕3号".into(),
+            reason: Some("整改到位，提前恢复".into()),
+            logged_at: Utc::now(),
+        });
+        self.sanction(
+            committee(&c6),
+            Measure::WithdrawalOfAuthority,
+            "530400",
+            -30,
+            None,
+            None,
+            "超越评审权限开展评审，收回评审权限；此前评审结果有效",
+        );
         let retro = c(self, "450500");
-        self.sanction(committee(&retro), Measure::WithdrawalOfAuthority, "450500", -20, None, Some(-380), "组织虚假评审，收回评审权限，自违规之日起评审结果无效");
-        let unit = self.ds.committees.iter().find(|c| c.region == "420600").map(|c| c.organizing_unit.name.clone()).expect("demo committee");
-        self.sanction(named(SubjectKind::OrganizingUnit, &unit), Measure::PublicCriticism, "420600", -70, None, None, "组建单位未履行审核职责，通报批评");
+        self.sanction(
+            committee(&retro),
+            Measure::WithdrawalOfAuthority,
+            "450500",
+            -20,
+            None,
+            Some(-380),
+            "组织虚假评审，收回评审权限，自违规之日起评审结果无效",
+        );
+        let unit = self
+            .ds
+            .committees
+            .iter()
+            .find(|c| c.region == "420600")
+            .map(|c| c.organizing_unit.name.clone())
+            .expect("demo committee");
+        self.sanction(
+            named(SubjectKind::OrganizingUnit, &unit),
+            Measure::PublicCriticism,
+            "420600",
+            -70,
+            None,
+            None,
+            "组建单位未履行审核职责，通报批评",
+        );
         let people = [
-            ("张某某", "220100", SubjectKind::Applicant, Measure::TitleRevocation, "申报材料论文造假，撤销其高级工程师职称"),
-            ("张某某", "220100", SubjectKind::Applicant, Measure::DishonestyRecord, "弄虚作假取得职称，记入职称申报评审失信黑名单三年"),
+            (
+                "张某某",
+                "220100",
+                SubjectKind::Applicant,
+                Measure::TitleRevocation,
+                "申报材料论文造假，撤销其高级工程师职称",
+            ),
+            (
+                "张某某",
+                "220100",
+                SubjectKind::Applicant,
+                Measure::DishonestyRecord,
+                "弄虚作假取得职称，记入职称申报评审失信黑名单三年",
+            ),
             ("李某", "530100", SubjectKind::Applicant, Measure::ApplicationBan, "伪造业绩证明，取消当年申报资格"),
-            ("王某某", "450100", SubjectKind::Expert, Measure::ExpertDisqualification, "评审中收受申报人财物，取消评审专家资格"),
+            (
+                "王某某",
+                "450100",
+                SubjectKind::Expert,
+                Measure::ExpertDisqualification,
+                "评审中收受申报人财物，取消评审专家资格",
+            ),
             ("赵某", "421200", SubjectKind::Staff, Measure::Warning, "泄露评审专家名单，约谈警示"),
             ("刘某某", "110000", SubjectKind::Applicant, Measure::DishonestyRecord, "通过非法中介购买虚假职称证书"),
         ];
         for (k, (name, region, kind, measure, summary)) in people.into_iter().enumerate() {
             self.sanction(named(kind, name), measure, region, -500 + 60 * k as i64, None, None, summary);
         }
-        self.sanction(named(SubjectKind::Intermediary, "长春某某教育咨询有限公司"), Measure::DishonestyRecord, "220100", -200, None, None, "以“包过”名义代办职称评审，非法中介");
-        self.sanction(named(SubjectKind::Website, "jlzcps-zhongxin.example.com"), Measure::PublicCriticism, "220000", -120, None, None, "冒用“吉林省职称评审中心”名义的虚假网站，已移交网信部门处置");
-        self.sanction(named(SubjectKind::Website, "gx-zhicheng-banli.example.net"), Measure::PublicCriticism, "450000", -40, None, None, "假冒评审网站，收费办理职称证书");
+        self.sanction(
+            named(SubjectKind::Intermediary, "长春某某教育咨询有限公司"),
+            Measure::DishonestyRecord,
+            "220100",
+            -200,
+            None,
+            None,
+            "以“包过”名义代办职称评审，非法中介",
+        );
+        self.sanction(
+            named(SubjectKind::Website, "jlzcps-zhongxin.example.com"),
+            Measure::PublicCriticism,
+            "220000",
+            -120,
+            None,
+            None,
+            "冒用“吉林省职称评审中心”名义的虚假网站，已移交网信部门处置",
+        );
+        self.sanction(
+            named(SubjectKind::Website, "gx-zhicheng-banli.example.net"),
+            Measure::PublicCriticism,
+            "450000",
+            -40,
+            None,
+            None,
+            "假冒评审网站，收费办理职称证书",
+        );
     }
 }
 
-fn record(action: Action, effective_on: Date, document_number: String, terms: Option<Terms>, note: Option<String>) -> HistoryRecord {
+/// The one-character province abbreviation document numbers start with (吉, 云, 桂 …).
+fn province_short(region: &str) -> &'static str {
+    PROVINCES.iter().find(|p| region.starts_with(&p.0[..2])).map_or("人社", |p| p.1)
+}
+
+fn record(
+    action: Action,
+    effective_on: Date,
+    document_number: String,
+    terms: Option<Terms>,
+    note: Option<String>,
+) -> HistoryRecord {
     HistoryRecord { action, effective_on, document_number, note, logged_at: Utc::now(), terms }
 }
 
@@ -471,7 +956,13 @@ mod tests {
                 sanctions: ds.sanctions.iter().filter(|s| s.subject.id.as_deref() == Some(&c.id)).cloned().collect(),
             })
             .collect();
-        for status in [CommitteeStatus::Authorized, CommitteeStatus::Expired, CommitteeStatus::Suspended, CommitteeStatus::Withdrawn, CommitteeStatus::Pending] {
+        for status in [
+            CommitteeStatus::Authorized,
+            CommitteeStatus::Expired,
+            CommitteeStatus::Suspended,
+            CommitteeStatus::Withdrawn,
+            CommitteeStatus::Pending,
+        ] {
             assert!(records.iter().any(|r| r.status_on(today()) == status), "no {status:?} committee");
         }
         // Every authorization except the deliberate overreach lies inside its grantor's competence.
@@ -489,7 +980,10 @@ mod tests {
                     own_staff: true,
                     on: t.valid_from,
                 };
-                crate::domain::coverage::coverage(r, &graph, &q).reasons.iter().any(|x| x.code == "grantor_lacked_competence")
+                crate::domain::coverage::coverage(r, &graph, &q)
+                    .reasons
+                    .iter()
+                    .any(|x| x.code == "grantor_lacked_competence")
             })
             .map(|(r, _)| r.committee.name.clone())
             .collect();

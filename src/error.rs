@@ -54,8 +54,18 @@ pub struct Problem {
 }
 
 impl AppError {
-    pub fn invalid(field: &str, code: &'static str, message_zh: impl Into<String>, message_en: impl Into<String>) -> Self {
-        AppError::Invalid { field: field.to_string(), code, message_zh: message_zh.into(), message_en: message_en.into() }
+    pub fn invalid(
+        field: &str,
+        code: &'static str,
+        message_zh: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Self {
+        AppError::Invalid {
+            field: field.to_string(),
+            code,
+            message_zh: message_zh.into(),
+            message_en: message_en.into(),
+        }
     }
 
     pub fn not_found(resource: &'static str, id: impl Into<String>) -> Self {
@@ -79,25 +89,54 @@ impl AppError {
                 "invalid-parameter",
                 "请求参数无效 / Invalid request parameter",
                 format!("{field}: {message_zh} / {message_en}"),
-                vec![FieldError { field: field.clone(), code: code.to_string(), message_zh: message_zh.clone(), message_en: message_en.clone() }],
+                vec![FieldError {
+                    field: field.clone(),
+                    code: code.to_string(),
+                    message_zh: message_zh.clone(),
+                    message_en: message_en.clone(),
+                }],
             ),
             AppError::NotFound { resource, id } => (
                 "not-found",
                 "未找到 / Not found",
                 format!("未找到{}“{id}” / no {resource} with id {id:?}", resource_zh(resource)),
-                vec![FieldError { field: "id".into(), code: "not_found".into(), message_zh: format!("不存在的{}", resource_zh(resource)), message_en: format!("unknown {resource}") }],
+                vec![FieldError {
+                    field: "id".into(),
+                    code: "not_found".into(),
+                    message_zh: format!("不存在的{}", resource_zh(resource)),
+                    message_en: format!("unknown {resource}"),
+                }],
             ),
-            AppError::RouteNotFound => ("not-found", "未找到 / Not found", "没有这个地址 / no such path".into(), vec![]),
-            AppError::MethodNotAllowed => ("method-not-allowed", "方法不允许 / Method not allowed", "该地址不支持此方法 / this path does not support this method".into(), vec![]),
+            AppError::RouteNotFound => {
+                ("not-found", "未找到 / Not found", "没有这个地址 / no such path".into(), vec![])
+            }
+            AppError::MethodNotAllowed => (
+                "method-not-allowed",
+                "方法不允许 / Method not allowed",
+                "该地址不支持此方法 / this path does not support this method".into(),
+                vec![],
+            ),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => (
                 "unavailable",
                 "服务暂不可用 / Service unavailable",
                 "数据库繁忙，请稍后重试 / the database is busy, retry shortly".into(),
                 vec![],
             ),
-            _ => ("internal", "内部错误 / Internal error", "服务器内部错误，已记录 / an internal error occurred and was logged".into(), vec![]),
+            _ => (
+                "internal",
+                "内部错误 / Internal error",
+                "服务器内部错误，已记录 / an internal error occurred and was logged".into(),
+                vec![],
+            ),
         };
-        Problem { type_uri: format!("/docs/errors#{code}"), title: title.into(), status: status.as_u16(), detail, code: code.into(), errors }
+        Problem {
+            type_uri: format!("/docs/errors#{code}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            code: code.into(),
+            errors,
+        }
     }
 }
 

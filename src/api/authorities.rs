@@ -9,7 +9,7 @@ use super::params::{self, Params};
 use super::views::{AuthorityDetailView, AuthorityView, CompetenceView, ListMeta};
 use super::{Page, collect_page};
 use crate::app::AppState;
-use crate::domain::authority::{AuthorityLevel};
+use crate::domain::authority::AuthorityLevel;
 use crate::error::{AppError, Problem};
 use crate::store::AuthorityFilter;
 
@@ -41,7 +41,10 @@ pub struct AuthorityEnvelope {
 /// List authorities.
 #[utoipa::path(get, path = "/api/v1/authorities", tag = "authorities", params(ListAuthoritiesParams),
     responses((status = 200, body = AuthorityList), (status = 400, body = Problem, content_type = "application/problem+json")))]
-pub async fn list_authorities(State(state): State<AppState>, Params(p): Params<ListAuthoritiesParams>) -> Result<Json<AuthorityList>, AppError> {
+pub async fn list_authorities(
+    State(state): State<AppState>,
+    Params(p): Params<ListAuthoritiesParams>,
+) -> Result<Json<AuthorityList>, AppError> {
     let filter = AuthorityFilter {
         region: params::text(&p.region).map(|r| params::region("region", r)).transpose()?,
         parent_id: params::text(&p.parent).map(str::to_string),
@@ -49,7 +52,12 @@ pub async fn list_authorities(State(state): State<AppState>, Params(p): Params<L
     let level = params::text(&p.level)
         .map(|l| {
             AuthorityLevel::parse(l).ok_or_else(|| {
-                AppError::invalid("level", "unknown_level", format!("未知的层级“{l}”"), format!("unknown authority level {l:?}; expected national, provincial, municipal or county"))
+                AppError::invalid(
+                    "level",
+                    "unknown_level",
+                    format!("未知的层级“{l}”"),
+                    format!("unknown authority level {l:?}; expected national, provincial, municipal or county"),
+                )
             })
         })
         .transpose()?;
@@ -76,7 +84,10 @@ pub async fn list_authorities(State(state): State<AppState>, Params(p): Params<L
 #[utoipa::path(get, path = "/api/v1/authorities/{id}", tag = "authorities",
     params(("id" = String, Path, description = "Authority id")),
     responses((status = 200, body = AuthorityEnvelope), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_authority(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AuthorityEnvelope>, AppError> {
+pub async fn get_authority(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AuthorityEnvelope>, AppError> {
     let graph = state.store.authority_graph().await?;
     let authority = graph.get(&id).ok_or_else(|| AppError::not_found("authority", &id))?;
     let children = state

@@ -35,7 +35,11 @@ pub struct LevelList {
 /// The five title levels, lowest first.
 #[utoipa::path(get, path = "/api/v1/catalog/levels", tag = "catalog", responses((status = 200, body = LevelList)))]
 pub async fn list_levels() -> Json<LevelList> {
-    let levels = Level::ALL.iter().enumerate().map(|(rank, l)| LevelView { code: *l, name_zh: l.name_zh().into(), rank }).collect();
+    let levels = Level::ALL
+        .iter()
+        .enumerate()
+        .map(|(rank, l)| LevelView { code: *l, name_zh: l.name_zh().into(), rank })
+        .collect();
     Json(LevelList { levels })
 }
 

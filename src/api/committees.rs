@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::params::{self, Params};
 use super::views::{AuthorizationView, CommitteeView, ListMeta};
-use super::{collect_page, Page};
+use super::{Page, collect_page};
 use crate::app::AppState;
 use crate::domain::Date;
 use crate::domain::catalog::Level;
@@ -55,7 +55,10 @@ pub struct CommitteeEnvelope {
 /// Search committees.
 #[utoipa::path(get, path = "/api/v1/committees", tag = "committees", params(ListCommitteesParams),
     responses((status = 200, body = CommitteeList), (status = 400, body = Problem, content_type = "application/problem+json")))]
-pub async fn list_committees(State(state): State<AppState>, Params(p): Params<ListCommitteesParams>) -> Result<Json<CommitteeList>, AppError> {
+pub async fn list_committees(
+    State(state): State<AppState>,
+    Params(p): Params<ListCommitteesParams>,
+) -> Result<Json<CommitteeList>, AppError> {
     let filter = CommitteeRowFilter {
         q: params::text(&p.q).map(str::to_string),
         region: params::text(&p.region).map(|r| params::region("region", r)).transpose()?,
@@ -84,11 +87,17 @@ pub async fn list_committees(State(state): State<AppState>, Params(p): Params<Li
             && status.is_none_or(|s| r.status_on(as_of) == s)
     };
     let store = state.store.clone();
-    let Page { items, next_cursor } = collect_page(cursor, limit, wanted, |after, n| {
-        let store = store.clone();
-        let filter = filter.clone();
-        async move { store.committees_after(&filter, after.as_deref(), n).await }
-    }, |r| r.committee.id.clone())
+    let Page { items, next_cursor } = collect_page(
+        cursor,
+        limit,
+        wanted,
+        |after, n| {
+            let store = store.clone();
+            let filter = filter.clone();
+            async move { store.committees_after(&filter, after.as_deref(), n).await }
+        },
+        |r| r.committee.id.clone(),
+    )
     .await?;
     let committees: Vec<CommitteeView> = items.iter().map(|r| CommitteeView::new(r, as_of)).collect();
     Ok(Json(CommitteeList { meta: ListMeta { count: committees.len(), next_cursor, as_of: Some(as_of) }, committees }))
@@ -106,7 +115,11 @@ pub struct CommitteeParams {
     params(("id" = String, Path, description = "Committee id"), CommitteeParams),
     responses((status = 200, body = CommitteeEnvelope), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_committee(State(state): State<AppState>, Path(id): Path<String>, Params(p): Params<CommitteeParams>) -> Result<Json<CommitteeEnvelope>, AppError> {
+pub async fn get_committee(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Params(p): Params<CommitteeParams>,
+) -> Result<Json<CommitteeEnvelope>, AppError> {
     let as_of = params::optional_date("as_of", &p.as_of)?.unwrap_or_else(today);
     let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
     Ok(Json(CommitteeEnvelope { committee: CommitteeView::new(&record, as_of), as_of }))
@@ -159,7 +172,11 @@ pub struct CoverageResult {
     params(("id" = String, Path, description = "Committee id"), CoverageParams),
     responses((status = 200, body = CoverageResult), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_coverage(State(state): State<AppState>, Path(id): Path<String>, Params(p): Params<CoverageParams>) -> Result<Json<CoverageResult>, AppError> {
+pub async fn get_coverage(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Params(p): Params<CoverageParams>,
+) -> Result<Json<CoverageResult>, AppError> {
     let series = params::series("series", params::required("series", &p.series)?)?;
     let level = params::level("level", params::required("level", &p.level)?)?;
     let region = params::text(&p.region).map(|r| params::region("region", r)).transpose()?;
@@ -169,7 +186,14 @@ pub async fn get_coverage(State(state): State<AppState>, Path(id): Path<String>,
 
     let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
     let graph = state.store.authority_graph().await?;
-    let query = CoverageQuery { series: &series, specialty: specialty.as_deref(), level, region: region.as_deref(), own_staff, on };
+    let query = CoverageQuery {
+        series: &series,
+        specialty: specialty.as_deref(),
+        level,
+        region: region.as_deref(),
+        own_staff,
+        on,
+    };
     let answer = coverage(&record, &graph, &query);
     Ok(Json(CoverageResult {
         committee_id: id,

@@ -30,5 +30,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, AppEr
         tracing::warn!(error = %e, "readiness check failed");
         AppError::Database(sqlx::Error::PoolTimedOut)
     })?;
-    Ok(Json(Health { status: "ready".into(), database: Some(state.store.backend().into()), version: env!("CARGO_PKG_VERSION").into() }))
+    Ok(Json(Health {
+        status: "ready".into(),
+        database: Some(state.store.backend().into()),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
 }

@@ -39,7 +39,12 @@ pub fn required<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, A
 
 pub fn date(field: &str, value: &str) -> Result<Date, AppError> {
     Date::parse_from_str(value, "%Y-%m-%d").ok().filter(|_| value.len() == 10).ok_or_else(|| {
-        AppError::invalid(field, "invalid_date", format!("日期“{value}”格式应为 YYYY-MM-DD"), format!("{value:?} is not a date of the form YYYY-MM-DD"))
+        AppError::invalid(
+            field,
+            "invalid_date",
+            format!("日期“{value}”格式应为 YYYY-MM-DD"),
+            format!("{value:?} is not a date of the form YYYY-MM-DD"),
+        )
     })
 }
 
@@ -64,17 +69,29 @@ pub fn level(field: &str, value: &str) -> Result<Level, AppError> {
             field,
             "unknown_level",
             format!("未知的级别“{value}”，应为 junior_assistant、junior、intermediate、associate_senior 或 senior"),
-            format!("unknown level {value:?}; expected junior_assistant, junior, intermediate, associate_senior or senior"),
+            format!(
+                "unknown level {value:?}; expected junior_assistant, junior, intermediate, associate_senior or senior"
+            ),
         )
     })
 }
 
 pub fn region(field: &str, value: &str) -> Result<String, AppError> {
     if value.len() != 6 || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::invalid(field, "invalid_region", format!("地区代码“{value}”应为6位 GB/T 2260 代码"), format!("region {value:?} is not a 6-digit GB/T 2260 code")));
+        return Err(AppError::invalid(
+            field,
+            "invalid_region",
+            format!("地区代码“{value}”应为6位 GB/T 2260 代码"),
+            format!("region {value:?} is not a 6-digit GB/T 2260 code"),
+        ));
     }
     Catalog::get().region(value).map(|r| r.code.clone()).ok_or_else(|| {
-        AppError::invalid(field, "unknown_region", format!("未知的地区代码“{value}”"), format!("unknown GB/T 2260 region code {value:?}"))
+        AppError::invalid(
+            field,
+            "unknown_region",
+            format!("未知的地区代码“{value}”"),
+            format!("unknown GB/T 2260 region code {value:?}"),
+        )
     })
 }
 
@@ -82,7 +99,12 @@ pub fn boolean(field: &str, value: &Option<String>) -> Result<bool, AppError> {
     match text(value) {
         None | Some("false") | Some("0") => Ok(false),
         Some("true") | Some("1") => Ok(true),
-        Some(other) => Err(AppError::invalid(field, "invalid_boolean", format!("“{other}”应为 true 或 false"), format!("{other:?} is not true or false"))),
+        Some(other) => Err(AppError::invalid(
+            field,
+            "invalid_boolean",
+            format!("“{other}”应为 true 或 false"),
+            format!("{other:?} is not true or false"),
+        )),
     }
 }
 
@@ -115,7 +137,14 @@ pub fn cursor(value: &Option<String>) -> Result<Option<String>, AppError> {
         .and_then(|s| s.strip_prefix(CURSOR_PREFIX).map(str::to_string))
         .filter(|id| !id.is_empty())
         .map(Some)
-        .ok_or_else(|| AppError::invalid("cursor", "invalid_cursor", "分页游标无效，请使用上一页返回的 meta.next_cursor", "malformed cursor; pass meta.next_cursor from the previous page"))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "cursor",
+                "invalid_cursor",
+                "分页游标无效，请使用上一页返回的 meta.next_cursor",
+                "malformed cursor; pass meta.next_cursor from the previous page",
+            )
+        })
 }
 
 #[cfg(test)]

@@ -40,7 +40,10 @@ pub struct SanctionList {
 /// Search sanctions.
 #[utoipa::path(get, path = "/api/v1/sanctions", tag = "sanctions", params(ListSanctionsParams),
     responses((status = 200, body = SanctionList), (status = 400, body = Problem, content_type = "application/problem+json")))]
-pub async fn list_sanctions(State(state): State<AppState>, Params(p): Params<ListSanctionsParams>) -> Result<Json<SanctionList>, AppError> {
+pub async fn list_sanctions(
+    State(state): State<AppState>,
+    Params(p): Params<ListSanctionsParams>,
+) -> Result<Json<SanctionList>, AppError> {
     let subject_kind = params::text(&p.subject_kind)
         .map(|k| {
             SubjectKind::parse(k).ok_or_else(|| {

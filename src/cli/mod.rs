@@ -15,7 +15,9 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Demo(args) => demo(&args.database_url).await,
-        Command::Migrate(args) => open(&args.database_url, true).await.map(|_| tracing::info!("database schema is up to date")),
+        Command::Migrate(args) => {
+            open(&args.database_url, true).await.map(|_| tracing::info!("database schema is up to date"))
+        }
         Command::Openapi => {
             println!("{}", openapi_json());
             Ok(())
@@ -59,7 +61,10 @@ async fn demo(url: &str) -> Result<(), AppError> {
 async fn load_demo(store: &DynStore) -> Result<(), AppError> {
     let counts = store.counts().await?;
     if counts.authorities > 0 {
-        tracing::info!(committees = counts.committees, "the database already holds a registry; demo data not loaded again");
+        tracing::info!(
+            committees = counts.committees,
+            "the database already holds a registry; demo data not loaded again"
+        );
         return Ok(());
     }
     let dataset = crate::demo::dataset(store::today());

@@ -71,8 +71,7 @@ impl Delegation {
     fn covers(&self, item: &CompetenceItem<'_>) -> bool {
         self.series == item.series
             && self.levels.contains(&item.level)
-            && (self.specialties.is_empty()
-                || item.specialty.is_some_and(|s| self.specialties.iter().any(|d| d == s)))
+            && (self.specialties.is_empty() || item.specialty.is_some_and(|s| self.specialties.iter().any(|d| d == s)))
             && self.valid_from <= item.on
             && self.valid_until.is_none_or(|u| item.on <= u)
     }
@@ -140,14 +139,11 @@ impl AuthorityGraph {
             AuthorityLevel::National | AuthorityLevel::Provincial => Ok(()),
             AuthorityLevel::Municipal | AuthorityLevel::County => {
                 let delegated = depth < 8
-                    && self.delegations_to(id).iter().any(|d| {
-                        d.covers(item) && self.competent_at_depth(&d.delegated_by, item, depth + 1).is_ok()
-                    });
-                if delegated {
-                    Ok(())
-                } else {
-                    Err(CompetenceGap::NotDelegated { authority_id: id.to_string() })
-                }
+                    && self
+                        .delegations_to(id)
+                        .iter()
+                        .any(|d| d.covers(item) && self.competent_at_depth(&d.delegated_by, item, depth + 1).is_ok());
+                if delegated { Ok(()) } else { Err(CompetenceGap::NotDelegated { authority_id: id.to_string() }) }
             }
         }
     }
@@ -187,7 +183,13 @@ mod tests {
         )
     }
 
-    fn item<'a>(series: &'a str, specialty: Option<&'a str>, level: Level, region: &'a str, on: &str) -> CompetenceItem<'a> {
+    fn item<'a>(
+        series: &'a str,
+        specialty: Option<&'a str>,
+        level: Level,
+        region: &'a str,
+        on: &str,
+    ) -> CompetenceItem<'a> {
         CompetenceItem { series, specialty, level, region, on: d(on) }
     }
 
@@ -214,7 +216,10 @@ mod tests {
             item("HEALTH", None, Level::Senior, "220102", "2023-06-01"),
             item("ENGINEERING", Some("建筑工程"), Level::Senior, "220102", "2025-01-01"),
         ] {
-            assert_eq!(g.competent("changchun", &bad), Err(CompetenceGap::NotDelegated { authority_id: "changchun".into() }));
+            assert_eq!(
+                g.competent("changchun", &bad),
+                Err(CompetenceGap::NotDelegated { authority_id: "changchun".into() })
+            );
         }
         assert!(g.competent("jilin-city", &ok).is_err());
         assert!(matches!(g.competent("nobody", &ok), Err(CompetenceGap::UnknownAuthority(_))));

@@ -186,12 +186,22 @@ pub(crate) mod tests {
     }
 
     fn authorization(history: Vec<HistoryRecord>) -> Authorization {
-        Authorization { id: "a".into(), committee_id: "c".into(), granted_by: "g".into(), document_number: "x".into(), history }
+        Authorization {
+            id: "a".into(),
+            committee_id: "c".into(),
+            granted_by: "g".into(),
+            document_number: "x".into(),
+            history,
+        }
     }
 
     #[test]
     fn status_follows_the_validity_window() {
-        let a = authorization(vec![record(Action::Granted, "2022-01-01", Some(terms(&[Level::Senior], "2022-01-01", "2024-12-31")))]);
+        let a = authorization(vec![record(
+            Action::Granted,
+            "2022-01-01",
+            Some(terms(&[Level::Senior], "2022-01-01", "2024-12-31")),
+        )]);
         assert_eq!(a.status_on(d("2021-12-31")), AuthorizationStatus::Pending);
         assert_eq!(a.status_on(d("2022-01-01")), AuthorizationStatus::Active);
         assert_eq!(a.status_on(d("2024-12-31")), AuthorizationStatus::Active);
@@ -217,7 +227,11 @@ pub(crate) mod tests {
     fn amendments_change_terms_from_their_effective_date_only() {
         let a = authorization(vec![
             record(Action::Granted, "2022-01-01", Some(terms(&[Level::Intermediate], "2022-01-01", "2024-12-31"))),
-            record(Action::Amended, "2023-01-01", Some(terms(&[Level::Intermediate, Level::AssociateSenior], "2022-01-01", "2024-12-31"))),
+            record(
+                Action::Amended,
+                "2023-01-01",
+                Some(terms(&[Level::Intermediate, Level::AssociateSenior], "2022-01-01", "2024-12-31")),
+            ),
         ]);
         assert_eq!(a.terms_on(d("2022-12-31")).levels, vec![Level::Intermediate]);
         assert_eq!(a.terms_on(d("2023-01-01")).levels.len(), 2);

@@ -19,9 +19,7 @@ pub struct Series {
 }
 
 /// A title level (级别). Ordered from lowest to highest.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// 员级 (the lower of the two junior grades)
@@ -37,13 +35,8 @@ pub enum Level {
 }
 
 impl Level {
-    pub const ALL: [Level; 5] = [
-        Level::JuniorAssistant,
-        Level::Junior,
-        Level::Intermediate,
-        Level::AssociateSenior,
-        Level::Senior,
-    ];
+    pub const ALL: [Level; 5] =
+        [Level::JuniorAssistant, Level::Junior, Level::Intermediate, Level::AssociateSenior, Level::Senior];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -133,11 +126,7 @@ impl Catalog {
     fn load_embedded() -> Catalog {
         let series = read_csv(include_str!("../../data/catalog/series.csv"))
             .into_iter()
-            .map(|r| Series {
-                code: r[0].clone(),
-                name_zh: r[1].clone(),
-                name_en: r[2].clone(),
-            })
+            .map(|r| Series { code: r[0].clone(), name_zh: r[1].clone(), name_en: r[2].clone() })
             .collect();
         let mut regions = vec![Region {
             code: NATIONWIDE.to_string(),

@@ -35,15 +35,13 @@ pub struct CoverageAnswer<'a> {
 pub fn coverage<'a>(record: &'a CommitteeRecord, graph: &AuthorityGraph, q: &CoverageQuery<'_>) -> CoverageAnswer<'a> {
     let sanction_reasons = sanction_reasons(&record.sanctions, q.on);
     if record.authorizations.is_empty() {
-        let mut reasons = vec![Reason::new("no_authorization", "该评委会未获任何评审权限", "the committee holds no authorization")];
+        let mut reasons =
+            vec![Reason::new("no_authorization", "该评委会未获任何评审权限", "the committee holds no authorization")];
         reasons.extend(sanction_reasons);
         return CoverageAnswer { covered: false, reasons, authorization: None };
     }
-    let mut candidates: Vec<(&Authorization, Vec<Reason>)> = record
-        .authorizations
-        .iter()
-        .map(|a| (a, authorization_reasons(a, record, graph, q)))
-        .collect();
+    let mut candidates: Vec<(&Authorization, Vec<Reason>)> =
+        record.authorizations.iter().map(|a| (a, authorization_reasons(a, record, graph, q))).collect();
     // The best candidate: right series first, then fewest failed checks.
     candidates.sort_by_key(|(a, reasons)| (a.terms_on(q.on).series != q.series, reasons.len()));
     let (best, mut reasons) = candidates.swap_remove(0);
@@ -55,7 +53,12 @@ pub fn coverage<'a>(record: &'a CommitteeRecord, graph: &AuthorityGraph, q: &Cov
     CoverageAnswer { covered: reasons.is_empty(), reasons, authorization: series_matches.then_some(best) }
 }
 
-fn authorization_reasons(a: &Authorization, record: &CommitteeRecord, graph: &AuthorityGraph, q: &CoverageQuery<'_>) -> Vec<Reason> {
+fn authorization_reasons(
+    a: &Authorization,
+    record: &CommitteeRecord,
+    graph: &AuthorityGraph,
+    q: &CoverageQuery<'_>,
+) -> Vec<Reason> {
     let terms = a.terms_on(q.on);
     let mut reasons = Vec::new();
     if terms.series != q.series {
@@ -136,7 +139,12 @@ fn status_reason(a: &Authorization, on: Date) -> Option<Reason> {
 }
 
 /// The grantor must have been competent for what is asked, on the evaluation date.
-fn grantor_competence(a: &Authorization, record: &CommitteeRecord, graph: &AuthorityGraph, q: &CoverageQuery<'_>) -> Result<(), CompetenceGap> {
+fn grantor_competence(
+    a: &Authorization,
+    record: &CommitteeRecord,
+    graph: &AuthorityGraph,
+    q: &CoverageQuery<'_>,
+) -> Result<(), CompetenceGap> {
     let terms = a.terms_on(q.on);
     let regions: Vec<&str> = match (&terms.scope, q.region) {
         (Scope::Regions { .. }, Some(r)) => vec![r],
@@ -159,7 +167,9 @@ fn grantor_competence(a: &Authorization, record: &CommitteeRecord, graph: &Autho
 
 fn competence_reason(gap: &CompetenceGap) -> Reason {
     let (zh, en) = match gap {
-        CompetenceGap::UnknownAuthority(id) => (format!("授权机关{id}不在登记中"), format!("the granting authority {id} is not registered")),
+        CompetenceGap::UnknownAuthority(id) => {
+            (format!("授权机关{id}不在登记中"), format!("the granting authority {id} is not registered"))
+        }
         CompetenceGap::OutsideJurisdiction { authority_id } => (
             format!("授权机关{authority_id}超出其管辖地区授权"),
             format!("the granting authority {authority_id} granted beyond its jurisdiction"),
@@ -193,7 +203,11 @@ fn sanction_reasons(sanctions: &[Sanction], on: Date) -> Vec<Reason> {
             ),
             _ if s.retroactive() && on < s.effective_from => Reason::new(
                 "withdrawn",
-                format!("评委会评审权限被收回，且自{}起的评审结果无效（{}）", s.void_from.unwrap_or(s.effective_from), s.document_number),
+                format!(
+                    "评委会评审权限被收回，且自{}起的评审结果无效（{}）",
+                    s.void_from.unwrap_or(s.effective_from),
+                    s.document_number
+                ),
                 format!(
                     "the committee's authority was withdrawn and its evaluations from {} are void ({})",
                     s.void_from.unwrap_or(s.effective_from),
@@ -219,7 +233,13 @@ mod tests {
     use crate::domain::sanction::{Subject, SubjectKind};
 
     fn graph() -> AuthorityGraph {
-        let a = |id: &str, level, region: &str| Authority { id: id.into(), name: id.into(), level, region: region.into(), parent_id: None };
+        let a = |id: &str, level, region: &str| Authority {
+            id: id.into(),
+            name: id.into(),
+            level,
+            region: region.into(),
+            parent_id: None,
+        };
         AuthorityGraph::new(
             vec![a("jilin", AuthorityLevel::Provincial, "220000"), a("changchun", AuthorityLevel::Municipal, "220100")],
             vec![Delegation {
@@ -236,7 +256,11 @@ mod tests {
         )
     }
 
-    fn committee_record(granted_by: &str, history: Vec<crate::domain::authorization::HistoryRecord>, sanctions: Vec<Sanction>) -> CommitteeRecord {
+    fn committee_record(
+        granted_by: &str,
+        history: Vec<crate::domain::authorization::HistoryRecord>,
+        sanctions: Vec<Sanction>,
+    ) -> CommitteeRecord {
         CommitteeRecord {
             committee: Committee {
                 id: "c".into(),
@@ -248,14 +272,27 @@ mod tests {
                 domains: vec![],
                 contact: None,
             },
-            authorizations: vec![Authorization { id: "a".into(), committee_id: "c".into(), granted_by: granted_by.into(), document_number: "x".into(), history }],
+            authorizations: vec![Authorization {
+                id: "a".into(),
+                committee_id: "c".into(),
+                granted_by: granted_by.into(),
+                document_number: "x".into(),
+                history,
+            }],
             sanctions,
         }
     }
 
     fn query(level: Level, region: &str, on: &str) -> CoverageQuery<'static> {
         let region: &'static str = Box::leak(region.to_string().into_boxed_str());
-        CoverageQuery { series: "ENGINEERING", specialty: None, level, region: Some(region), own_staff: false, on: d(on) }
+        CoverageQuery {
+            series: "ENGINEERING",
+            specialty: None,
+            level,
+            region: Some(region),
+            own_staff: false,
+            on: d(on),
+        }
     }
 
     fn codes(answer: &CoverageAnswer<'_>) -> Vec<String> {
@@ -281,7 +318,10 @@ mod tests {
         t.specialties = vec!["建筑工程".into()];
         let rec = committee_record("jilin", granted(t), vec![]);
         assert_eq!(codes(&coverage(&rec, &g, &query(Level::Senior, "220102", "2023-05-01"))), ["level_not_covered"]);
-        assert_eq!(codes(&coverage(&rec, &g, &query(Level::Intermediate, "530102", "2023-05-01"))), ["region_not_covered"]);
+        assert_eq!(
+            codes(&coverage(&rec, &g, &query(Level::Intermediate, "530102", "2023-05-01"))),
+            ["region_not_covered"]
+        );
         assert_eq!(codes(&coverage(&rec, &g, &query(Level::Intermediate, "220102", "2021-05-01"))), ["not_yet_valid"]);
         assert_eq!(codes(&coverage(&rec, &g, &query(Level::Intermediate, "220102", "2025-01-01"))), ["expired"]);
         let mut q = query(Level::Intermediate, "220102", "2023-05-01");
@@ -296,7 +336,11 @@ mod tests {
 
     #[test]
     fn a_city_granting_beyond_its_delegation_is_caught() {
-        let rec = committee_record("changchun", granted(terms(&[Level::Senior, Level::Intermediate], "2022-01-01", "2024-12-31")), vec![]);
+        let rec = committee_record(
+            "changchun",
+            granted(terms(&[Level::Senior, Level::Intermediate], "2022-01-01", "2024-12-31")),
+            vec![],
+        );
         let q = query(Level::Senior, "220102", "2023-05-01");
         assert_eq!(codes(&coverage(&rec, &graph(), &q)), ["grantor_lacked_competence"]);
         assert!(coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2023-05-01")).covered);
@@ -308,7 +352,10 @@ mod tests {
         history.push(record(Action::Withdrawn, "2023-06-01", None));
         let rec = committee_record("jilin", history, vec![]);
         assert!(coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2023-05-31")).covered);
-        assert_eq!(codes(&coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2023-06-01"))), ["withdrawn"]);
+        assert_eq!(
+            codes(&coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2023-06-01"))),
+            ["withdrawn"]
+        );
     }
 
     #[test]
@@ -330,10 +377,20 @@ mod tests {
         };
         let t = || granted(terms(&[Level::Intermediate], "2022-01-01", "2024-12-31"));
         let rec = committee_record("jilin", t(), vec![sanction(Measure::SuspensionOfAuthority, "2023-01-01", None)]);
-        assert_eq!(codes(&coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2023-05-01"))), ["suspended"]);
-        let rec = committee_record("jilin", t(), vec![sanction(Measure::WithdrawalOfAuthority, "2023-06-01", Some("2022-06-01"))]);
+        assert_eq!(
+            codes(&coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2023-05-01"))),
+            ["suspended"]
+        );
+        let rec = committee_record(
+            "jilin",
+            t(),
+            vec![sanction(Measure::WithdrawalOfAuthority, "2023-06-01", Some("2022-06-01"))],
+        );
         assert!(coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2022-05-31")).covered);
-        assert_eq!(codes(&coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2022-07-01"))), ["withdrawn"]);
+        assert_eq!(
+            codes(&coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2022-07-01"))),
+            ["withdrawn"]
+        );
     }
 
     #[test]
@@ -351,6 +408,9 @@ mod tests {
     fn no_authorization_at_all() {
         let mut rec = committee_record("jilin", vec![], vec![]);
         rec.authorizations.clear();
-        assert_eq!(codes(&coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2023-05-01"))), ["no_authorization"]);
+        assert_eq!(
+            codes(&coverage(&rec, &graph(), &query(Level::Intermediate, "220102", "2023-05-01"))),
+            ["no_authorization"]
+        );
     }
 }

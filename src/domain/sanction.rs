@@ -238,7 +238,12 @@ mod tests {
         assert_eq!(s.status_on(d("2022-12-31")), SanctionStatus::Pending);
         assert_eq!(s.status_on(d("2023-01-01")), SanctionStatus::InForce);
         assert_eq!(s.status_on(d("2023-07-01")), SanctionStatus::Expired);
-        s.lift = Some(Lift { effective_on: d("2023-03-01"), document_number: "y".into(), reason: None, logged_at: chrono::Utc::now() });
+        s.lift = Some(Lift {
+            effective_on: d("2023-03-01"),
+            document_number: "y".into(),
+            reason: None,
+            logged_at: chrono::Utc::now(),
+        });
         assert_eq!(s.status_on(d("2023-02-28")), SanctionStatus::InForce);
         assert_eq!(s.status_on(d("2023-03-01")), SanctionStatus::Lifted);
     }

@@ -82,15 +82,30 @@ pub trait Store: Send + Sync + 'static {
 
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>>;
 
-    async fn authorities_after(&self, filter: &AuthorityFilter, after: Option<&str>, limit: u32) -> StoreResult<Vec<Authority>>;
+    async fn authorities_after(
+        &self,
+        filter: &AuthorityFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Authority>>;
 
     /// Committees with id greater than `after`, ordered by id, with their authorizations
     /// and committee sanctions.
-    async fn committees_after(&self, filter: &CommitteeRowFilter, after: Option<&str>, limit: u32) -> StoreResult<Vec<CommitteeRecord>>;
+    async fn committees_after(
+        &self,
+        filter: &CommitteeRowFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<CommitteeRecord>>;
 
     async fn committee(&self, id: &str) -> StoreResult<Option<CommitteeRecord>>;
 
-    async fn sanctions_after(&self, filter: &SanctionRowFilter, after: Option<&str>, limit: u32) -> StoreResult<Vec<Sanction>>;
+    async fn sanctions_after(
+        &self,
+        filter: &SanctionRowFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Sanction>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

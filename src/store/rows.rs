@@ -111,7 +111,9 @@ pub struct AuthorizationRecordRow {
 
 /// Folds joined rows (ordered by authorization, then sequence) into authorizations,
 /// grouped by committee id.
-pub fn fold_authorizations(rows: Vec<AuthorizationRecordRow>) -> Result<BTreeMap<String, Vec<Authorization>>, AppError> {
+pub fn fold_authorizations(
+    rows: Vec<AuthorizationRecordRow>,
+) -> Result<BTreeMap<String, Vec<Authorization>>, AppError> {
     let mut by_committee: BTreeMap<String, Vec<Authorization>> = BTreeMap::new();
     for r in rows {
         let action = Action::parse(&r.action).ok_or_else(|| corrupt("authorization action", &r.action))?;

@@ -31,7 +31,8 @@ impl SqliteStore {
                     )));
                 }
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
                 }
             }
         }
@@ -41,11 +42,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(if in_memory { 1 } else { 8 })
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(if in_memory { 1 } else { 8 }).connect_with(options).await?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
         Ok(SqliteStore { pool })
     }
 }

@@ -1,0 +1,9 @@
+//! The integration suite: every test in `both!` runs on SQLite, and on PostgreSQL when
+//! `ZHICHENG_TEST_DATABASE_URL` names a server (see README, "Tests").
+
+mod support;
+
+mod fixtures;
+mod meta;
+mod registry;
+mod validation;

@@ -1,0 +1,158 @@
+//! `TestApp`: a fresh database per test (a temporary SQLite file, or a new PostgreSQL
+//! database on the server `ZHICHENG_TEST_DATABASE_URL` names), the router over it, and
+//! helpers to call it like a client would.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sqlx::Connection;
+use tower::ServiceExt;
+use zhicheng::app::{AppState, build_router};
+use zhicheng::store::{self, Dataset, DynStore};
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: DynStore,
+    /// The URL of this test's own database.
+    pub url: String,
+    _cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, database: String },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, database } = self {
+            let (admin_url, database) = (admin_url.clone(), database.clone());
+            // Drop runs outside async; a scoped runtime on its own thread removes the database.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub const PG_URL_VAR: &str = "ZHICHENG_TEST_DATABASE_URL";
+pub const REQUIRE_PG_VAR: &str = "ZHICHENG_REQUIRE_POSTGRES";
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let store = store::connect(&url, true).await.expect("SQLite store");
+        TestApp::with(store, url, Cleanup::Sqlite(dir))
+    }
+
+    /// `None` when no PostgreSQL server is configured — unless the run requires one
+    /// (`ZHICHENG_REQUIRE_POSTGRES=1`, as CI sets), in which case a missing server fails.
+    pub async fn postgres() -> Option<TestApp> {
+        let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
+            assert!(
+                std::env::var(REQUIRE_PG_VAR).is_err(),
+                "{REQUIRE_PG_VAR} is set but {PG_URL_VAR} is not: the PostgreSQL run would be skipped"
+            );
+            eprintln!("skipping the PostgreSQL variant: {PG_URL_VAR} is not set");
+            return None;
+        };
+        let database = format!("zt_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("PostgreSQL admin connection");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let url = with_database(&admin_url, &database);
+        let store = store::connect(&url, true).await.expect("PostgreSQL store");
+        Some(TestApp::with(store, url, Cleanup::Postgres { admin_url, database }))
+    }
+
+    fn with(store: DynStore, url: String, cleanup: Cleanup) -> TestApp {
+        TestApp { router: build_router(AppState { store: store.clone() }), store, url, _cleanup: cleanup }
+    }
+
+    pub async fn load(&self, dataset: &Dataset) {
+        self.store.import_dataset(dataset).await.expect("fixture import");
+    }
+
+    pub async fn get(&self, uri: &str) -> Response {
+        let request = Request::get(uri).body(Body::empty()).expect("request");
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Response { status, headers, body }
+    }
+
+    /// GET that must succeed with JSON.
+    pub async fn ok(&self, uri: &str) -> Value {
+        let r = self.get(uri).await;
+        assert_eq!(r.status, StatusCode::OK, "GET {uri}: {}", r.body);
+        r.body
+    }
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// Runs each listed `async fn(TestApp)` as two tests: `sqlite::name` and `postgres::name`.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::TestApp::sqlite().await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::support::TestApp::postgres().await {
+                        super::$name(app).await
+                    }
+                }
+            )*
+        }
+    };
+}
+pub(crate) use both;
