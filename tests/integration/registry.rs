@@ -272,6 +272,7 @@ async fn demo_registry_answers_every_endpoint(app: TestApp) {
     let id = overreach["committees"][0]["id"].as_str().unwrap().to_string();
     let answer = app.ok(&format!("/api/v1/committees/{id}/coverage?series=HEALTH&level=senior&region=220302")).await;
     assert_eq!(codes(&answer), ["grantor_lacked_competence"]);
+    assert_eq!(id, "cmt-220300-03", "the README names this committee");
     for status in ["authorized", "expired", "suspended", "withdrawn"] {
         let page = app.ok(&format!("/api/v1/committees?status={status}")).await;
         assert!(!page["committees"].as_array().unwrap().is_empty(), "no {status} committee in the demo");
