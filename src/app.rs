@@ -4,19 +4,18 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::MatchedPath;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{authorities, catalog, committees, health, sanctions};
+use crate::api::{admin, authorities, catalog, committees, health, sanctions};
 use crate::error::{AppError, problem_response};
 use crate::store::DynStore;
 
@@ -43,10 +42,28 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
         (name = "authorities", description = "人社部门 / HR authorities"),
         (name = "sanctions", description = "监管处理 / sanctions"),
         (name = "catalog", description = "系列、级别、地区 / series, levels, regions"),
-        (name = "health", description = "liveness and readiness")
-    )
+        (name = "health", description = "liveness and readiness"),
+        (name = "admin", description = "发布（需凭证）/ publishing, with a bearer token")
+    ),
+    modifiers(&BearerAuth)
 )]
 struct ApiDoc;
+
+/// Declares the bearer-token scheme the admin endpoints use.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("zct_… API token")).build(),
+            ),
+        );
+    }
+}
 
 fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -61,6 +78,20 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::list_regions))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(admin::create_authority))
+        .routes(routes!(admin::amend_authority))
+        .routes(routes!(admin::create_delegation))
+        .routes(routes!(admin::create_committee))
+        .routes(routes!(admin::amend_committee))
+        .routes(routes!(admin::grant_authorization))
+        .routes(routes!(admin::amend_authorization))
+        .routes(routes!(admin::act_on_authorization))
+        .routes(routes!(admin::publish_sanction))
+        .routes(routes!(admin::lift_sanction))
+        .routes(routes!(admin::list_events))
+        .routes(routes!(admin::create_token, admin::list_tokens))
+        .routes(routes!(admin::revoke_token))
+        .routes(routes!(admin::import).layer(DefaultBodyLimit::max(admin::MAX_IMPORT_BYTES)))
 }
 
 /// The OpenAPI document the service serves at `/openapi.json` (and commits as `openapi/openapi.json`).
@@ -75,7 +106,7 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)))
         .layer(
             TraceLayer::new_for_http()

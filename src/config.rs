@@ -34,6 +34,79 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Print the OpenAPI document (what `openapi/openapi.json` must equal).
     Openapi,
+    /// Create, list and revoke API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Apply a bulk file (NDJSON or CSV) as one authority, all or nothing.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Publisher,
+    Issuer,
+    Admin,
+}
+
+impl From<RoleArg> for crate::domain::publish::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Publisher => Self::Publisher,
+            RoleArg::Issuer => Self::Issuer,
+            RoleArg::Admin => Self::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; the secret is printed once, on standard output.
+    Create {
+        /// The authority the token acts for.
+        #[arg(long)]
+        authority: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List an authority's tokens (never their secrets).
+    List {
+        #[arg(long)]
+        authority: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        #[arg(long)]
+        authority: String,
+        /// The token id (`tok_…`).
+        id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file: `.ndjson` (one operation a line) or `.csv` (with --type).
+    pub file: std::path::PathBuf,
+    /// The authority publishing the file; the events are attributed to it and to `cli`.
+    #[arg(long)]
+    pub authority: String,
+    /// Defaults to the file's extension.
+    #[arg(long, value_enum)]
+    pub format: Option<crate::import::Format>,
+    /// The record type of a CSV file.
+    #[arg(long = "type", value_enum)]
+    pub csv_type: Option<crate::import::CsvType>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Clone, Args)]

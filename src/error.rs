@@ -7,8 +7,33 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::publish::{Violation, ViolationKind};
+
+/// At most this many bad lines are reported for one rejected import.
+pub const MAX_REPORTED_LINES: usize = 1000;
+
+/// A broken rule on one line (1-based) of a bulk write.
+#[derive(Debug, Clone)]
+pub struct LineViolation {
+    pub line: usize,
+    pub violation: Violation,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// A publishing rule refused the write (403, 409 or 422 by its kind).
+    #[error("{}: {}", .0.field, .0.message_en)]
+    Rule(Violation),
+    /// A bulk write with broken rules: nothing was written; every bad line is listed.
+    #[error("{} operation(s) rejected", .0.len())]
+    Rejected(Vec<LineViolation>),
+    /// No credential, or one that is unknown or revoked (401).
+    #[error("unauthenticated: {message_en}")]
+    Unauthenticated { code: &'static str, message_zh: &'static str, message_en: &'static str },
+    #[error("the body exceeds {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type {0}")]
+    UnsupportedMediaType(String),
     /// A query parameter, path segment or body field is malformed or out of range.
     #[error("invalid {field}: {message_en}")]
     Invalid { field: String, code: &'static str, message_zh: String, message_en: String },
@@ -34,6 +59,21 @@ pub struct FieldError {
     pub code: String,
     pub message_zh: String,
     pub message_en: String,
+    /// For bulk imports: the 1-based line (NDJSON) or record (CSV, header excluded) at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl FieldError {
+    fn from_violation(v: &Violation, line: Option<usize>) -> Self {
+        FieldError {
+            field: v.field.clone(),
+            code: v.code.to_string(),
+            message_zh: v.message_zh.clone(),
+            message_en: v.message_en.clone(),
+            line,
+        }
+    }
 }
 
 /// RFC 9457 problem details, as every error is answered.
@@ -72,8 +112,28 @@ impl AppError {
         AppError::NotFound { resource, id: id.into() }
     }
 
+    /// A single operation's rejection as a plain rule violation (for one-operation writes).
+    pub fn single(self) -> AppError {
+        match self {
+            AppError::Rejected(mut lines) if lines.len() == 1 => AppError::Rule(lines.remove(0).violation),
+            other => other,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
+            AppError::Rule(v) => match v.kind {
+                ViolationKind::Forbidden => StatusCode::FORBIDDEN,
+                ViolationKind::Conflict => StatusCode::CONFLICT,
+                ViolationKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            AppError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Database(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+                StatusCode::CONFLICT
+            }
             AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } | AppError::RouteNotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -94,7 +154,67 @@ impl AppError {
                     code: code.to_string(),
                     message_zh: message_zh.clone(),
                     message_en: message_en.clone(),
+                    line: None,
                 }],
+            ),
+            AppError::Rule(v) => {
+                let (code, title) = match v.kind {
+                    ViolationKind::Forbidden => ("forbidden", "无权操作 / Forbidden"),
+                    ViolationKind::Conflict => ("conflict", "与登记状态冲突 / Conflict"),
+                    ViolationKind::Invalid => ("unprocessable", "内容不符合规则 / Unprocessable content"),
+                };
+                (
+                    code,
+                    title,
+                    format!("{}: {} / {}", v.field, v.message_zh, v.message_en),
+                    vec![FieldError::from_violation(v, None)],
+                )
+            }
+            AppError::Rejected(lines) => (
+                "import-rejected",
+                "导入被拒绝，未写入任何内容 / Import rejected, nothing written",
+                format!(
+                    "{} 处错误，整个文件未写入 / {} error(s); nothing from the file was written",
+                    lines.len(),
+                    lines.len()
+                ),
+                lines.iter().map(|l| FieldError::from_violation(&l.violation, Some(l.line))).collect(),
+            ),
+            AppError::Unauthenticated { code, message_zh, message_en } => (
+                "unauthenticated",
+                "需要有效凭证 / Authentication required",
+                format!("{message_zh} / {message_en}"),
+                vec![FieldError {
+                    field: "Authorization".into(),
+                    code: code.to_string(),
+                    message_zh: message_zh.to_string(),
+                    message_en: message_en.to_string(),
+                    line: None,
+                }],
+            ),
+            AppError::PayloadTooLarge { limit } => (
+                "payload-too-large",
+                "请求体过大 / Payload too large",
+                format!("请求体超过 {limit} 字节 / the body exceeds {limit} bytes"),
+                vec![],
+            ),
+            AppError::UnsupportedMediaType(media) => (
+                "unsupported-media-type",
+                "不支持的内容类型 / Unsupported media type",
+                format!("不支持的 Content-Type：{media} / unsupported Content-Type {media:?}"),
+                vec![FieldError {
+                    field: "Content-Type".into(),
+                    code: "unsupported_media_type".into(),
+                    message_zh: "不支持的内容类型".into(),
+                    message_en: format!("unsupported {media:?}"),
+                    line: None,
+                }],
+            ),
+            _ if status == StatusCode::CONFLICT => (
+                "conflict",
+                "与登记状态冲突 / Conflict",
+                "同一内容已被并发写入 / the same record was written concurrently".into(),
+                vec![],
             ),
             AppError::NotFound { resource, id } => (
                 "not-found",
@@ -105,6 +225,7 @@ impl AppError {
                     code: "not_found".into(),
                     message_zh: format!("不存在的{}", resource_zh(resource)),
                     message_en: format!("unknown {resource}"),
+                    line: None,
                 }],
             ),
             AppError::RouteNotFound => {
@@ -146,6 +267,7 @@ fn resource_zh(resource: &str) -> &'static str {
         "authority" => "人社部门",
         "sanction" => "惩戒记录",
         "region" => "地区",
+        "token" => "凭证",
         _ => "资源",
     }
 }
@@ -157,7 +279,11 @@ impl IntoResponse for AppError {
             // Logged once, here, with the cause; the client sees only the generic problem.
             tracing::error!(error = %self, "request failed");
         }
-        problem_response(status, &self.to_problem())
+        let mut response = problem_response(status, &self.to_problem());
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 

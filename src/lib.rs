@@ -11,4 +11,6 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod store;
+pub mod tokens;

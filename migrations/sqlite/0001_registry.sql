@@ -25,6 +25,7 @@ CREATE TABLE delegations (
     logged_at       TEXT NOT NULL
 );
 CREATE INDEX delegations_authority ON delegations (authority_id);
+CREATE UNIQUE INDEX delegations_act ON delegations (authority_id, series, document_number);
 
 CREATE TABLE committees (
     id               TEXT PRIMARY KEY,
@@ -44,11 +45,14 @@ CREATE INDEX committees_credit_code ON committees (unit_credit_code);
 CREATE TABLE authorizations (
     id              TEXT PRIMARY KEY,
     committee_id    TEXT NOT NULL REFERENCES committees (id),
+    series          TEXT NOT NULL,
     granted_by      TEXT NOT NULL REFERENCES authorities (id),
     document_number TEXT NOT NULL,
     logged_at       TEXT NOT NULL
 );
 CREATE INDEX authorizations_committee ON authorizations (committee_id);
+-- One document number grants a series to a committee once.
+CREATE UNIQUE INDEX authorizations_act ON authorizations (committee_id, series, document_number);
 
 -- One row per act on an authorization; never updated, never deleted.
 CREATE TABLE authorization_records (
@@ -62,6 +66,7 @@ CREATE TABLE authorization_records (
     logged_at        TEXT NOT NULL,
     PRIMARY KEY (authorization_id, seq)
 );
+CREATE UNIQUE INDEX authorization_records_act ON authorization_records (authorization_id, action, document_number);
 
 CREATE TABLE sanctions (
     id              TEXT PRIMARY KEY,
@@ -80,6 +85,7 @@ CREATE TABLE sanctions (
     logged_at       TEXT NOT NULL
 );
 CREATE INDEX sanctions_subject ON sanctions (subject_kind, subject_id);
+CREATE UNIQUE INDEX sanctions_act ON sanctions (subject_kind, COALESCE(subject_id, ''), COALESCE(subject_name, ''), measure, document_number);
 CREATE INDEX sanctions_region ON sanctions (region);
 
 CREATE TABLE sanction_lifts (

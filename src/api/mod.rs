@@ -1,9 +1,11 @@
 //! HTTP handlers, one module per resource. Each handler parses its parameters, asks the
 //! store or a domain function, and maps the answer to a response type.
 
+pub mod admin;
 pub mod authorities;
 pub mod catalog;
 pub mod committees;
+pub mod extract;
 pub mod health;
 pub mod params;
 pub mod sanctions;

@@ -23,6 +23,16 @@ pub enum AuthorityLevel {
 }
 
 impl AuthorityLevel {
+    /// 0 for the national level; each level below adds one.
+    pub fn depth(self) -> u8 {
+        match self {
+            AuthorityLevel::National => 0,
+            AuthorityLevel::Provincial => 1,
+            AuthorityLevel::Municipal => 2,
+            AuthorityLevel::County => 3,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             AuthorityLevel::National => "national",
@@ -118,6 +128,35 @@ impl AuthorityGraph {
 
     pub fn get(&self, id: &str) -> Option<&Authority> {
         self.authorities.get(id)
+    }
+
+    /// Whether `ancestor` is `id` or one of its parents: an authority supervises what the
+    /// authorities below it approved ("谁授权、谁负责监管").
+    pub fn is_self_or_ancestor(&self, ancestor: &str, id: &str) -> bool {
+        let mut current = Some(id);
+        for _ in 0..16 {
+            match current {
+                Some(c) if c == ancestor => return true,
+                Some(c) => current = self.get(c).and_then(|a| a.parent_id.as_deref()),
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Adds an authority published inside a running write, so later operations see it.
+    pub fn add_authority(&mut self, authority: Authority) {
+        self.authorities.insert(authority.id.clone(), authority);
+    }
+
+    pub fn add_delegation(&mut self, delegation: Delegation) {
+        self.delegations.entry(delegation.authority_id.clone()).or_default().push(delegation);
+    }
+
+    pub fn rename(&mut self, id: &str, name: &str) {
+        if let Some(a) = self.authorities.get_mut(id) {
+            a.name = name.to_string();
+        }
     }
 
     pub fn delegations_to(&self, id: &str) -> &[Delegation] {

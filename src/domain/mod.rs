@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod committee;
 pub mod coverage;
 pub mod credit_code;
+pub mod publish;
 pub mod reason;
 pub mod sanction;
 

@@ -153,7 +153,7 @@ pub enum SanctionStatus {
     Lifted,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sanction {
     pub id: String,
     pub subject: Subject,

@@ -5,10 +5,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::domain::Date;
 use crate::domain::authority::{Authority, AuthorityGraph, Delegation};
 use crate::domain::authorization::Authorization;
 use crate::domain::committee::{Committee, CommitteeRecord};
+use crate::domain::publish::{Actor, Operation, Role};
 use crate::domain::sanction::{Sanction, SubjectKind};
 use crate::error::AppError;
 
@@ -16,6 +21,7 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+mod write;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -67,6 +73,82 @@ pub struct Counts {
     pub sanctions: i64,
 }
 
+/// One event of the audit trail: who published what, when it was logged, when it takes effect.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Event {
+    /// Position in the registry's event sequence.
+    pub seq: i64,
+    /// e.g. `authorization.withdrawn`.
+    pub kind: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    /// The publishing authority.
+    pub authority_id: String,
+    /// The credential used: `token:<id>`, `cli`, `demo` or `fixture`.
+    pub credential: String,
+    pub logged_at: DateTime<Utc>,
+    pub effective_on: Option<Date>,
+    /// The act took effect before the day it was published.
+    pub back_dated: bool,
+    /// The operation as published.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub authority_id: Option<String>,
+    pub kind: Option<String>,
+    pub entity_id: Option<String>,
+}
+
+/// What one operation did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Applied {
+    /// The event kind, e.g. `committee.created`.
+    pub op: String,
+    /// The id of the entity created or changed.
+    pub id: String,
+    pub event_seq: i64,
+    pub back_dated: bool,
+}
+
+/// A client's `Idempotency-Key` and a digest of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    Applied(Vec<Applied>),
+    /// The same key and request were seen before: the first result, nothing written.
+    Replayed(Vec<Applied>),
+}
+
+/// A token as listed: never the secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenInfo {
+    pub id: String,
+    pub authority_id: String,
+    pub role: Role,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+pub enum TokenCheck {
+    Valid(Actor),
+    Revoked,
+    Unknown,
+}
+
+/// Called with the number of operations applied so far.
+pub type Progress<'a> = &'a (dyn Fn(usize) + Send + Sync);
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Which database this is, for logs and `/readyz`.
@@ -77,8 +159,39 @@ pub trait Store: Send + Sync + 'static {
 
     async fn counts(&self) -> StoreResult<Counts>;
 
-    /// Writes a whole dataset in one transaction.
-    async fn import_dataset(&self, dataset: &Dataset) -> StoreResult<()>;
+    /// Writes a whole dataset in one transaction, with one event per record attributed to
+    /// `credential`. For trusted bulk loads (demo data, fixtures); publications use `execute`.
+    async fn import_dataset(&self, dataset: &Dataset, credential: &str) -> StoreResult<()>;
+
+    /// Applies operations in one transaction: each is checked against the state left by the
+    /// ones before it, written, and recorded as an event. Any broken rule rejects all of them
+    /// (`AppError::Rejected`, every bad operation with its 1-based position) and writes nothing.
+    async fn execute(
+        &self,
+        actor: &Actor,
+        ops: &[Operation],
+        idempotency: Option<&Idempotency>,
+        progress: Option<Progress<'_>>,
+    ) -> StoreResult<WriteOutcome>;
+
+    async fn events_after(&self, filter: &EventFilter, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
+
+    /// Creates a token and returns it with its secret, which is not stored.
+    async fn create_token(
+        &self,
+        authority_id: &str,
+        role: Role,
+        label: Option<&str>,
+        created_by: &str,
+    ) -> StoreResult<(TokenInfo, String)>;
+
+    /// Looks a secret up and records its use.
+    async fn authenticate(&self, secret: &str) -> StoreResult<TokenCheck>;
+
+    async fn tokens(&self, authority_id: &str) -> StoreResult<Vec<TokenInfo>>;
+
+    /// Revokes a token of `authority_id`; `None` when it has no such token.
+    async fn revoke_token(&self, authority_id: &str, token_id: &str) -> StoreResult<Option<TokenInfo>>;
 
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>>;
 

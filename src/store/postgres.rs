@@ -5,8 +5,6 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Postgres};
 
-use crate::error::AppError;
-
 pub struct PgStore {
     pool: Pool<Postgres>,
 }
@@ -26,3 +24,4 @@ impl PgStore {
 }
 
 super::sql::sql_store!(PgStore, Postgres);
+super::write::sql_writes!(PgStore, Postgres);

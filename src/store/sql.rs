@@ -19,9 +19,11 @@ macro_rules! sql_store {
         use $crate::domain::committee::{Committee, CommitteeRecord};
         use $crate::domain::sanction::Sanction;
         use $crate::store::rows::{self, AuthorityRow, AuthorizationRecordRow, CommitteeRow, DelegationRow, SanctionRow};
+        use $crate::domain::publish::{self, Actor, Operation, Role, Violation};
+        use $crate::error::AppError;
         use $crate::store::{
-            AuthorityFilter, CommitteeRowFilter, Counts, Dataset, SanctionRowFilter, Store, StoreResult,
-            contains_pattern, region_pattern,
+            Applied, AuthorityFilter, CommitteeRowFilter, Counts, Dataset, Event, EventFilter, Idempotency, Progress,
+            SanctionRowFilter, Store, StoreResult, TokenCheck, TokenInfo, WriteOutcome, contains_pattern, region_pattern,
         };
 
         /// Rows per multi-row INSERT: well under both databases' bound-parameter limits.
@@ -54,113 +56,38 @@ macro_rules! sql_store {
                 })
             }
 
-            async fn import_dataset(&self, ds: &Dataset) -> StoreResult<()> {
-                let now = Utc::now();
-                let mut tx = self.pool.begin().await?;
-                for chunk in ds.authorities.chunks(INSERT_CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new("INSERT INTO authorities (id, name, level, region, parent_id, logged_at) ");
-                    qb.push_values(chunk, |mut b, a: &Authority| {
-                        b.push_bind(&a.id).push_bind(&a.name).push_bind(a.level.code()).push_bind(&a.region).push_bind(&a.parent_id).push_bind(now);
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                }
-                for chunk in ds.delegations.chunks(INSERT_CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO delegations (id, authority_id, delegated_by, series, specialties, levels, valid_from, valid_until, document_number, logged_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, d: &Delegation| {
-                        b.push_bind(&d.id)
-                            .push_bind(&d.authority_id)
-                            .push_bind(&d.delegated_by)
-                            .push_bind(&d.series)
-                            .push_bind(Json(&d.specialties))
-                            .push_bind(Json(&d.levels))
-                            .push_bind(d.valid_from)
-                            .push_bind(d.valid_until)
-                            .push_bind(&d.document_number)
-                            .push_bind(now);
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                }
-                for chunk in ds.committees.chunks(INSERT_CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO committees (id, name, kind, unit_name, unit_credit_code, authority_id, region, domains, contact, logged_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, c: &Committee| {
-                        b.push_bind(&c.id)
-                            .push_bind(&c.name)
-                            .push_bind(c.kind.code())
-                            .push_bind(&c.organizing_unit.name)
-                            .push_bind(&c.organizing_unit.credit_code)
-                            .push_bind(&c.authority_id)
-                            .push_bind(&c.region)
-                            .push_bind(Json(&c.domains))
-                            .push_bind(&c.contact)
-                            .push_bind(now);
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                }
-                for chunk in ds.authorizations.chunks(INSERT_CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new("INSERT INTO authorizations (id, committee_id, granted_by, document_number, logged_at) ");
-                    qb.push_values(chunk, |mut b, a: &Authorization| {
-                        b.push_bind(&a.id).push_bind(&a.committee_id).push_bind(&a.granted_by).push_bind(&a.document_number).push_bind(now);
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                }
-                let records: Vec<_> = ds
-                    .authorizations
-                    .iter()
-                    .flat_map(|a| a.history.iter().enumerate().map(move |(seq, r)| (a.id.as_str(), seq as i64, r)))
-                    .collect();
-                for chunk in records.chunks(INSERT_CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO authorization_records (authorization_id, seq, action, effective_on, document_number, note, terms, logged_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, (id, seq, r)| {
-                        b.push_bind(*id)
-                            .push_bind(*seq)
-                            .push_bind(r.action.code())
-                            .push_bind(r.effective_on)
-                            .push_bind(&r.document_number)
-                            .push_bind(&r.note)
-                            .push_bind(r.terms.as_ref().map(Json))
-                            .push_bind(r.logged_at);
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                }
-                for chunk in ds.sanctions.chunks(INSERT_CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO sanctions (id, subject_kind, subject_id, subject_name, measure, region, effective_from, effective_until, \
-                         void_from, decided_by, document_number, legal_basis, summary, logged_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, s: &Sanction| {
-                        b.push_bind(&s.id)
-                            .push_bind(s.subject.kind.code())
-                            .push_bind(&s.subject.id)
-                            .push_bind(&s.subject.name)
-                            .push_bind(s.measure.code())
-                            .push_bind(&s.region)
-                            .push_bind(s.effective_from)
-                            .push_bind(s.effective_until)
-                            .push_bind(s.void_from)
-                            .push_bind(&s.decided_by)
-                            .push_bind(&s.document_number)
-                            .push_bind(&s.legal_basis)
-                            .push_bind(&s.summary)
-                            .push_bind(s.logged_at);
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                }
-                let lifts: Vec<_> = ds.sanctions.iter().filter_map(|s| s.lift.as_ref().map(|l| (s.id.as_str(), l))).collect();
-                for chunk in lifts.chunks(INSERT_CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new("INSERT INTO sanction_lifts (sanction_id, effective_on, document_number, reason, logged_at) ");
-                    qb.push_values(chunk, |mut b, (id, l)| {
-                        b.push_bind(*id).push_bind(l.effective_on).push_bind(&l.document_number).push_bind(&l.reason).push_bind(l.logged_at);
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(())
+            async fn import_dataset(&self, ds: &Dataset, credential: &str) -> StoreResult<()> {
+                self.import_dataset_impl(ds, credential).await
+            }
+
+            async fn execute(
+                &self,
+                actor: &Actor,
+                ops: &[Operation],
+                idempotency: Option<&Idempotency>,
+                progress: Option<Progress<'_>>,
+            ) -> StoreResult<WriteOutcome> {
+                self.execute_impl(actor, ops, idempotency, progress).await
+            }
+
+            async fn events_after(&self, filter: &EventFilter, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
+                self.events_after_impl(filter, after, limit).await
+            }
+
+            async fn create_token(&self, authority_id: &str, role: Role, label: Option<&str>, created_by: &str) -> StoreResult<(TokenInfo, String)> {
+                self.create_token_impl(authority_id, role, label, created_by).await
+            }
+
+            async fn authenticate(&self, secret: &str) -> StoreResult<TokenCheck> {
+                self.authenticate_impl(secret).await
+            }
+
+            async fn tokens(&self, authority_id: &str) -> StoreResult<Vec<TokenInfo>> {
+                self.tokens_impl(authority_id).await
+            }
+
+            async fn revoke_token(&self, authority_id: &str, token_id: &str) -> StoreResult<Option<TokenInfo>> {
+                self.revoke_token_impl(authority_id, token_id).await
             }
 
             async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>> {

@@ -6,8 +6,6 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
-use crate::error::AppError;
-
 pub struct SqliteStore {
     pool: Pool<Sqlite>,
 }
@@ -53,3 +51,4 @@ impl SqliteStore {
 }
 
 super::sql::sql_store!(SqliteStore, Sqlite);
+super::write::sql_writes!(SqliteStore, Sqlite);

@@ -5,5 +5,6 @@ mod support;
 
 mod fixtures;
 mod meta;
+mod publishing;
 mod registry;
 mod validation;

@@ -89,7 +89,7 @@ impl TestApp {
     }
 
     pub async fn load(&self, dataset: &Dataset) {
-        self.store.import_dataset(dataset).await.expect("fixture import");
+        self.store.import_dataset(dataset, "fixture").await.expect("fixture import");
     }
 
     pub async fn get(&self, uri: &str) -> Response {
@@ -101,6 +101,65 @@ impl TestApp {
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         Response { status, headers, body }
+    }
+
+    /// Any request; `token` goes in `Authorization: Bearer`, a JSON `body` with its content type.
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = match body {
+            Some(json) => builder.header("content-type", "application/json").body(Body::from(json.to_string())),
+            None => builder.body(Body::empty()),
+        }
+        .expect("request");
+        self.call(request).await
+    }
+
+    /// Sends a raw body with a content type (imports, malformed JSON).
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<Body>,
+    ) -> Response {
+        let mut builder = Request::builder().method(method).uri(uri).header("content-type", content_type);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        self.call(builder.body(body.into()).expect("request")).await
+    }
+
+    pub async fn post(&self, uri: &str, token: &str, body: Value) -> Response {
+        self.send("POST", uri, Some(token), Some(body), &[]).await
+    }
+
+    async fn call(&self, request: Request<Body>) -> Response {
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Response { status, headers, body }
+    }
+
+    /// A token for `authority` with `role`, created directly in the store.
+    pub async fn token(&self, authority: &str, role: zhicheng::domain::publish::Role) -> String {
+        self.store.create_token(authority, role, Some("test"), "test").await.expect("token").1
     }
 
     /// GET that must succeed with JSON.
@@ -120,6 +179,21 @@ pub struct Response {
 impl Response {
     pub fn content_type(&self) -> &str {
         self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Asserts a problem+json answer with this status and first error code; returns the body.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "expected {status} {code}, got {}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json", "{}", self.body);
+        assert_eq!(self.body["errors"][0]["code"], code, "{}", self.body);
+        &self.body
+    }
+
+    #[track_caller]
+    pub fn created(&self) -> &Value {
+        assert_eq!(self.status.as_u16(), 201, "expected 201, got {} {}", self.status, self.body);
+        &self.body["applied"]
     }
 }
 

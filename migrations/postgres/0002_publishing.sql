@@ -1,0 +1,44 @@
+-- Publishing: the event log every write appends to (in the same transaction as the write),
+-- API tokens (stored only as SHA-256 digests), and idempotency keys. Kept in step with the
+-- other database's 0002.
+
+CREATE TABLE events (
+    seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    entity_type  TEXT NOT NULL,
+    entity_id    TEXT NOT NULL,
+    authority_id TEXT NOT NULL,
+    credential   TEXT NOT NULL,
+    logged_at    TIMESTAMPTZ NOT NULL,
+    effective_on DATE,
+    back_dated   BOOLEAN NOT NULL DEFAULT FALSE,
+    -- JSON text, kept byte for byte as written (the log hashes it).
+    payload      TEXT NOT NULL
+);
+CREATE INDEX events_authority ON events (authority_id, seq);
+CREATE INDEX events_entity ON events (entity_type, entity_id, seq);
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
+
+CREATE TABLE api_tokens (
+    id            TEXT PRIMARY KEY,
+    authority_id  TEXT NOT NULL REFERENCES authorities (id),
+    role          TEXT NOT NULL CHECK (role IN ('publisher', 'issuer', 'admin')),
+    secret_sha256 TEXT NOT NULL UNIQUE,
+    label         TEXT,
+    created_at    TIMESTAMPTZ NOT NULL,
+    created_by    TEXT NOT NULL,
+    revoked_at    TIMESTAMPTZ,
+    last_used_at  TIMESTAMPTZ
+);
+CREATE INDEX api_tokens_authority ON api_tokens (authority_id);
+
+CREATE TABLE idempotency_keys (
+    authority_id   TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    request_sha256 TEXT NOT NULL,
+    status         INTEGER NOT NULL,
+    response       TEXT NOT NULL,
+    created_at     TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (authority_id, key)
+);

@@ -1,0 +1,132 @@
+//! Extractors for writes: the bearer credential, and JSON bodies whose errors name the
+//! field (via serde_path_to_error) as problem+json.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::domain::publish::Actor;
+use crate::error::AppError;
+use crate::store::{Idempotency, TokenCheck};
+
+/// The authenticated actor behind an admin request (`Authorization: Bearer zct_…`).
+pub struct Authenticated(pub Actor);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or(AppError::Unauthenticated {
+            code: "missing_token",
+            message_zh: "缺少 Authorization: Bearer 凭证",
+            message_en: "missing Authorization: Bearer token",
+        })?;
+        let secret = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or(AppError::Unauthenticated {
+                code: "malformed_authorization",
+                message_zh: "Authorization 头应为 “Bearer <token>”",
+                message_en: "the Authorization header must be \"Bearer <token>\"",
+            })?;
+        match state.store.authenticate(secret).await? {
+            TokenCheck::Valid(actor) => Ok(Authenticated(actor)),
+            TokenCheck::Revoked => Err(AppError::Unauthenticated {
+                code: "token_revoked",
+                message_zh: "该凭证已被吊销",
+                message_en: "this token has been revoked",
+            }),
+            TokenCheck::Unknown => Err(AppError::Unauthenticated {
+                code: "invalid_token",
+                message_zh: "凭证无效",
+                message_en: "invalid token",
+            }),
+        }
+    }
+}
+
+/// A JSON body. Syntax errors are 400 with line and column; type and field errors are 422
+/// naming the field path (`scope.regions[0]`); a wrong content type is 415; too large, 413.
+pub struct JsonBody<T> {
+    pub value: T,
+    /// SHA-256 of the raw body, for idempotency.
+    pub digest: String,
+}
+
+pub fn body_too_large(rejection: &BytesRejection, limit: usize) -> AppError {
+    tracing::debug!(error = %rejection, "request body rejected");
+    AppError::PayloadTooLarge { limit }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let content_type =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        if !content_type.starts_with("application/json") {
+            return Err(AppError::UnsupportedMediaType(if content_type.is_empty() {
+                "(none)".into()
+            } else {
+                content_type
+            }));
+        }
+        let bytes =
+            Bytes::from_request(req, state).await.map_err(|e| body_too_large(&e, crate::app::MAX_BODY_BYTES))?;
+        let value = parse_json(&bytes)?;
+        Ok(JsonBody { value, digest: crate::tokens::hex(&Sha256::digest(&bytes)) })
+    }
+}
+
+/// Parses JSON, naming the failing field path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            AppError::invalid(
+                "body",
+                "malformed_json",
+                format!("JSON 格式错误（第{}行第{}列）", inner.line(), inner.column()),
+                format!("malformed JSON at line {} column {}: {inner}", inner.line(), inner.column()),
+            )
+        } else {
+            let field = if path == "." { "body".to_string() } else { path };
+            AppError::Rule(crate::domain::publish::Violation::new(
+                crate::domain::publish::ViolationKind::Invalid,
+                "invalid_field",
+                &field,
+                format!("字段“{field}”无效：{inner}"),
+                inner.to_string(),
+            ))
+        }
+    })
+}
+
+/// The optional `Idempotency-Key` header, bound to the request it came with.
+pub fn idempotency(
+    parts: &axum::http::HeaderMap,
+    method_and_path: &str,
+    body_digest: &str,
+) -> Result<Option<Idempotency>, AppError> {
+    let Some(value) = parts.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
+        AppError::invalid(
+            "Idempotency-Key",
+            "invalid_idempotency_key",
+            "Idempotency-Key 应为1到255个可见字符",
+            "Idempotency-Key must be 1 to 255 visible characters",
+        )
+    })?;
+    let request = crate::tokens::hex(&Sha256::digest(format!("{method_and_path}\n{body_digest}").as_bytes()));
+    Ok(Some(Idempotency { key: key.to_string(), request_sha256: request }))
+}

@@ -1,0 +1,437 @@
+//! Bulk files: NDJSON (one operation a line, any kind) or CSV for the common record types
+//! (committees, authorizations, sanctions). Parsing reports every bad line at once; the
+//! parsed operations are then applied all together or not at all (`Store::execute`).
+
+use serde::Deserialize;
+
+use crate::domain::Date;
+use crate::domain::authorization::Scope;
+use crate::domain::catalog::Level;
+use crate::domain::committee::{CommitteeKind, OrganizingUnit};
+use crate::domain::publish::{NewAuthorization, NewCommittee, NewSanction, Operation, Violation, ViolationKind};
+use crate::domain::sanction::{Measure, Subject, SubjectKind};
+use crate::error::{AppError, LineViolation, MAX_REPORTED_LINES};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Ndjson,
+    Csv,
+}
+
+/// The record type of a CSV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum CsvType {
+    Committees,
+    Authorizations,
+    Sanctions,
+}
+
+/// Operations with the file line each came from.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub operations: Vec<Operation>,
+    /// `lines[i]` is the 1-based file line of `operations[i]`.
+    pub lines: Vec<usize>,
+}
+
+impl ParsedFile {
+    /// Maps operation positions in a rejection back to file lines.
+    pub fn locate(&self, error: AppError) -> AppError {
+        match error {
+            AppError::Rejected(lines) => AppError::Rejected(
+                lines
+                    .into_iter()
+                    .map(|l| LineViolation { line: self.lines.get(l.line - 1).copied().unwrap_or(l.line), ..l })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
+/// Parses a whole file; every line that does not parse is reported.
+pub fn parse(text: &str, format: Format, csv_type: Option<CsvType>) -> Result<ParsedFile, AppError> {
+    match format {
+        Format::Ndjson => parse_ndjson(text),
+        Format::Csv => {
+            let csv_type = csv_type.ok_or_else(|| {
+                AppError::invalid(
+                    "type",
+                    "required",
+                    "CSV 文件需要指明类型：committees、authorizations 或 sanctions",
+                    "a CSV file needs type=committees, authorizations or sanctions",
+                )
+            })?;
+            parse_csv(text, csv_type)
+        }
+    }
+}
+
+fn invalid(line: usize, field: &str, code: &'static str, zh: String, en: String) -> LineViolation {
+    LineViolation { line, violation: Violation::new(ViolationKind::Invalid, code, field, zh, en) }
+}
+
+fn finish(parsed: ParsedFile, errors: Vec<LineViolation>) -> Result<ParsedFile, AppError> {
+    if !errors.is_empty() {
+        return Err(AppError::Rejected(errors));
+    }
+    if parsed.operations.is_empty() {
+        return Err(AppError::invalid("body", "empty_file", "文件中没有任何记录", "the file holds no records"));
+    }
+    Ok(parsed)
+}
+
+/// One NDJSON line. The `op` tag is read first, then the operation's own fields are
+/// deserialized with path tracking, so an error names the field (serde's internally tagged
+/// enums would buffer the line and lose the path).
+pub fn parse_operation(line: &str) -> Result<Operation, AppError> {
+    use crate::api::extract::parse_json;
+    let mut value: serde_json::Value = parse_json(line.as_bytes())?;
+    let object = value.as_object_mut().ok_or_else(|| {
+        AppError::Rule(Violation::new(
+            ViolationKind::Invalid,
+            "not_an_object",
+            "body",
+            "每行应为一个 JSON 对象",
+            "each line must be a JSON object",
+        ))
+    })?;
+    let tag = match object.remove("op") {
+        Some(serde_json::Value::String(tag)) => tag,
+        _ => {
+            return Err(AppError::Rule(Violation::new(
+                ViolationKind::Invalid,
+                "required",
+                "op",
+                "缺少操作类型 op",
+                "missing the operation type \"op\"",
+            )));
+        }
+    };
+    fn fields<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let field = e.path().to_string();
+            let field = if field == "." { "body".to_string() } else { field };
+            let inner = e.into_inner();
+            AppError::Rule(Violation::new(
+                ViolationKind::Invalid,
+                "invalid_field",
+                &field,
+                format!("字段“{field}”无效：{inner}"),
+                inner.to_string(),
+            ))
+        })
+    }
+    Ok(match tag.as_str() {
+        "create_authority" => Operation::CreateAuthority(fields(value)?),
+        "amend_authority" => Operation::AmendAuthority(fields(value)?),
+        "delegate" => Operation::Delegate(fields(value)?),
+        "create_committee" => Operation::CreateCommittee(fields(value)?),
+        "amend_committee" => Operation::AmendCommittee(fields(value)?),
+        "grant_authorization" => Operation::GrantAuthorization(fields(value)?),
+        "amend_authorization" => Operation::AmendAuthorization(fields(value)?),
+        "suspend_authorization" => Operation::SuspendAuthorization(fields(value)?),
+        "reinstate_authorization" => Operation::ReinstateAuthorization(fields(value)?),
+        "withdraw_authorization" => Operation::WithdrawAuthorization(fields(value)?),
+        "publish_sanction" => Operation::PublishSanction(fields(value)?),
+        "lift_sanction" => Operation::LiftSanction(fields(value)?),
+        other => {
+            return Err(AppError::Rule(Violation::new(
+                ViolationKind::Invalid,
+                "unknown_operation",
+                "op",
+                format!("未知的操作类型“{other}”"),
+                format!("unknown operation {other:?}"),
+            )));
+        }
+    })
+}
+
+pub fn parse_ndjson(text: &str) -> Result<ParsedFile, AppError> {
+    let mut parsed = ParsedFile::default();
+    let mut errors = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_operation(line) {
+            Ok(op) => {
+                parsed.operations.push(op);
+                parsed.lines.push(number);
+            }
+            Err(AppError::Rule(v)) => errors.push(LineViolation { line: number, violation: v }),
+            Err(AppError::Invalid { field, code, message_zh, message_en }) => {
+                errors.push(invalid(number, &field, code, message_zh, message_en))
+            }
+            Err(other) => return Err(other),
+        }
+        if errors.len() >= MAX_REPORTED_LINES {
+            break;
+        }
+    }
+    finish(parsed, errors)
+}
+
+#[derive(Deserialize)]
+struct CommitteeRecord {
+    #[serde(default)]
+    id: Option<String>,
+    name: String,
+    kind: String,
+    unit_name: String,
+    credit_code: String,
+    region: String,
+    #[serde(default)]
+    domains: Option<String>,
+    #[serde(default)]
+    contact: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AuthorizationRecord {
+    #[serde(default)]
+    id: Option<String>,
+    committee_id: String,
+    series: String,
+    #[serde(default)]
+    specialties: Option<String>,
+    /// `;`-separated level codes.
+    levels: String,
+    /// `own_staff`, or `;`-separated region codes.
+    scope: String,
+    valid_from: String,
+    valid_until: String,
+    document_number: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SanctionRecord {
+    #[serde(default)]
+    id: Option<String>,
+    subject_kind: String,
+    #[serde(default)]
+    subject_id: Option<String>,
+    #[serde(default)]
+    subject_name: Option<String>,
+    measure: String,
+    #[serde(default)]
+    region: Option<String>,
+    effective_from: String,
+    #[serde(default)]
+    effective_until: Option<String>,
+    #[serde(default)]
+    void_from: Option<String>,
+    document_number: String,
+    legal_basis: String,
+    summary: String,
+}
+
+/// CSV dates are read as text and parsed here, so an error names the column.
+fn date(value: &str, field: &str, line: usize) -> Result<Date, LineViolation> {
+    Date::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
+        invalid(
+            line,
+            field,
+            "invalid_date",
+            format!("日期“{value}”格式应为 YYYY-MM-DD"),
+            format!("{value:?} is not a date of the form YYYY-MM-DD"),
+        )
+    })
+}
+
+fn optional_date(value: Option<&str>, field: &str, line: usize) -> Result<Option<Date>, LineViolation> {
+    value.map(str::trim).filter(|v| !v.is_empty()).map(|v| date(v, field, line)).transpose()
+}
+
+/// An enumerated column (`kind`, `measure` …), parsed by its serde name so the error names the column.
+fn code<T: serde::de::DeserializeOwned>(value: &str, field: &str, line: usize) -> Result<T, LineViolation> {
+    serde_json::from_value(serde_json::Value::String(value.trim().to_string())).map_err(|e| {
+        invalid(
+            line,
+            field,
+            "invalid_field",
+            format!("“{value}”不是有效的 {field} 值"),
+            format!("{value:?} is not a valid {field}: {e}"),
+        )
+    })
+}
+
+fn list(value: Option<&str>) -> Vec<String> {
+    value.unwrap_or("").split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+fn levels(value: &str, line: usize) -> Result<Vec<Level>, LineViolation> {
+    list(Some(value))
+        .iter()
+        .map(|l| {
+            Level::parse(l).ok_or_else(|| {
+                invalid(line, "levels", "unknown_level", format!("未知的级别“{l}”"), format!("unknown level {l:?}"))
+            })
+        })
+        .collect()
+}
+
+fn to_operation(
+    record: &csv::StringRecord,
+    headers: &csv::StringRecord,
+    csv_type: CsvType,
+    line: usize,
+) -> Result<Operation, LineViolation> {
+    let data_error = |e: csv::Error| {
+        let field = match e.kind() {
+            csv::ErrorKind::Deserialize { err, .. } => {
+                err.field().and_then(|i| headers.get(i as usize)).unwrap_or("record").to_string()
+            }
+            _ => "record".to_string(),
+        };
+        invalid(line, &field, "invalid_field", format!("字段“{field}”无效：{e}"), e.to_string())
+    };
+    Ok(match csv_type {
+        CsvType::Committees => {
+            let r: CommitteeRecord = record.deserialize(Some(headers)).map_err(data_error)?;
+            Operation::CreateCommittee(NewCommittee {
+                id: r.id.filter(|s| !s.is_empty()),
+                name: r.name,
+                kind: code::<CommitteeKind>(&r.kind, "kind", line)?,
+                organizing_unit: OrganizingUnit { name: r.unit_name, credit_code: r.credit_code },
+                region: r.region,
+                domains: list(r.domains.as_deref()),
+                contact: r.contact.filter(|s| !s.is_empty()),
+            })
+        }
+        CsvType::Authorizations => {
+            let r: AuthorizationRecord = record.deserialize(Some(headers)).map_err(data_error)?;
+            let scope = if r.scope.trim() == "own_staff" {
+                Scope::OwnStaff { own_staff: true }
+            } else {
+                Scope::Regions { regions: list(Some(&r.scope)) }
+            };
+            Operation::GrantAuthorization(NewAuthorization {
+                id: r.id.filter(|s| !s.is_empty()),
+                committee_id: r.committee_id,
+                series: r.series,
+                specialties: list(r.specialties.as_deref()),
+                levels: levels(&r.levels, line)?,
+                scope,
+                valid_from: date(&r.valid_from, "valid_from", line)?,
+                valid_until: date(&r.valid_until, "valid_until", line)?,
+                document_number: r.document_number,
+                note: r.note.filter(|s| !s.is_empty()),
+            })
+        }
+        CsvType::Sanctions => {
+            let r: SanctionRecord = record.deserialize(Some(headers)).map_err(data_error)?;
+            Operation::PublishSanction(NewSanction {
+                id: r.id.filter(|s| !s.is_empty()),
+                subject: Subject {
+                    kind: code::<SubjectKind>(&r.subject_kind, "subject_kind", line)?,
+                    id: r.subject_id.filter(|s| !s.is_empty()),
+                    name: r.subject_name.filter(|s| !s.is_empty()),
+                },
+                measure: code::<Measure>(&r.measure, "measure", line)?,
+                region: r.region.filter(|s| !s.is_empty()),
+                effective_from: date(&r.effective_from, "effective_from", line)?,
+                effective_until: optional_date(r.effective_until.as_deref(), "effective_until", line)?,
+                void_from: optional_date(r.void_from.as_deref(), "void_from", line)?,
+                document_number: r.document_number,
+                legal_basis: r.legal_basis,
+                summary: r.summary,
+            })
+        }
+    })
+}
+
+pub fn parse_csv(text: &str, csv_type: CsvType) -> Result<ParsedFile, AppError> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| {
+            AppError::invalid(
+                "body",
+                "malformed_csv",
+                format!("CSV 表头无法读取：{e}"),
+                format!("cannot read the CSV header: {e}"),
+            )
+        })?
+        .clone();
+    let mut parsed = ParsedFile::default();
+    let mut errors = Vec::new();
+    for result in reader.records() {
+        match result {
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| p.line() as usize);
+                match to_operation(&record, &headers, csv_type, line) {
+                    Ok(op) => {
+                        parsed.operations.push(op);
+                        parsed.lines.push(line);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                errors.push(invalid(line, "record", "malformed_csv", format!("CSV 记录格式错误：{e}"), e.to_string()));
+            }
+        }
+        if errors.len() >= MAX_REPORTED_LINES {
+            break;
+        }
+    }
+    finish(parsed, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(e: AppError) -> Vec<(usize, String)> {
+        match e {
+            AppError::Rejected(lines) => lines.into_iter().map(|l| (l.line, l.violation.field)).collect(),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ndjson_reports_every_bad_line_with_its_number() {
+        let text = r#"{"op":"lift_sanction","sanction_id":"s1","effective_on":"2024-01-01","document_number":"x"}
+
+{"op":"lift_sanction","sanction_id":"s1","effective_on":"2024-13-01","document_number":"x"}
+not json
+{"op":"explode"}
+"#;
+        let errors = lines_of(parse_ndjson(text).unwrap_err());
+        assert_eq!(errors.iter().map(|e| e.0).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(errors[0].1, "effective_on");
+    }
+
+    #[test]
+    fn ndjson_rejects_unknown_fields() {
+        let text = r#"{"op":"lift_sanction","sanction_id":"s1","effective_on":"2024-01-01","document_number":"x","colour":"red"}"#;
+        assert_eq!(lines_of(parse_ndjson(text).unwrap_err())[0].0, 1);
+    }
+
+    #[test]
+    fn csv_committees_authorizations_and_sanctions_parse() {
+        let committees = "name,kind,unit_name,credit_code,region,domains\n某评委会,intermediate,某单位,91350100M000100Y43,220100,a.cn;b.cn\n";
+        let parsed = parse_csv(committees, CsvType::Committees).unwrap();
+        assert!(matches!(&parsed.operations[0], Operation::CreateCommittee(c) if c.domains.len() == 2));
+        assert_eq!(parsed.lines, vec![2]);
+        let grants = "committee_id,series,levels,scope,valid_from,valid_until,document_number\nc1,HEALTH,intermediate;associate_senior,220100;220200,2024-01-01,2026-12-31,吉人社函〔2024〕1号\nc2,HEALTH,intermediate,own_staff,2024-01-01,2026-12-31,x\n";
+        let parsed = parse_csv(grants, CsvType::Authorizations).unwrap();
+        assert!(
+            matches!(&parsed.operations[1], Operation::GrantAuthorization(g) if g.scope == Scope::OwnStaff { own_staff: true })
+        );
+        let bad = "committee_id,series,levels,scope,valid_from,valid_until,document_number\nc1,HEALTH,chief,220100,2024-01-01,2026-12-31,x\nc1,HEALTH,senior,220100,2024-02-30,2026-12-31,x\n";
+        assert_eq!(
+            lines_of(parse_csv(bad, CsvType::Authorizations).unwrap_err()),
+            vec![(2, "levels".into()), (3, "valid_from".into())]
+        );
+        let sanctions = "subject_kind,subject_name,measure,region,effective_from,document_number,legal_basis,summary\napplicant,张某某,dishonesty_record,220100,2024-01-01,x,y,z\n";
+        assert!(parse_csv(sanctions, CsvType::Sanctions).is_ok());
+    }
+}
