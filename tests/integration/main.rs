@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bulk;
 mod fixtures;
 mod meta;
 mod publishing;
