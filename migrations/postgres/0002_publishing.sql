@@ -3,7 +3,8 @@
 -- other database's 0002.
 
 CREATE TABLE events (
-    seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- 0, 1, 2 … without gaps: the event's index in the transparency log.
+    seq          BIGINT PRIMARY KEY,
     kind         TEXT NOT NULL,
     entity_type  TEXT NOT NULL,
     entity_id    TEXT NOT NULL,

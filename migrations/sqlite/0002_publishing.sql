@@ -3,7 +3,8 @@
 -- other database's 0002.
 
 CREATE TABLE events (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- 0, 1, 2 … without gaps: the event's index in the transparency log.
+    seq          INTEGER PRIMARY KEY,
     kind         TEXT NOT NULL,
     entity_type  TEXT NOT NULL,
     entity_id    TEXT NOT NULL,

@@ -17,6 +17,7 @@ use crate::domain::publish::{Actor, Operation, Role};
 use crate::domain::sanction::{Sanction, SubjectKind};
 use crate::error::AppError;
 
+mod batch;
 mod postgres;
 mod rows;
 mod sql;

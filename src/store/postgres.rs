@@ -23,5 +23,18 @@ impl PgStore {
     }
 }
 
+/// Key of the advisory lock that serializes writers across every API node on one database.
+const WRITE_LOCK: i64 = 0x7a68_6963_6865_6e67;
+
+impl PgStore {
+    /// One writer at a time across all nodes: event numbers stay dense and each write
+    /// validates against a state nobody else is changing.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+        Ok(tx)
+    }
+}
+
 super::sql::sql_store!(PgStore, Postgres);
 super::write::sql_writes!(PgStore, Postgres);

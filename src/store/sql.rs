@@ -19,10 +19,10 @@ macro_rules! sql_store {
         use $crate::domain::committee::{Committee, CommitteeRecord};
         use $crate::domain::sanction::Sanction;
         use $crate::store::rows::{self, AuthorityRow, AuthorizationRecordRow, CommitteeRow, DelegationRow, SanctionRow};
-        use $crate::domain::publish::{self, Actor, Operation, Role, Violation};
+        use $crate::domain::publish::{Actor, Operation, Role, Violation};
         use $crate::error::AppError;
         use $crate::store::{
-            Applied, AuthorityFilter, CommitteeRowFilter, Counts, Dataset, Event, EventFilter, Idempotency, Progress,
+            AuthorityFilter, CommitteeRowFilter, Counts, Dataset, Event, EventFilter, Idempotency, Progress,
             SanctionRowFilter, Store, StoreResult, TokenCheck, TokenInfo, WriteOutcome, contains_pattern, region_pattern,
         };
 

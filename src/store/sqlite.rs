@@ -50,5 +50,13 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Writes take the database's write lock at once (`BEGIN IMMEDIATE`): a writer never
+    /// has to give up half-way because another one got in first, and event numbers stay dense.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
 super::sql::sql_store!(SqliteStore, Sqlite);
 super::write::sql_writes!(SqliteStore, Sqlite);

@@ -6,56 +6,55 @@ macro_rules! sql_writes {
     ($store:ty, $db:ty) => {
         type Conn = <$db as sqlx::Database>::Connection;
 
-        /// One row of the event table, before it has a sequence number.
-        struct NewEvent {
-            kind: String,
-            entity_type: &'static str,
-            entity_id: String,
-            authority_id: String,
-            credential: String,
-            logged_at: chrono::DateTime<Utc>,
-            effective_on: Option<$crate::domain::Date>,
-            back_dated: bool,
-            payload: String,
+        use $crate::store::batch::{Batch, Context, PendingEvent, Prefetch};
+
+        /// The sequence number the next event gets: events are numbered from 0 without gaps
+        /// (the number is the event's index in the transparency log), under the write lock.
+        async fn next_seq(conn: &mut Conn) -> Result<i64, sqlx::Error> {
+            sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq) + 1, 0) FROM events").fetch_one(&mut *conn).await
         }
 
-        const EVENT_INSERT: &str =
-            "INSERT INTO events (kind, entity_type, entity_id, authority_id, credential, logged_at, effective_on, back_dated, payload) ";
-
-        async fn insert_events(conn: &mut Conn, events: &[NewEvent]) -> Result<(), sqlx::Error> {
-            for chunk in events.chunks(INSERT_CHUNK) {
-                let mut qb = QueryBuilder::<$db>::new(EVENT_INSERT);
-                qb.push_values(chunk, |mut b, e| {
-                    b.push_bind(e.kind.clone())
+        async fn insert_events(conn: &mut Conn, first_seq: i64, events: &[PendingEvent]) -> Result<(), sqlx::Error> {
+            let numbered: Vec<(i64, &PendingEvent)> = events.iter().enumerate().map(|(i, e)| (first_seq + i as i64, e)).collect();
+            for chunk in numbered.chunks(INSERT_CHUNK) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO events (seq, kind, entity_type, entity_id, authority_id, credential, logged_at, effective_on, back_dated, payload) ",
+                );
+                qb.push_values(chunk, |mut b, (seq, e)| {
+                    b.push_bind(*seq)
+                        .push_bind(&e.kind)
                         .push_bind(e.entity_type)
-                        .push_bind(e.entity_id.clone())
-                        .push_bind(e.authority_id.clone())
-                        .push_bind(e.credential.clone())
+                        .push_bind(&e.entity_id)
+                        .push_bind(&e.authority_id)
+                        .push_bind(&e.credential)
                         .push_bind(e.logged_at)
                         .push_bind(e.effective_on)
                         .push_bind(e.back_dated)
-                        .push_bind(e.payload.clone());
+                        .push_bind(&e.payload);
                 });
                 qb.build().execute(&mut *conn).await?;
             }
             Ok(())
         }
 
-        async fn insert_event(conn: &mut Conn, e: NewEvent) -> Result<i64, sqlx::Error> {
-            let mut qb = QueryBuilder::<$db>::new(EVENT_INSERT);
-            qb.push_values(std::iter::once(e), |mut b, e| {
-                b.push_bind(e.kind)
-                    .push_bind(e.entity_type)
-                    .push_bind(e.entity_id)
-                    .push_bind(e.authority_id)
-                    .push_bind(e.credential)
-                    .push_bind(e.logged_at)
-                    .push_bind(e.effective_on)
-                    .push_bind(e.back_dated)
-                    .push_bind(e.payload);
-            });
-            qb.push(" RETURNING seq");
-            qb.build_query_scalar::<i64>().fetch_one(&mut *conn).await
+        /// Rows of `select` whose `column` is one of `values`, in batched `IN` queries.
+        async fn fetch_in<T>(conn: &mut Conn, select: &str, column: &str, values: &std::collections::HashSet<String>, order: &str) -> Result<Vec<T>, sqlx::Error>
+        where
+            T: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+        {
+            let values: Vec<&String> = values.iter().collect();
+            let mut out = Vec::new();
+            for chunk in values.chunks(INSERT_CHUNK) {
+                let mut qb = QueryBuilder::<$db>::new(format!("{select} WHERE {column} IN ("));
+                let mut list = qb.separated(", ");
+                for v in chunk {
+                    list.push_bind((*v).clone());
+                }
+                qb.push(")");
+                qb.push(order);
+                out.extend(qb.build_query_as::<T>().fetch_all(&mut *conn).await?);
+            }
+            Ok(out)
         }
 
         async fn insert_authorities(conn: &mut Conn, rows: &[Authority], now: chrono::DateTime<Utc>) -> Result<(), sqlx::Error> {
@@ -180,6 +179,10 @@ macro_rules! sql_writes {
                 qb.build().execute(&mut *conn).await?;
             }
             let lifts: Vec<_> = rows.iter().filter_map(|s| s.lift.as_ref().map(|l| (s.id.as_str(), l))).collect();
+            insert_lifts(conn, &lifts).await
+        }
+
+        async fn insert_lifts(conn: &mut Conn, lifts: &[(&str, &$crate::domain::sanction::Lift)]) -> Result<(), sqlx::Error> {
             for chunk in lifts.chunks(INSERT_CHUNK) {
                 let mut qb = QueryBuilder::<$db>::new("INSERT INTO sanction_lifts (sanction_id, effective_on, document_number, reason, logged_at) ");
                 qb.push_values(chunk, |mut b, (id, l)| {
@@ -202,334 +205,88 @@ macro_rules! sql_writes {
             Ok(AuthorityGraph::new(authorities, delegations.into_iter().map(Delegation::from).collect()))
         }
 
-        async fn load_committee(conn: &mut Conn, id: &str) -> StoreResult<Option<Committee>> {
-            let row: Option<CommitteeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {} WHERE id = $1", rows::COMMITTEE_COLUMNS)))
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            row.map(Committee::try_from).transpose()
+        /// Loads what `ops` will read into a fresh batch.
+        async fn load_batch(conn: &mut Conn, ops: &[Operation]) -> StoreResult<Batch> {
+            let need = Prefetch::of(ops);
+            let mut batch = Batch { graph: load_graph(conn).await?, ..Batch::default() };
+            let committee_select = format!("SELECT {}", rows::COMMITTEE_COLUMNS);
+            let authorization_rows: Vec<AuthorizationRecordRow> = fetch_in(
+                conn,
+                &format!("SELECT {}", rows::AUTHORIZATION_COLUMNS),
+                "a.id",
+                &need.authorization_ids,
+                " ORDER BY a.committee_id, a.id, r.seq",
+            )
+            .await?;
+            let mut committee_ids = need.committee_ids;
+            for a in rows::fold_authorizations(authorization_rows)?.into_values().flatten() {
+                committee_ids.insert(a.committee_id.clone());
+                batch.add_loaded_authorization(a);
+            }
+            for row in fetch_in::<CommitteeRow>(conn, &committee_select, "id", &committee_ids, "").await? {
+                let c = Committee::try_from(row)?;
+                batch.committees.insert(c.id.clone(), c);
+            }
+            let keys: Vec<(String, String)> =
+                fetch_in(conn, "SELECT name, unit_credit_code FROM committees", "unit_credit_code", &need.credit_codes, "").await?;
+            batch.committee_keys.extend(keys);
+            let grants: Vec<(String, String, String)> =
+                fetch_in(conn, "SELECT committee_id, series, document_number FROM authorizations", "committee_id", &need.grant_committee_ids, "").await?;
+            batch.grant_keys.extend(grants);
+            for row in fetch_in::<SanctionRow>(conn, &format!("SELECT {}", rows::SANCTION_COLUMNS), "s.id", &need.sanction_ids, "").await? {
+                let s = Sanction::try_from(row)?;
+                batch.sanctions.insert(s.id.clone(), s);
+            }
+            let keys: Vec<(String, String, String, String)> = fetch_in(
+                conn,
+                "SELECT subject_kind, COALESCE(subject_id, subject_name, ''), measure, document_number FROM sanctions",
+                "document_number",
+                &need.sanction_documents,
+                "",
+            )
+            .await?;
+            batch.sanction_keys.extend(keys);
+            Ok(batch)
         }
 
-        async fn load_authorization(conn: &mut Conn, id: &str) -> StoreResult<Option<Authorization>> {
-            let rows: Vec<AuthorizationRecordRow> =
-                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {} WHERE a.id = $1 ORDER BY r.seq", rows::AUTHORIZATION_COLUMNS)))
+        /// Writes everything a batch changed, in multi-row statements, and its events.
+        async fn flush(conn: &mut Conn, batch: &Batch, first_seq: i64, now: chrono::DateTime<Utc>) -> StoreResult<()> {
+            let authorities: Vec<Authority> = batch.new_authorities.iter().filter_map(|id| batch.graph.get(id).cloned()).collect();
+            insert_authorities(conn, &authorities, now).await?;
+            for id in &batch.renamed_authorities {
+                let name = batch.graph.get(id).map(|a| a.name.clone()).unwrap_or_default();
+                sqlx::query("UPDATE authorities SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&mut *conn).await?;
+            }
+            insert_delegations(conn, &batch.new_delegations, now).await?;
+            let committees: Vec<Committee> = batch.new_committees.iter().map(|id| batch.committees[id].clone()).collect();
+            insert_committees(conn, &committees, now).await?;
+            for id in &batch.amended_committees {
+                let c = &batch.committees[id];
+                sqlx::query("UPDATE committees SET name = $1, unit_name = $2, unit_credit_code = $3, domains = $4, contact = $5 WHERE id = $6")
+                    .bind(&c.name)
+                    .bind(&c.organizing_unit.name)
+                    .bind(&c.organizing_unit.credit_code)
+                    .bind(Json(&c.domains))
+                    .bind(&c.contact)
                     .bind(id)
-                    .fetch_all(&mut *conn)
+                    .execute(&mut *conn)
                     .await?;
-            Ok(rows::fold_authorizations(rows)?.into_values().flatten().next())
-        }
-
-        async fn load_sanction(conn: &mut Conn, id: &str) -> StoreResult<Option<Sanction>> {
-            let row: Option<SanctionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {} WHERE s.id = $1", rows::SANCTION_COLUMNS)))
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            row.map(Sanction::try_from).transpose()
-        }
-
-        async fn row_exists(conn: &mut Conn, sql: &'static str, binds: &[&str]) -> StoreResult<bool> {
-            let mut query = sqlx::query_scalar::<_, i32>(sql);
-            for b in binds {
-                query = query.bind(b.to_string());
             }
-            Ok(query.fetch_optional(&mut *conn).await?.is_some())
-        }
-
-        /// A broken rule is reported per operation; anything else aborts the whole write.
-        enum OpError {
-            Rule(Violation),
-            Store(AppError),
-        }
-        impl From<Violation> for OpError {
-            fn from(v: Violation) -> Self {
-                OpError::Rule(v)
-            }
-        }
-        impl From<AppError> for OpError {
-            fn from(e: AppError) -> Self {
-                OpError::Store(e)
-            }
-        }
-        impl From<sqlx::Error> for OpError {
-            fn from(e: sqlx::Error) -> Self {
-                OpError::Store(e.into())
-            }
-        }
-
-        struct OpContext<'a> {
-            actor: &'a Actor,
-            now: chrono::DateTime<Utc>,
-            today: $crate::domain::Date,
-        }
-
-        impl OpContext<'_> {
-            fn event(&self, op: &Operation, entity_type: &'static str, entity_id: &str, extra: Option<serde_json::Value>) -> NewEvent {
-                let effective_on = publish::effective_on(op);
-                let back_dated = publish::back_dating_matters(op) && effective_on.is_some_and(|d| publish::is_back_dated(d, self.today));
-                let mut payload = serde_json::json!({ "id": entity_id, "operation": op });
-                if let Some(extra) = extra {
-                    payload["before"] = extra;
-                }
-                NewEvent {
-                    kind: op.event_kind().to_string(),
-                    entity_type,
-                    entity_id: entity_id.to_string(),
-                    authority_id: self.actor.authority_id.clone(),
-                    credential: self.actor.credential.clone(),
-                    logged_at: self.now,
-                    effective_on,
-                    back_dated,
-                    payload: payload.to_string(),
-                }
-            }
-        }
-
-        async fn record(conn: &mut Conn, event: NewEvent) -> Result<Applied, OpError> {
-            let (op, id, back_dated) = (event.kind.clone(), event.entity_id.clone(), event.back_dated);
-            let event_seq = insert_event(conn, event).await?;
-            Ok(Applied { op, id, event_seq, back_dated })
-        }
-
-        fn taken_id(field: &str, id: &str) -> Violation {
-            Violation::conflict("duplicate_id", field, format!("编号“{id}”已被使用"), format!("the id {id:?} is already taken"))
-        }
-
-        async fn apply_one(conn: &mut Conn, graph: &mut AuthorityGraph, cx: &OpContext<'_>, op: &Operation) -> Result<Applied, OpError> {
-            publish::check_role(cx.actor, op)?;
-            match op {
-                Operation::CreateAuthority(new) => {
-                    publish::check_new_authority(graph, cx.actor, new)?;
-                    let authority = Authority {
-                        id: new.id.clone().unwrap_or_else(|| $crate::tokens::new_id("auth_")),
-                        name: new.name.trim().to_string(),
-                        level: new.level,
-                        region: new.region.clone(),
-                        parent_id: Some(new.parent_id.clone()),
-                    };
-                    insert_authorities(conn, std::slice::from_ref(&authority), cx.now).await?;
-                    let event = cx.event(op, "authority", &authority.id, None);
-                    graph.add_authority(authority);
-                    record(conn, event).await
-                }
-                Operation::AmendAuthority(a) => {
-                    publish::check_authority_amendment(graph, cx.actor, a)?;
-                    let before = graph.get(&a.authority_id).map(|x| serde_json::json!(x));
-                    sqlx::query("UPDATE authorities SET name = $1 WHERE id = $2").bind(a.name.trim()).bind(&a.authority_id).execute(&mut *conn).await?;
-                    graph.rename(&a.authority_id, a.name.trim());
-                    record(conn, cx.event(op, "authority", &a.authority_id, before)).await
-                }
-                Operation::Delegate(d) => {
-                    let mut delegation = publish::check_delegation(graph, cx.actor, d)?;
-                    if row_exists(conn, "SELECT 1 FROM delegations WHERE authority_id = $1 AND series = $2 AND document_number = $3", &[
-                        &d.authority_id,
-                        &d.series,
-                        &d.document_number,
-                    ])
-                    .await?
-                    {
-                        return Err(Violation::duplicate_document("document_number", &d.document_number).into());
-                    }
-                    delegation.id = $crate::tokens::new_id("dl_");
-                    insert_delegations(conn, std::slice::from_ref(&delegation), cx.now).await?;
-                    let event = cx.event(op, "delegation", &delegation.id, None);
-                    graph.add_delegation(delegation);
-                    record(conn, event).await
-                }
-                Operation::CreateCommittee(c) => {
-                    publish::check_new_committee(graph, cx.actor, c)?;
-                    if let Some(id) = &c.id {
-                        publish::non_empty("id", id)?;
-                        if row_exists(conn, "SELECT 1 FROM committees WHERE id = $1", &[id]).await? {
-                            return Err(taken_id("id", id).into());
-                        }
-                    }
-                    if row_exists(conn, "SELECT 1 FROM committees WHERE name = $1 AND unit_credit_code = $2", &[&c.name, &c.organizing_unit.credit_code]).await? {
-                        return Err(Violation::conflict(
-                            "duplicate_committee",
-                            "name",
-                            "同一组建单位下已有同名评审委员会",
-                            "a committee with this name and organizing unit already exists",
-                        )
-                        .into());
-                    }
-                    let committee = Committee {
-                        id: c.id.clone().unwrap_or_else(|| $crate::tokens::new_id("cmt_")),
-                        name: c.name.trim().to_string(),
-                        kind: c.kind,
-                        organizing_unit: c.organizing_unit.clone(),
-                        authority_id: cx.actor.authority_id.clone(),
-                        region: c.region.clone(),
-                        domains: c.domains.clone(),
-                        contact: c.contact.clone(),
-                    };
-                    insert_committees(conn, std::slice::from_ref(&committee), cx.now).await?;
-                    record(conn, cx.event(op, "committee", &committee.id, None)).await
-                }
-                Operation::AmendCommittee(a) => {
-                    let before = load_committee(conn, &a.committee_id)
-                        .await?
-                        .ok_or_else(|| Violation::unknown("committee_id", "评审委员会", "committee", &a.committee_id))?;
-                    publish::check_committee_amendment(graph, cx.actor, &before, a)?;
-                    let unit = a.organizing_unit.clone().unwrap_or_else(|| before.organizing_unit.clone());
-                    sqlx::query("UPDATE committees SET name = $1, unit_name = $2, unit_credit_code = $3, domains = $4, contact = $5 WHERE id = $6")
-                        .bind(a.name.clone().unwrap_or_else(|| before.name.clone()))
-                        .bind(unit.name)
-                        .bind(unit.credit_code)
-                        .bind(Json(a.domains.clone().unwrap_or_else(|| before.domains.clone())))
-                        .bind(a.contact.clone().or_else(|| before.contact.clone()))
-                        .bind(&a.committee_id)
-                        .execute(&mut *conn)
-                        .await?;
-                    record(conn, cx.event(op, "committee", &a.committee_id, Some(serde_json::json!(before)))).await
-                }
-                Operation::GrantAuthorization(g) => {
-                    let committee = load_committee(conn, &g.committee_id)
-                        .await?
-                        .ok_or_else(|| Violation::unknown("committee_id", "评审委员会", "committee", &g.committee_id))?;
-                    let terms = publish::check_grant(graph, cx.actor, &committee, g)?;
-                    if row_exists(conn, "SELECT 1 FROM authorizations WHERE committee_id = $1 AND series = $2 AND document_number = $3", &[
-                        &g.committee_id,
-                        &g.series,
-                        &g.document_number,
-                    ])
-                    .await?
-                    {
-                        return Err(Violation::duplicate_document("document_number", &g.document_number).into());
-                    }
-                    if let Some(id) = &g.id {
-                        publish::non_empty("id", id)?;
-                        if row_exists(conn, "SELECT 1 FROM authorizations WHERE id = $1", &[id]).await? {
-                            return Err(taken_id("id", id).into());
-                        }
-                    }
-                    let authorization = Authorization {
-                        id: g.id.clone().unwrap_or_else(|| $crate::tokens::new_id("az_")),
-                        committee_id: committee.id.clone(),
-                        granted_by: cx.actor.authority_id.clone(),
-                        document_number: g.document_number.clone(),
-                        history: vec![$crate::domain::authorization::HistoryRecord {
-                            action: $crate::domain::authorization::Action::Granted,
-                            effective_on: g.valid_from,
-                            document_number: g.document_number.clone(),
-                            note: g.note.clone(),
-                            logged_at: cx.now,
-                            terms: Some(terms),
-                        }],
-                    };
-                    insert_authorizations(conn, std::slice::from_ref(&authorization), cx.now).await?;
-                    record(conn, cx.event(op, "authorization", &authorization.id, None)).await
-                }
-                Operation::AmendAuthorization(m) => {
-                    let (authorization, committee) = authorization_and_committee(conn, &m.authorization_id).await?;
-                    let terms = publish::check_amendment(graph, cx.actor, &committee, &authorization, m)?;
-                    append_record(conn, cx, op, &authorization, $crate::domain::authorization::Action::Amended, m.effective_on, &m.document_number, &m.note, Some(terms))
-                        .await
-                }
-                Operation::SuspendAuthorization(a) | Operation::ReinstateAuthorization(a) | Operation::WithdrawAuthorization(a) => {
-                    use $crate::domain::authorization::Action;
-                    let action = match op {
-                        Operation::SuspendAuthorization(_) => Action::Suspended,
-                        Operation::ReinstateAuthorization(_) => Action::Reinstated,
-                        _ => Action::Withdrawn,
-                    };
-                    let (authorization, _) = authorization_and_committee(conn, &a.authorization_id).await?;
-                    publish::check_act(graph, cx.actor, &authorization, action, a.effective_on, &a.document_number)?;
-                    append_record(conn, cx, op, &authorization, action, a.effective_on, &a.document_number, &a.note, None).await
-                }
-                Operation::PublishSanction(s) => {
-                    let committee = match (s.subject.kind, &s.subject.id) {
-                        ($crate::domain::sanction::SubjectKind::Committee, Some(id)) => load_committee(conn, id).await?,
-                        _ => None,
-                    };
-                    let region = publish::check_sanction(graph, cx.actor, committee.as_ref(), s)?;
-                    let subject_key = s.subject.id.clone().or_else(|| s.subject.name.clone()).unwrap_or_default();
-                    if row_exists(
-                        conn,
-                        "SELECT 1 FROM sanctions WHERE subject_kind = $1 AND COALESCE(subject_id, subject_name, '') = $2 AND measure = $3 AND document_number = $4",
-                        &[s.subject.kind.code(), &subject_key, s.measure.code(), &s.document_number],
-                    )
-                    .await?
-                    {
-                        return Err(Violation::duplicate_document("document_number", &s.document_number).into());
-                    }
-                    if let Some(id) = &s.id {
-                        publish::non_empty("id", id)?;
-                        if row_exists(conn, "SELECT 1 FROM sanctions WHERE id = $1", &[id]).await? {
-                            return Err(taken_id("id", id).into());
-                        }
-                    }
-                    let sanction = Sanction {
-                        id: s.id.clone().unwrap_or_else(|| $crate::tokens::new_id("sx_")),
-                        subject: s.subject.clone(),
-                        measure: s.measure,
-                        region,
-                        effective_from: s.effective_from,
-                        effective_until: s.effective_until.or_else(|| publish::default_until(s.measure, s.effective_from)),
-                        void_from: s.void_from,
-                        decided_by: cx.actor.authority_id.clone(),
-                        document_number: s.document_number.clone(),
-                        legal_basis: s.legal_basis.clone(),
-                        summary: s.summary.clone(),
-                        logged_at: cx.now,
-                        lift: None,
-                    };
-                    insert_sanctions(conn, std::slice::from_ref(&sanction)).await?;
-                    record(conn, cx.event(op, "sanction", &sanction.id, None)).await
-                }
-                Operation::LiftSanction(l) => {
-                    let sanction = load_sanction(conn, &l.sanction_id)
-                        .await?
-                        .ok_or_else(|| Violation::unknown("sanction_id", "惩戒记录", "sanction", &l.sanction_id))?;
-                    publish::check_lift(graph, cx.actor, &sanction, l)?;
-                    sqlx::query("INSERT INTO sanction_lifts (sanction_id, effective_on, document_number, reason, logged_at) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(&l.sanction_id)
-                        .bind(l.effective_on)
-                        .bind(&l.document_number)
-                        .bind(&l.reason)
-                        .bind(cx.now)
-                        .execute(&mut *conn)
-                        .await?;
-                    record(conn, cx.event(op, "sanction", &l.sanction_id, None)).await
-                }
-            }
-        }
-
-        async fn authorization_and_committee(conn: &mut Conn, id: &str) -> Result<(Authorization, Committee), OpError> {
-            let authorization =
-                load_authorization(conn, id).await?.ok_or_else(|| Violation::unknown("authorization_id", "评审权限", "authorization", id))?;
-            let committee = load_committee(conn, &authorization.committee_id)
-                .await?
-                .ok_or_else(|| AppError::Internal(format!("authorization {id} names a missing committee")))?;
-            Ok((authorization, committee))
-        }
-
-        #[allow(clippy::too_many_arguments)]
-        async fn append_record(
-            conn: &mut Conn,
-            cx: &OpContext<'_>,
-            op: &Operation,
-            authorization: &Authorization,
-            action: $crate::domain::authorization::Action,
-            effective_on: $crate::domain::Date,
-            document_number: &str,
-            note: &Option<String>,
-            terms: Option<$crate::domain::authorization::Terms>,
-        ) -> Result<Applied, OpError> {
-            let record_row = $crate::domain::authorization::HistoryRecord {
-                action,
-                effective_on,
-                document_number: document_number.to_string(),
-                note: note.clone(),
-                logged_at: cx.now,
-                terms,
-            };
-            insert_records(conn, &[(authorization.id.as_str(), authorization.history.len() as i64, &record_row)]).await?;
-            record(conn, cx.event(op, "authorization", &authorization.id, None)).await
+            let authorizations: Vec<Authorization> = batch.new_authorizations.iter().map(|id| batch.authorizations[id].clone()).collect();
+            insert_authorizations(conn, &authorizations, now).await?;
+            insert_records(conn, &batch.appended_records()).await?;
+            let sanctions: Vec<Sanction> = batch.new_sanctions.iter().map(|id| batch.sanctions[id].clone()).collect();
+            insert_sanctions(conn, &sanctions).await?;
+            let lifts: Vec<_> =
+                batch.lifted_sanctions.iter().filter_map(|id| batch.sanctions[id].lift.as_ref().map(|l| (id.as_str(), l))).collect();
+            insert_lifts(conn, &lifts).await?;
+            insert_events(conn, first_seq, &batch.events).await?;
+            Ok(())
         }
 
         /// Events for records loaded in bulk, attributed to the authority that decided each.
-        fn dataset_events(ds: &Dataset, credential: &str, now: chrono::DateTime<Utc>) -> Vec<NewEvent> {
-            let event = |kind: &str, entity_type: &'static str, id: &str, authority: &str, effective_on, payload: serde_json::Value| NewEvent {
+        fn dataset_events(ds: &Dataset, credential: &str, now: chrono::DateTime<Utc>) -> Vec<PendingEvent> {
+            let event = |kind: &str, entity_type: &'static str, id: &str, authority: &str, effective_on, payload: serde_json::Value| PendingEvent {
                 kind: kind.to_string(),
                 entity_type,
                 entity_id: id.to_string(),
@@ -640,26 +397,21 @@ macro_rules! sql_writes {
                 idempotency: Option<&Idempotency>,
                 progress: Option<$crate::store::Progress<'_>>,
             ) -> StoreResult<WriteOutcome> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 if let Some(idem) = idempotency
                     && let Some(answer) = stored_answer(&mut tx, actor, idem).await?
                 {
                     return Ok(answer);
                 }
-                let mut graph = load_graph(&mut tx).await?;
-                let cx = OpContext { actor, now: Utc::now(), today: $crate::store::today() };
-                let mut applied = Vec::with_capacity(ops.len());
+                let mut batch = load_batch(&mut tx, ops).await?;
+                let cx = Context { actor, now: Utc::now(), today: $crate::store::today() };
                 let mut rejected = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
-                    match apply_one(&mut tx, &mut graph, &cx, op).await {
-                        Ok(a) => applied.push(a),
-                        Err(OpError::Rule(violation)) => {
-                            rejected.push($crate::error::LineViolation { line: i + 1, violation });
-                            if rejected.len() >= $crate::error::MAX_REPORTED_LINES {
-                                break;
-                            }
+                    if let Err(violation) = batch.apply(&cx, op) {
+                        rejected.push($crate::error::LineViolation { line: i + 1, violation });
+                        if rejected.len() >= $crate::error::MAX_REPORTED_LINES {
+                            break;
                         }
-                        Err(OpError::Store(e)) => return Err(e),
                     }
                     if let Some(report) = progress
                         && ((i + 1) % 1000 == 0 || i + 1 == ops.len())
@@ -671,6 +423,10 @@ macro_rules! sql_writes {
                     tx.rollback().await?;
                     return Err(AppError::Rejected(rejected));
                 }
+                let first_seq = next_seq(&mut tx).await?;
+                tracing::debug!(operations = ops.len(), events.first = first_seq, "writing batch");
+                flush(&mut tx, &batch, first_seq, cx.now).await?;
+                let applied = batch.applied(first_seq);
                 if let Some(idem) = idempotency {
                     let response = serde_json::to_string(&applied).map_err(|e| AppError::Internal(e.to_string()))?;
                     sqlx::query(
@@ -694,13 +450,14 @@ macro_rules! sql_writes {
         impl $store {
             async fn import_dataset_impl(&self, ds: &Dataset, credential: &str) -> StoreResult<()> {
                 let now = Utc::now();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
+                let first_seq = next_seq(&mut tx).await?;
                 insert_authorities(&mut tx, &ds.authorities, now).await?;
                 insert_delegations(&mut tx, &ds.delegations, now).await?;
                 insert_committees(&mut tx, &ds.committees, now).await?;
                 insert_authorizations(&mut tx, &ds.authorizations, now).await?;
                 insert_sanctions(&mut tx, &ds.sanctions).await?;
-                insert_events(&mut tx, &dataset_events(ds, credential, now)).await?;
+                insert_events(&mut tx, first_seq, &dataset_events(ds, credential, now)).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -12,7 +12,11 @@ use crate::fixtures;
 use crate::publishing::credit_code;
 use crate::support::{TestApp, both};
 
-both!(a_100k_line_import_with_one_bad_line_writes_nothing_then_applies_whole, sigkill_during_import_leaves_the_database_untouched, tokens_never_reach_the_logs);
+both!(
+    a_100k_line_import_with_one_bad_line_writes_nothing_then_applies_whole,
+    sigkill_during_import_leaves_the_database_untouched,
+    tokens_never_reach_the_logs
+);
 
 pub const BULK_LINES: usize = 100_000;
 
@@ -48,16 +52,30 @@ async fn a_100k_line_import_with_one_bad_line_writes_nothing_then_applies_whole(
     let token = app.token("jilin", Role::Publisher).await;
     let before = app.store.counts().await.unwrap();
     let bad_line = BULK_LINES * 3 / 4;
-    let rejected = app.send_raw("POST", "/api/v1/admin/import", Some(&token), "application/x-ndjson", bulk_file(BULK_LINES, Some(bad_line))).await;
+    let rejected = app
+        .send_raw(
+            "POST",
+            "/api/v1/admin/import",
+            Some(&token),
+            "application/x-ndjson",
+            bulk_file(BULK_LINES, Some(bad_line)),
+        )
+        .await;
     rejected.problem(422, "window_exceeds_cap");
     let errors = rejected.body["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{}", rejected.body);
     assert_eq!(errors[0]["line"], bad_line);
     assert_eq!(errors[0]["field"], "valid_until");
     let after_rejection = app.store.counts().await.unwrap();
-    assert_eq!((after_rejection.committees, after_rejection.authorizations), (before.committees, before.authorizations), "nothing written");
+    assert_eq!(
+        (after_rejection.committees, after_rejection.authorizations),
+        (before.committees, before.authorizations),
+        "nothing written"
+    );
 
-    let applied = app.send_raw("POST", "/api/v1/admin/import", Some(&token), "application/x-ndjson", bulk_file(BULK_LINES, None)).await;
+    let applied = app
+        .send_raw("POST", "/api/v1/admin/import", Some(&token), "application/x-ndjson", bulk_file(BULK_LINES, None))
+        .await;
     assert_eq!(applied.status.as_u16(), 200, "{}", applied.body);
     assert_eq!(applied.body["applied"], BULK_LINES);
     let after = app.store.counts().await.unwrap();
@@ -97,7 +115,10 @@ impl Server {
         let mut server = Server { child, addr, logs: tokio::sync::mpsc::unbounded_channel().1 };
         let mut seen = Vec::new();
         loop {
-            let line = tokio::time::timeout(Duration::from_secs(30), logs.recv()).await.expect("server start").expect("server log");
+            let line = tokio::time::timeout(Duration::from_secs(30), logs.recv())
+                .await
+                .expect("server start")
+                .expect("server log");
             seen.push(line.clone());
             if line.contains("zhicheng is serving") {
                 break;
@@ -121,7 +142,10 @@ impl Server {
     /// Waits for a log line containing `needle`.
     pub async fn wait_for_log(&mut self, needle: &str) {
         loop {
-            let line = tokio::time::timeout(Duration::from_secs(60), self.logs.recv()).await.expect("log line in time").expect("server log");
+            let line = tokio::time::timeout(Duration::from_secs(60), self.logs.recv())
+                .await
+                .expect("log line in time")
+                .expect("server log");
             if line.contains(needle) {
                 return;
             }
@@ -140,10 +164,20 @@ impl Server {
 }
 
 /// A plain HTTP/1.1 request over a fresh connection; the raw response text.
-pub async fn http(addr: &str, method: &str, path: &str, token: Option<&str>, content_type: &str, body: &[u8]) -> std::io::Result<String> {
+pub async fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> std::io::Result<String> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(body).await?;
     let mut response = Vec::new();
@@ -154,21 +188,33 @@ pub async fn http(addr: &str, method: &str, path: &str, token: Option<&str>, con
 async fn sigkill_during_import_leaves_the_database_untouched(app: TestApp) {
     app.load(&fixtures::registry()).await;
     let token = app.token("jilin", Role::Publisher).await;
-    let before = (app.store.counts().await.unwrap(), app.store.events_after(&Default::default(), None, 100_000).await.unwrap().len());
-    let mut server = Server::start(&app.url, "info").await;
+    let before = (
+        app.store.counts().await.unwrap(),
+        app.store.events_after(&Default::default(), None, 100_000).await.unwrap().len(),
+    );
+    let mut server = Server::start(&app.url, "info,zhicheng::store=debug").await;
     let addr = server.addr.clone();
     let body = bulk_file(BULK_LINES, None);
-    let upload = tokio::spawn(async move { http(&addr, "POST", "/api/v1/admin/import", Some(&token), "application/x-ndjson", body.as_bytes()).await });
-    server.wait_for_log("import started").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let upload = tokio::spawn(async move {
+        http(&addr, "POST", "/api/v1/admin/import", Some(&token), "application/x-ndjson", body.as_bytes()).await
+    });
+    // Kill while the batch's rows are being written inside the open transaction.
+    server.wait_for_log("writing batch").await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
     server.child.start_kill().expect("SIGKILL");
     server.child.wait().await.unwrap();
     let response = upload.await.unwrap();
-    assert!(!response.as_ref().is_ok_and(|r| r.contains("200 OK")), "the import finished before the kill; use a larger file");
+    assert!(
+        !response.as_ref().is_ok_and(|r| r.contains("200 OK")),
+        "the import finished before the kill; use a larger file"
+    );
     // Let PostgreSQL notice the dropped connection and roll back; SQLite recovers from its WAL on open.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let reopened = zhicheng::store::connect(&app.url, false).await.expect("the database opens after the crash");
-    let after = (reopened.counts().await.unwrap(), reopened.events_after(&Default::default(), None, 100_000).await.unwrap().len());
+    let after = (
+        reopened.counts().await.unwrap(),
+        reopened.events_after(&Default::default(), None, 100_000).await.unwrap().len(),
+    );
     assert_eq!(
         (after.0.committees, after.0.authorizations, after.1),
         (before.0.committees, before.0.authorizations, before.1),
@@ -177,7 +223,11 @@ async fn sigkill_during_import_leaves_the_database_untouched(app: TestApp) {
     // And the registry still takes the whole import afterwards.
     let outcome = reopened
         .execute(
-            &zhicheng::domain::publish::Actor { authority_id: "jilin".into(), credential: "test".into(), role: Role::Publisher },
+            &zhicheng::domain::publish::Actor {
+                authority_id: "jilin".into(),
+                credential: "test".into(),
+                role: Role::Publisher,
+            },
             &zhicheng::import::parse_ndjson(&bulk_file(2_000, None)).unwrap().operations,
             None,
             None,
@@ -191,14 +241,41 @@ async fn tokens_never_reach_the_logs(app: TestApp) {
     app.load(&fixtures::registry()).await;
     let admin = app.token("jilin", Role::Admin).await;
     let mut server = Server::start(&app.url, "debug,sqlx=debug,tower_http=trace").await;
-    let created = http(&server.addr, "POST", "/api/v1/admin/tokens", Some(&admin), "application/json", br#"{"role":"publisher"}"#).await.unwrap();
+    let created = http(
+        &server.addr,
+        "POST",
+        "/api/v1/admin/tokens",
+        Some(&admin),
+        "application/json",
+        br#"{"role":"publisher"}"#,
+    )
+    .await
+    .unwrap();
     assert!(created.contains("201 Created"), "{created}");
     let body: serde_json::Value = serde_json::from_str(created.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     let publisher = body["secret"].as_str().unwrap().to_string();
     let committee = json!({"name": "日志测试评委会", "kind": "junior", "organizing_unit": {"name": "某单位", "credit_code": credit_code(77)}, "region": "220100"});
-    let written = http(&server.addr, "POST", "/api/v1/admin/committees", Some(&publisher), "application/json", committee.to_string().as_bytes()).await.unwrap();
+    let written = http(
+        &server.addr,
+        "POST",
+        "/api/v1/admin/committees",
+        Some(&publisher),
+        "application/json",
+        committee.to_string().as_bytes(),
+    )
+    .await
+    .unwrap();
     assert!(written.contains("201 Created"), "{written}");
-    let refused = http(&server.addr, "POST", "/api/v1/admin/committees", Some("zct_wrong-secret-value"), "application/json", b"{}").await.unwrap();
+    let refused = http(
+        &server.addr,
+        "POST",
+        "/api/v1/admin/committees",
+        Some("zct_wrong-secret-value"),
+        "application/json",
+        b"{}",
+    )
+    .await
+    .unwrap();
     assert!(refused.contains("401"), "{refused}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     server.child.start_kill().unwrap();
