@@ -15,7 +15,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{admin, authorities, catalog, committees, health, sanctions};
+use crate::api::{admin, authorities, catalog, certificates, committees, health, sanctions};
 use crate::error::{AppError, problem_response};
 use crate::store::DynStore;
 
@@ -43,6 +43,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
         (name = "sanctions", description = "监管处理 / sanctions"),
         (name = "catalog", description = "系列、级别、地区 / series, levels, regions"),
         (name = "health", description = "liveness and readiness"),
+        (name = "certificates", description = "证书与核验 / certificates, keys and verification"),
         (name = "admin", description = "发布（需凭证）/ publishing, with a bearer token")
     ),
     modifiers(&BearerAuth)
@@ -92,6 +93,14 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::create_token, admin::list_tokens))
         .routes(routes!(admin::revoke_token))
         .routes(routes!(admin::import).layer(DefaultBodyLimit::max(admin::MAX_IMPORT_BYTES)))
+        .routes(routes!(certificates::list_keys))
+        .routes(routes!(certificates::get_key))
+        .routes(routes!(certificates::register_key))
+        .routes(routes!(certificates::act_on_key))
+        .routes(routes!(certificates::issue_certificates))
+        .routes(routes!(certificates::act_on_certificate))
+        .routes(routes!(certificates::verify_certificate).layer(DefaultBodyLimit::max(certificates::MAX_VERIFY_BYTES)))
+        .routes(routes!(certificates::lookup))
 }
 
 /// The OpenAPI document the service serves at `/openapi.json` (and commits as `openapi/openapi.json`).

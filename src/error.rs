@@ -268,6 +268,8 @@ fn resource_zh(resource: &str) -> &'static str {
         "sanction" => "惩戒记录",
         "region" => "地区",
         "token" => "凭证",
+        "key" => "密钥",
+        "certificate" => "证书",
         _ => "资源",
     }
 }

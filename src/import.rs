@@ -137,6 +137,13 @@ pub fn parse_operation(line: &str) -> Result<Operation, AppError> {
         "withdraw_authorization" => Operation::WithdrawAuthorization(fields(value)?),
         "publish_sanction" => Operation::PublishSanction(fields(value)?),
         "lift_sanction" => Operation::LiftSanction(fields(value)?),
+        "register_key" => Operation::RegisterKey(fields(value)?),
+        "retire_key" => Operation::RetireKey(fields(value)?),
+        "compromise_key" => Operation::CompromiseKey(fields(value)?),
+        "issue_certificate" => Operation::IssueCertificate(fields(value)?),
+        "revoke_certificate" => Operation::RevokeCertificate(fields(value)?),
+        "suspend_certificate" => Operation::SuspendCertificate(fields(value)?),
+        "unsuspend_certificate" => Operation::UnsuspendCertificate(fields(value)?),
         other => {
             return Err(AppError::Rule(Violation::new(
                 ViolationKind::Invalid,

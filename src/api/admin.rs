@@ -41,7 +41,7 @@ fn respond(status: StatusCode, body: impl Serialize, replayed: bool) -> Response
 }
 
 /// Applies one operation and answers 201 with what it did (200 when replayed).
-async fn publish(
+pub async fn publish_one(
     state: &AppState,
     actor: &Actor,
     headers: &HeaderMap,
@@ -66,7 +66,7 @@ async fn publish(
 }
 
 /// Fills a body's target id from the path; a different id in the body is a contradiction.
-fn target(field: &mut String, path_id: &str, name: &str) -> Result<(), AppError> {
+pub fn target(field: &mut String, path_id: &str, name: &str) -> Result<(), AppError> {
     if !field.is_empty() && field != path_id {
         return Err(AppError::Rule(Violation::new(
             ViolationKind::Invalid,
@@ -90,7 +90,7 @@ pub async fn create_authority(
     headers: HeaderMap,
     body: JsonBody<NewAuthority>,
 ) -> Result<Response, AppError> {
-    publish(
+    publish_one(
         &state,
         &actor,
         &headers,
@@ -114,7 +114,7 @@ pub async fn amend_authority(
 ) -> Result<Response, AppError> {
     let mut value = body.value;
     target(&mut value.authority_id, &id, "authority_id")?;
-    publish(
+    publish_one(
         &state,
         &actor,
         &headers,
@@ -134,8 +134,15 @@ pub async fn create_delegation(
     headers: HeaderMap,
     body: JsonBody<NewDelegation>,
 ) -> Result<Response, AppError> {
-    publish(&state, &actor, &headers, "POST /api/v1/admin/delegations", &body.digest, Operation::Delegate(body.value))
-        .await
+    publish_one(
+        &state,
+        &actor,
+        &headers,
+        "POST /api/v1/admin/delegations",
+        &body.digest,
+        Operation::Delegate(body.value),
+    )
+    .await
 }
 
 /// Register a committee approved by the acting authority.
@@ -147,7 +154,7 @@ pub async fn create_committee(
     headers: HeaderMap,
     body: JsonBody<NewCommittee>,
 ) -> Result<Response, AppError> {
-    publish(
+    publish_one(
         &state,
         &actor,
         &headers,
@@ -171,7 +178,7 @@ pub async fn amend_committee(
 ) -> Result<Response, AppError> {
     let mut value = body.value;
     target(&mut value.committee_id, &id, "committee_id")?;
-    publish(
+    publish_one(
         &state,
         &actor,
         &headers,
@@ -191,7 +198,7 @@ pub async fn grant_authorization(
     headers: HeaderMap,
     body: JsonBody<NewAuthorization>,
 ) -> Result<Response, AppError> {
-    publish(
+    publish_one(
         &state,
         &actor,
         &headers,
@@ -215,7 +222,7 @@ pub async fn amend_authorization(
 ) -> Result<Response, AppError> {
     let mut value = body.value;
     target(&mut value.authorization_id, &id, "authorization_id")?;
-    publish(
+    publish_one(
         &state,
         &actor,
         &headers,
@@ -254,7 +261,8 @@ pub async fn act_on_authorization(
         "withdraw" => Operation::WithdrawAuthorization(value),
         _ => return Err(AppError::RouteNotFound),
     };
-    publish(&state, &actor, &headers, &format!("POST /api/v1/admin/authorizations/{id}/{act}"), &body.digest, op).await
+    publish_one(&state, &actor, &headers, &format!("POST /api/v1/admin/authorizations/{id}/{act}"), &body.digest, op)
+        .await
 }
 
 /// Publish a sanction. One dated in the past is accepted and flagged as back-dated.
@@ -266,7 +274,7 @@ pub async fn publish_sanction(
     headers: HeaderMap,
     body: JsonBody<NewSanction>,
 ) -> Result<Response, AppError> {
-    publish(
+    publish_one(
         &state,
         &actor,
         &headers,
@@ -290,7 +298,7 @@ pub async fn lift_sanction(
 ) -> Result<Response, AppError> {
     let mut value = body.value;
     target(&mut value.sanction_id, &id, "sanction_id")?;
-    publish(
+    publish_one(
         &state,
         &actor,
         &headers,

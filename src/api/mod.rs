@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod authorities;
 pub mod catalog;
+pub mod certificates;
 pub mod committees;
 pub mod extract;
 pub mod health;

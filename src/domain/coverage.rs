@@ -31,13 +31,24 @@ pub struct CoverageAnswer<'a> {
     pub authorization: Option<&'a Authorization>,
 }
 
-/// Answers a coverage question from the committee's full record and the authority graph.
+/// Answers a coverage question from the committee's full record and the authority graph:
+/// its authorizations, then the sanctions against it.
 pub fn coverage<'a>(record: &'a CommitteeRecord, graph: &AuthorityGraph, q: &CoverageQuery<'_>) -> CoverageAnswer<'a> {
-    let sanction_reasons = sanction_reasons(&record.sanctions, q.on);
+    let mut answer = authorization_coverage(record, graph, q);
+    answer.reasons.extend(sanction_reasons(&record.sanctions, q.on));
+    answer.covered = answer.reasons.is_empty();
+    answer
+}
+
+/// The authorization half of [`coverage`]: sanctions are not considered.
+pub fn authorization_coverage<'a>(
+    record: &'a CommitteeRecord,
+    graph: &AuthorityGraph,
+    q: &CoverageQuery<'_>,
+) -> CoverageAnswer<'a> {
     if record.authorizations.is_empty() {
-        let mut reasons =
+        let reasons =
             vec![Reason::new("no_authorization", "该评委会未获任何评审权限", "the committee holds no authorization")];
-        reasons.extend(sanction_reasons);
         return CoverageAnswer { covered: false, reasons, authorization: None };
     }
     let mut candidates: Vec<(&Authorization, Vec<Reason>)> =
@@ -49,7 +60,6 @@ pub fn coverage<'a>(record: &'a CommitteeRecord, graph: &AuthorityGraph, q: &Cov
     if !series_matches {
         reasons = vec![series_not_covered(q.series)];
     }
-    reasons.extend(sanction_reasons);
     CoverageAnswer { covered: reasons.is_empty(), reasons, authorization: series_matches.then_some(best) }
 }
 
@@ -191,7 +201,8 @@ fn series_not_covered(series: &str) -> Reason {
     )
 }
 
-fn sanction_reasons(sanctions: &[Sanction], on: Date) -> Vec<Reason> {
+/// Committee sanctions that void an evaluation held on `on`.
+pub fn sanction_reasons(sanctions: &[Sanction], on: Date) -> Vec<Reason> {
     sanctions
         .iter()
         .filter(|s| s.voids_evaluation_on(on))

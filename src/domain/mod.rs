@@ -6,11 +6,13 @@
 pub mod authority;
 pub mod authorization;
 pub mod catalog;
+pub mod certificate;
 pub mod committee;
 pub mod coverage;
 pub mod credit_code;
 pub mod publish;
 pub mod reason;
 pub mod sanction;
+pub mod verification;
 
 pub use chrono::NaiveDate as Date;

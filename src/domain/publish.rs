@@ -2,7 +2,7 @@
 //! here are pure functions of the operation, the acting credential and the current state,
 //! so the same rules hold for one API call and for each line of a bulk import.
 
-use chrono::Months;
+use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -62,21 +62,21 @@ pub enum ViolationKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     pub kind: ViolationKind,
-    pub code: &'static str,
+    pub code: String,
     pub field: String,
     pub message_zh: String,
     pub message_en: String,
 }
 
 impl Violation {
-    pub fn new(
-        kind: ViolationKind,
-        code: &'static str,
-        field: &str,
-        zh: impl Into<String>,
-        en: impl Into<String>,
-    ) -> Self {
-        Violation { kind, code, field: field.to_string(), message_zh: zh.into(), message_en: en.into() }
+    pub fn new(kind: ViolationKind, code: &str, field: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Violation {
+            kind,
+            code: code.to_string(),
+            field: field.to_string(),
+            message_zh: zh.into(),
+            message_en: en.into(),
+        }
     }
     fn invalid(code: &'static str, field: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self::new(ViolationKind::Invalid, code, field, zh, en)
@@ -266,6 +266,53 @@ pub struct SanctionLift {
     pub reason: Option<String>,
 }
 
+/// Registers an issuer's Ed25519 public key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The issuer the key signs for: an authority, or a committee's organizing unit.
+    pub owner: super::certificate::IssuerRef,
+    /// Multikey, `z6Mk…`.
+    pub public_key: String,
+    pub valid_from: DateTime<Utc>,
+    #[serde(default)]
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// Retires a key, or marks it compromised, from an instant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyAct {
+    /// The target. In a bulk file, required; on a path endpoint the path gives it.
+    #[serde(default)]
+    pub key_id: String,
+    /// Signatures made after this instant are refused (for a compromise: at or after it).
+    pub at: DateTime<Utc>,
+}
+
+/// A signed certificate to register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSubmission {
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// Revokes, suspends or reinstates a certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateAct {
+    /// The target. In a bulk file, required; on a path endpoint the path gives it.
+    #[serde(default)]
+    pub number: String,
+    pub reason: String,
+    /// Defaults to the moment of publication.
+    #[serde(default)]
+    pub effective_at: Option<DateTime<Utc>>,
+}
+
 /// One publication. In a bulk NDJSON file each line is one of these, tagged by `op`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -282,6 +329,13 @@ pub enum Operation {
     WithdrawAuthorization(AuthorizationAct),
     PublishSanction(NewSanction),
     LiftSanction(SanctionLift),
+    RegisterKey(NewKey),
+    RetireKey(KeyAct),
+    CompromiseKey(KeyAct),
+    IssueCertificate(CertificateSubmission),
+    RevokeCertificate(CertificateAct),
+    SuspendCertificate(CertificateAct),
+    UnsuspendCertificate(CertificateAct),
 }
 
 impl Operation {
@@ -300,12 +354,27 @@ impl Operation {
             Operation::WithdrawAuthorization(_) => "authorization.withdrawn",
             Operation::PublishSanction(_) => "sanction.published",
             Operation::LiftSanction(_) => "sanction.lifted",
+            Operation::RegisterKey(_) => "key.registered",
+            Operation::RetireKey(_) => "key.retired",
+            Operation::CompromiseKey(_) => "key.compromised",
+            Operation::IssueCertificate(_) => "certificate.issued",
+            Operation::RevokeCertificate(_) => "certificate.revoked",
+            Operation::SuspendCertificate(_) => "certificate.suspended",
+            Operation::UnsuspendCertificate(_) => "certificate.unsuspended",
         }
     }
 
     pub fn required_role(&self) -> Role {
         match self {
-            Operation::CreateAuthority(_) | Operation::AmendAuthority(_) => Role::Admin,
+            Operation::CreateAuthority(_)
+            | Operation::AmendAuthority(_)
+            | Operation::RegisterKey(_)
+            | Operation::RetireKey(_)
+            | Operation::CompromiseKey(_) => Role::Admin,
+            Operation::IssueCertificate(_)
+            | Operation::RevokeCertificate(_)
+            | Operation::SuspendCertificate(_)
+            | Operation::UnsuspendCertificate(_) => Role::Issuer,
             _ => Role::Publisher,
         }
     }

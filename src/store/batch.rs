@@ -11,9 +11,15 @@ use super::Applied;
 use crate::domain::Date;
 use crate::domain::authority::{Authority, AuthorityGraph};
 use crate::domain::authorization::{Action, Authorization, HistoryRecord, Terms};
+use crate::domain::certificate::{IssuerKey, IssuerRef};
 use crate::domain::committee::Committee;
+use crate::domain::committee::CommitteeRecord;
+use crate::domain::publish::ViolationKind;
 use crate::domain::publish::{self, Actor, Operation, Violation};
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
+use crate::domain::verification::{
+    CertificateState, CheckStatus, Evidence, HolderClaim, Presented, RegisteredCertificate, Step, verify,
+};
 
 /// What to load before applying `ops`.
 #[derive(Debug, Default)]
@@ -25,6 +31,13 @@ pub struct Prefetch {
     pub grant_committee_ids: HashSet<String>,
     pub sanction_ids: HashSet<String>,
     pub sanction_documents: HashSet<String>,
+    pub key_ids: HashSet<String>,
+    pub public_keys: HashSet<String>,
+    /// Committees needed whole (authorizations and sanctions), to verify certificates.
+    pub committee_records: HashSet<String>,
+    pub certificate_numbers: HashSet<String>,
+    /// `purpose#index` of status-list slots certificates claim (the authority is the actor's).
+    pub slots: HashSet<String>,
 }
 
 impl Prefetch {
@@ -61,6 +74,35 @@ impl Prefetch {
                 }
                 Operation::LiftSanction(l) => {
                     p.sanction_ids.insert(l.sanction_id.clone());
+                }
+                Operation::RegisterKey(k) => {
+                    p.public_keys.insert(k.public_key.clone());
+                    p.key_ids.extend(k.id.clone());
+                    if let IssuerRef::Committee(c) = &k.owner {
+                        p.committee_records.insert(c.clone());
+                    }
+                }
+                Operation::RetireKey(k) | Operation::CompromiseKey(k) => {
+                    p.key_ids.insert(k.key_id.clone());
+                }
+                Operation::IssueCertificate(c) => {
+                    let presented = Presented::new(c.credential.clone());
+                    p.public_keys.extend(presented.public_key());
+                    if let Ok(parsed) = &presented.parsed {
+                        p.certificate_numbers.insert(parsed.subject.certificate_number.clone());
+                        p.committee_records.insert(parsed.subject.committee_id.clone());
+                        if let IssuerRef::Committee(id) = &parsed.issuer {
+                            p.committee_records.insert(id.clone());
+                        }
+                        for (purpose, _, index) in &parsed.status {
+                            p.slots.insert(format!("{purpose}#{index}"));
+                        }
+                    }
+                }
+                Operation::RevokeCertificate(a)
+                | Operation::SuspendCertificate(a)
+                | Operation::UnsuspendCertificate(a) => {
+                    p.certificate_numbers.insert(a.number.clone());
                 }
                 Operation::CreateAuthority(_) | Operation::AmendAuthority(_) | Operation::Delegate(_) => {}
             }
@@ -108,6 +150,51 @@ pub struct Batch {
     pub new_sanctions: Vec<String>,
     pub lifted_sanctions: Vec<String>,
     pub events: Vec<PendingEvent>,
+
+    pub keys: HashMap<String, IssuerKey>,
+    pub key_ids_by_public: HashMap<String, String>,
+    pub new_keys: Vec<String>,
+    pub changed_keys: Vec<String>,
+    pub committee_records: HashMap<String, CommitteeRecord>,
+    pub certificates: HashMap<String, CertificateEntry>,
+    /// Status-list slots in use: `<authority>.<purpose>#<index>`.
+    pub taken_slots: HashSet<String>,
+    pub new_certificates: Vec<NewCertificate>,
+    pub status_changes: Vec<StatusChange>,
+}
+
+/// A registered certificate as the batch sees it.
+#[derive(Debug, Clone)]
+pub struct CertificateEntry {
+    pub registered: RegisteredCertificate,
+    pub status_authority: String,
+    /// Status changes recorded so far (the next one's sequence number).
+    pub changes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCertificate {
+    pub number: String,
+    /// The credential's JCS text, proof included.
+    pub credential: String,
+    pub credential_sha256: String,
+    pub holder_name: String,
+    pub issuer: String,
+    pub status_authority: String,
+    pub committee_id: String,
+    pub key_id: String,
+    pub revocation_index: Option<i64>,
+    pub suspension_index: Option<i64>,
+    pub logged_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub number: String,
+    pub seq: i64,
+    pub action: &'static str,
+    pub reason: String,
+    pub effective_at: DateTime<Utc>,
 }
 
 pub struct Context<'a> {
@@ -350,8 +437,273 @@ impl Batch {
                 }
                 ("sanction", l.sanction_id.clone(), None)
             }
+            Operation::RegisterKey(k) => ("key", self.register_key(cx, k)?, None),
+            Operation::RetireKey(k) | Operation::CompromiseKey(k) => {
+                self.change_key(cx, k, matches!(op, Operation::CompromiseKey(_)))?;
+                ("key", k.key_id.clone(), None)
+            }
+            Operation::IssueCertificate(c) => ("certificate", self.issue_certificate(cx, &c.credential)?, None),
+            Operation::RevokeCertificate(a) | Operation::SuspendCertificate(a) | Operation::UnsuspendCertificate(a) => {
+                let action = match op {
+                    Operation::RevokeCertificate(_) => "revoked",
+                    Operation::SuspendCertificate(_) => "suspended",
+                    _ => "unsuspended",
+                };
+                self.change_certificate(cx, a, action)?;
+                ("certificate", a.number.clone(), None)
+            }
         };
         self.events.push(event(cx, op, entity_type, &id, before));
+        Ok(())
+    }
+
+    fn register_key(&mut self, cx: &Context<'_>, k: &publish::NewKey) -> Result<String, Violation> {
+        match &k.owner {
+            IssuerRef::Authority(a) => {
+                self.graph.get(a).ok_or_else(|| Violation::unknown("owner.id", "部门", "authority", a))?;
+                publish::supervises(&self.graph, cx.actor, "owner.id", a)?;
+            }
+            IssuerRef::Committee(c) => {
+                let record = self
+                    .committee_records
+                    .get(c)
+                    .ok_or_else(|| Violation::unknown("owner.id", "评审委员会", "committee", c))?;
+                publish::supervises(&self.graph, cx.actor, "owner.id", &record.committee.authority_id)?;
+            }
+        }
+        if crate::crypto::multikey::decode_public(&k.public_key).is_err() {
+            return Err(Violation::new(
+                ViolationKind::Invalid,
+                "invalid_public_key",
+                "public_key",
+                "公钥应为 Ed25519 Multikey（z6Mk…）",
+                "public_key must be an Ed25519 Multikey (z6Mk…)",
+            ));
+        }
+        if self.key_ids_by_public.contains_key(&k.public_key) {
+            return Err(Violation::conflict(
+                "duplicate_key",
+                "public_key",
+                "该公钥已注册",
+                "this public key is already registered",
+            ));
+        }
+        if k.valid_until.is_some_and(|u| u <= k.valid_from) {
+            return Err(Violation::new(
+                ViolationKind::Invalid,
+                "window_inverted",
+                "valid_until",
+                "结束时间早于开始时间",
+                "valid_until is not after valid_from",
+            ));
+        }
+        let id = k.id.clone().unwrap_or_else(|| crate::tokens::new_id("key_"));
+        if self.keys.contains_key(&id) {
+            return Err(taken("id", &id));
+        }
+        let key = IssuerKey {
+            id: id.clone(),
+            owner: k.owner.clone(),
+            public_key: k.public_key.clone(),
+            valid_from: k.valid_from,
+            valid_until: k.valid_until,
+            retired_at: None,
+            compromised_at: None,
+            registered_by: cx.actor.authority_id.clone(),
+        };
+        self.key_ids_by_public.insert(key.public_key.clone(), id.clone());
+        self.keys.insert(id.clone(), key);
+        self.new_keys.push(id.clone());
+        Ok(id)
+    }
+
+    fn change_key(&mut self, cx: &Context<'_>, k: &publish::KeyAct, compromised: bool) -> Result<(), Violation> {
+        let key = self.keys.get(&k.key_id).ok_or_else(|| Violation::unknown("key_id", "密钥", "key", &k.key_id))?;
+        publish::supervises(&self.graph, cx.actor, "key_id", &key.registered_by)?;
+        if compromised && key.compromised_at.is_some() {
+            return Err(Violation::conflict(
+                "already_compromised",
+                "key_id",
+                "该密钥已标记为泄露",
+                "the key is already marked compromised",
+            ));
+        }
+        if !compromised && key.retired_at.is_some() {
+            return Err(Violation::conflict("already_retired", "key_id", "该密钥已停用", "the key is already retired"));
+        }
+        let key = self.keys.get_mut(&k.key_id).expect("checked above");
+        if compromised {
+            key.compromised_at = Some(k.at);
+        } else {
+            key.retired_at = Some(k.at);
+        }
+        if !self.new_keys.contains(&k.key_id) && !self.changed_keys.contains(&k.key_id) {
+            self.changed_keys.push(k.key_id.clone());
+        }
+        Ok(())
+    }
+
+    /// Registers a signed certificate; it must pass every check that does not need it to be
+    /// registered already (format, signature, key, issuer, authority, sanctions).
+    fn issue_certificate(&mut self, cx: &Context<'_>, credential: &serde_json::Value) -> Result<String, Violation> {
+        let presented = Presented::new(credential.clone());
+        let parsed = presented.parsed.as_ref().map_err(|e| {
+            Violation::new(
+                ViolationKind::Invalid,
+                "malformed",
+                &format!("credential.{}", e.field),
+                format!("证书格式错误：{}", e.message),
+                e.message.clone(),
+            )
+        })?;
+        let number = parsed.subject.certificate_number.clone();
+        if self.certificates.contains_key(&number) || self.new_certificates.iter().any(|c| c.number == number) {
+            return Err(Violation::conflict(
+                "duplicate_certificate_number",
+                "credential.credentialSubject.certificateNumber",
+                "证书编号已登记",
+                "this certificate number is already registered",
+            ));
+        }
+        let may_issue = match &parsed.issuer {
+            IssuerRef::Authority(a) => *a == cx.actor.authority_id,
+            IssuerRef::Committee(c) => self
+                .committee_records
+                .get(c)
+                .is_some_and(|r| self.graph.is_self_or_ancestor(&cx.actor.authority_id, &r.committee.authority_id)),
+        };
+        if !may_issue {
+            return Err(Violation::new(
+                ViolationKind::Forbidden,
+                "not_the_issuer",
+                "credential.issuer",
+                "凭证所属部门不是该证书的签发机构或其监管部门",
+                "the credential's issuer is neither the token's authority nor a unit it supervises",
+            ));
+        }
+        let key = presented.public_key().and_then(|pk| self.key_ids_by_public.get(&pk)).map(|id| &self.keys[id]);
+        let evidence = Evidence {
+            key,
+            committee: self.committee_records.get(&parsed.subject.committee_id),
+            graph: &self.graph,
+            registered: None,
+            now: cx.now,
+        };
+        let outcome = verify(&presented, &evidence, &HolderClaim::default());
+        let before_registry =
+            [Step::Format, Step::Signature, Step::Key, Step::Issuer, Step::Authority, Step::Sanctions];
+        let failed =
+            outcome.checks.into_iter().find(|c| before_registry.contains(&c.step) && c.status == CheckStatus::Fail);
+        if let Some(failed) = failed {
+            let field = format!(
+                "credential ({})",
+                serde_json::to_value(failed.step).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+            );
+            return Err(Violation::new(
+                ViolationKind::Invalid,
+                &failed.code,
+                &field,
+                failed.message_zh.clone(),
+                failed.message_en.clone(),
+            ));
+        }
+        let mut slots = Vec::new();
+        let (mut revocation_index, mut suspension_index) = (None, None);
+        for (purpose, url, index) in &parsed.status {
+            let list = format!("{}.{purpose}", cx.actor.authority_id);
+            if !url.ends_with(&format!("/api/v1/status-lists/{list}")) {
+                return Err(Violation::new(
+                    ViolationKind::Invalid,
+                    "foreign_status_list",
+                    "credential.credentialStatus",
+                    format!("状态列表应为本登记的 /api/v1/status-lists/{list}"),
+                    format!("the status list must be this registry's /api/v1/status-lists/{list}"),
+                ));
+            }
+            let slot = format!("{list}#{index}");
+            if self.taken_slots.contains(&slot) || slots.contains(&slot) {
+                return Err(Violation::conflict(
+                    "status_slot_taken",
+                    "credential.credentialStatus",
+                    format!("状态位 {slot} 已被占用"),
+                    format!("status-list slot {slot} is already in use"),
+                ));
+            }
+            slots.push(slot);
+            let index = i64::try_from(*index).unwrap_or(i64::MAX);
+            if purpose == "revocation" {
+                revocation_index = Some(index);
+            } else {
+                suspension_index = Some(index);
+            }
+        }
+        self.taken_slots.extend(slots);
+        let canonical = String::from_utf8(crate::crypto::jcs(credential)).expect("JCS is UTF-8");
+        self.new_certificates.push(NewCertificate {
+            number: number.clone(),
+            credential_sha256: presented.digest(),
+            credential: canonical,
+            holder_name: parsed.subject.holder_name.clone(),
+            issuer: parsed.issuer.urn(),
+            status_authority: cx.actor.authority_id.clone(),
+            committee_id: parsed.subject.committee_id.clone(),
+            key_id: key.map(|k| k.id.clone()).unwrap_or_default(),
+            revocation_index,
+            suspension_index,
+            logged_at: cx.now,
+        });
+        Ok(number)
+    }
+
+    fn change_certificate(
+        &mut self,
+        cx: &Context<'_>,
+        a: &publish::CertificateAct,
+        action: &'static str,
+    ) -> Result<(), Violation> {
+        publish::non_empty("reason", &a.reason)?;
+        let entry = self
+            .certificates
+            .get_mut(&a.number)
+            .ok_or_else(|| Violation::unknown("number", "证书", "certificate", &a.number))?;
+        if !self.graph.is_self_or_ancestor(&cx.actor.authority_id, &entry.status_authority) {
+            return Err(Violation::new(
+                ViolationKind::Forbidden,
+                "not_supervisor",
+                "number",
+                "本部门无权变更该证书状态",
+                "the acting authority may not change this certificate's status",
+            ));
+        }
+        let refused = match (&entry.registered.state, action) {
+            (CertificateState::Revoked { .. }, _) => {
+                Some(("already_revoked", "证书已撤销", "the certificate is already revoked"))
+            }
+            (CertificateState::Suspended { .. }, "suspended") => {
+                Some(("already_suspended", "证书已暂停", "the certificate is already suspended"))
+            }
+            (CertificateState::Active, "unsuspended") => {
+                Some(("not_suspended", "证书未被暂停", "the certificate is not suspended"))
+            }
+            _ => None,
+        };
+        if let Some((code, zh, en)) = refused {
+            return Err(Violation::conflict(code, "number", zh, en));
+        }
+        let since = a.effective_at.unwrap_or(cx.now);
+        entry.registered.state =
+            CertificateState::after([(action, a.reason.as_str(), since)].into_iter().chain(std::iter::empty()));
+        if action == "unsuspended" {
+            entry.registered.state = CertificateState::Active;
+        }
+        self.status_changes.push(StatusChange {
+            number: a.number.clone(),
+            seq: entry.changes as i64,
+            action,
+            reason: a.reason.clone(),
+            effective_at: since,
+        });
+        entry.changes += 1;
         Ok(())
     }
 

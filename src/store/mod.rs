@@ -194,6 +194,18 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a token of `authority_id`; `None` when it has no such token.
     async fn revoke_token(&self, authority_id: &str, token_id: &str) -> StoreResult<Option<TokenInfo>>;
 
+    /// Every registered issuer key (a few per issuer: small).
+    async fn keys(&self) -> StoreResult<Vec<crate::domain::certificate::IssuerKey>>;
+
+    /// A registered certificate and its credential.
+    async fn certificate(
+        &self,
+        number: &str,
+    ) -> StoreResult<Option<(crate::domain::verification::RegisteredCertificate, serde_json::Value)>>;
+
+    /// How many events the log holds: what a verification was checked against.
+    async fn log_size(&self) -> StoreResult<i64>;
+
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>>;
 
     async fn authorities_after(

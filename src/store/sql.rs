@@ -90,6 +90,18 @@ macro_rules! sql_store {
                 self.revoke_token_impl(authority_id, token_id).await
             }
 
+            async fn keys(&self) -> StoreResult<Vec<$crate::domain::certificate::IssuerKey>> {
+                self.keys_impl().await
+            }
+
+            async fn certificate(&self, number: &str) -> StoreResult<Option<($crate::domain::verification::RegisteredCertificate, serde_json::Value)>> {
+                self.certificate_impl(number).await
+            }
+
+            async fn log_size(&self) -> StoreResult<i64> {
+                self.log_size_impl().await
+            }
+
             async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>> {
                 let authorities: Vec<AuthorityRow> =
                     sqlx::query_as("SELECT id, name, level, region, parent_id FROM authorities").fetch_all(&self.pool).await?;

@@ -206,7 +206,7 @@ macro_rules! sql_writes {
         }
 
         /// Loads what `ops` will read into a fresh batch.
-        async fn load_batch(conn: &mut Conn, ops: &[Operation]) -> StoreResult<Batch> {
+        async fn load_batch(conn: &mut Conn, actor: &Actor, ops: &[Operation]) -> StoreResult<Batch> {
             let need = Prefetch::of(ops);
             let mut batch = Batch { graph: load_graph(conn).await?, ..Batch::default() };
             let committee_select = format!("SELECT {}", rows::COMMITTEE_COLUMNS);
@@ -246,7 +246,137 @@ macro_rules! sql_writes {
             )
             .await?;
             batch.sanction_keys.extend(keys);
+
+            let mut key_rows: Vec<IssuerKeyRow> = fetch_in(conn, &format!("SELECT {KEY_COLUMNS}"), "id", &need.key_ids, "").await?;
+            key_rows.extend(fetch_in::<IssuerKeyRow>(conn, &format!("SELECT {KEY_COLUMNS}"), "public_key", &need.public_keys, "").await?);
+            for row in key_rows {
+                let key = $crate::domain::certificate::IssuerKey::try_from(row)?;
+                batch.key_ids_by_public.insert(key.public_key.clone(), key.id.clone());
+                batch.keys.insert(key.id.clone(), key);
+            }
+            for record in load_committee_records(conn, &need.committee_records).await? {
+                batch.committee_records.insert(record.committee.id.clone(), record);
+            }
+            for (number, entry) in load_certificates(conn, &need.certificate_numbers).await? {
+                batch.certificates.insert(number, entry);
+            }
+            let slots: std::collections::HashSet<String> =
+                need.slots.iter().map(|s| format!("{}.{s}", actor.authority_id)).collect();
+            let taken: Vec<(Option<String>,)> = fetch_in(conn, "SELECT revocation_slot FROM certificates", "revocation_slot", &slots, "").await?;
+            let taken2: Vec<(Option<String>,)> = fetch_in(conn, "SELECT suspension_slot FROM certificates", "suspension_slot", &slots, "").await?;
+            batch.taken_slots.extend(taken.into_iter().chain(taken2).filter_map(|(s,)| s));
             Ok(batch)
+        }
+
+        const KEY_COLUMNS: &str =
+            "id, owner_kind, owner_id, public_key, valid_from, valid_until, retired_at, compromised_at, registered_by FROM issuer_keys";
+
+        #[derive(sqlx::FromRow)]
+        struct IssuerKeyRow {
+            id: String,
+            owner_kind: String,
+            owner_id: String,
+            public_key: String,
+            valid_from: chrono::DateTime<Utc>,
+            valid_until: Option<chrono::DateTime<Utc>>,
+            retired_at: Option<chrono::DateTime<Utc>>,
+            compromised_at: Option<chrono::DateTime<Utc>>,
+            registered_by: String,
+        }
+
+        impl TryFrom<IssuerKeyRow> for $crate::domain::certificate::IssuerKey {
+            type Error = AppError;
+            fn try_from(r: IssuerKeyRow) -> Result<Self, AppError> {
+                use $crate::domain::certificate::IssuerRef;
+                let owner = match r.owner_kind.as_str() {
+                    "authority" => IssuerRef::Authority(r.owner_id),
+                    "committee" => IssuerRef::Committee(r.owner_id),
+                    other => return Err(AppError::Internal(format!("unknown key owner kind {other:?}"))),
+                };
+                Ok($crate::domain::certificate::IssuerKey {
+                    id: r.id,
+                    owner,
+                    public_key: r.public_key,
+                    valid_from: r.valid_from,
+                    valid_until: r.valid_until,
+                    retired_at: r.retired_at,
+                    compromised_at: r.compromised_at,
+                    registered_by: r.registered_by,
+                })
+            }
+        }
+
+        /// Committees with their authorizations and committee sanctions, on the write connection.
+        async fn load_committee_records(conn: &mut Conn, ids: &std::collections::HashSet<String>) -> StoreResult<Vec<$crate::domain::committee::CommitteeRecord>> {
+            let committees: Vec<CommitteeRow> = fetch_in(conn, &format!("SELECT {}", rows::COMMITTEE_COLUMNS), "id", ids, "").await?;
+            let auth_rows: Vec<AuthorizationRecordRow> =
+                fetch_in(conn, &format!("SELECT {}", rows::AUTHORIZATION_COLUMNS), "a.committee_id", ids, " ORDER BY a.committee_id, a.id, r.seq").await?;
+            let mut authorizations = rows::fold_authorizations(auth_rows)?;
+            let sanction_rows: Vec<SanctionRow> = fetch_in(conn, &format!("SELECT {}", rows::SANCTION_COLUMNS), "s.subject_id", ids, " ORDER BY s.effective_from, s.id").await?;
+            let mut sanctions: BTreeMap<String, Vec<Sanction>> = BTreeMap::new();
+            for row in sanction_rows {
+                let s = Sanction::try_from(row)?;
+                if s.subject.kind == $crate::domain::sanction::SubjectKind::Committee {
+                    sanctions.entry(s.subject.id.clone().unwrap_or_default()).or_default().push(s);
+                }
+            }
+            committees
+                .into_iter()
+                .map(|row| {
+                    let committee = Committee::try_from(row)?;
+                    Ok($crate::domain::committee::CommitteeRecord {
+                        authorizations: authorizations.remove(&committee.id).unwrap_or_default(),
+                        sanctions: sanctions.remove(&committee.id).unwrap_or_default(),
+                        committee,
+                    })
+                })
+                .collect()
+        }
+
+        #[derive(sqlx::FromRow)]
+        struct CertificateRow {
+            number: String,
+            credential_sha256: String,
+            holder_name: String,
+            status_authority: String,
+            logged_at: chrono::DateTime<Utc>,
+        }
+
+        /// Registered certificates by number, with their current state.
+        async fn load_certificates(
+            conn: &mut Conn,
+            numbers: &std::collections::HashSet<String>,
+        ) -> StoreResult<Vec<(String, $crate::store::batch::CertificateEntry)>> {
+            use $crate::domain::verification::{CertificateState, RegisteredCertificate};
+            let rows: Vec<CertificateRow> =
+                fetch_in(conn, "SELECT number, credential_sha256, holder_name, status_authority, logged_at FROM certificates", "number", numbers, "").await?;
+            let changes: Vec<(String, String, String, chrono::DateTime<Utc>)> = fetch_in(
+                conn,
+                "SELECT number, action, reason, effective_at FROM certificate_status_changes",
+                "number",
+                numbers,
+                " ORDER BY number, seq",
+            )
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| {
+                    let mine: Vec<_> = changes.iter().filter(|c| c.0 == r.number).collect();
+                    let state = CertificateState::after(mine.iter().map(|c| (c.1.as_str(), c.2.as_str(), c.3)));
+                    let entry = $crate::store::batch::CertificateEntry {
+                        registered: RegisteredCertificate {
+                            number: r.number.clone(),
+                            credential_sha256: r.credential_sha256,
+                            holder_name: r.holder_name,
+                            state,
+                            logged_at: r.logged_at,
+                        },
+                        status_authority: r.status_authority,
+                        changes: mine.len(),
+                    };
+                    (r.number, entry)
+                })
+                .collect())
         }
 
         /// Writes everything a batch changed, in multi-row statements, and its events.
@@ -280,7 +410,74 @@ macro_rules! sql_writes {
             let lifts: Vec<_> =
                 batch.lifted_sanctions.iter().filter_map(|id| batch.sanctions[id].lift.as_ref().map(|l| (id.as_str(), l))).collect();
             insert_lifts(conn, &lifts).await?;
+            flush_certificates(conn, batch, now).await?;
             insert_events(conn, first_seq, &batch.events).await?;
+            Ok(())
+        }
+
+        async fn flush_certificates(conn: &mut Conn, batch: &Batch, now: chrono::DateTime<Utc>) -> StoreResult<()> {
+            use $crate::domain::certificate::IssuerRef;
+            let keys: Vec<_> = batch.new_keys.iter().map(|id| &batch.keys[id]).collect();
+            for chunk in keys.chunks(INSERT_CHUNK) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO issuer_keys (id, owner_kind, owner_id, public_key, valid_from, valid_until, retired_at, compromised_at, registered_by, logged_at) ",
+                );
+                qb.push_values(chunk, |mut b, k| {
+                    let (kind, owner) = match &k.owner {
+                        IssuerRef::Authority(a) => ("authority", a.clone()),
+                        IssuerRef::Committee(c) => ("committee", c.clone()),
+                    };
+                    b.push_bind(&k.id)
+                        .push_bind(kind)
+                        .push_bind(owner)
+                        .push_bind(&k.public_key)
+                        .push_bind(k.valid_from)
+                        .push_bind(k.valid_until)
+                        .push_bind(k.retired_at)
+                        .push_bind(k.compromised_at)
+                        .push_bind(&k.registered_by)
+                        .push_bind(now);
+                });
+                qb.build().execute(&mut *conn).await?;
+            }
+            for id in &batch.changed_keys {
+                let k = &batch.keys[id];
+                sqlx::query("UPDATE issuer_keys SET retired_at = $1, compromised_at = $2 WHERE id = $3")
+                    .bind(k.retired_at)
+                    .bind(k.compromised_at)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            for chunk in batch.new_certificates.chunks(INSERT_CHUNK) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO certificates (number, credential, credential_sha256, holder_name, issuer, status_authority, committee_id, key_id, \
+                     revocation_index, suspension_index, revocation_slot, suspension_slot, logged_at) ",
+                );
+                qb.push_values(chunk, |mut b, c| {
+                    b.push_bind(&c.number)
+                        .push_bind(&c.credential)
+                        .push_bind(&c.credential_sha256)
+                        .push_bind(&c.holder_name)
+                        .push_bind(&c.issuer)
+                        .push_bind(&c.status_authority)
+                        .push_bind(&c.committee_id)
+                        .push_bind(&c.key_id)
+                        .push_bind(c.revocation_index)
+                        .push_bind(c.suspension_index)
+                        .push_bind(c.revocation_index.map(|i| format!("{}.revocation#{i}", c.status_authority)))
+                        .push_bind(c.suspension_index.map(|i| format!("{}.suspension#{i}", c.status_authority)))
+                        .push_bind(c.logged_at);
+                });
+                qb.build().execute(&mut *conn).await?;
+            }
+            for chunk in batch.status_changes.chunks(INSERT_CHUNK) {
+                let mut qb = QueryBuilder::<$db>::new("INSERT INTO certificate_status_changes (number, seq, action, reason, effective_at, logged_at) ");
+                qb.push_values(chunk, |mut b, c| {
+                    b.push_bind(&c.number).push_bind(c.seq).push_bind(c.action).push_bind(&c.reason).push_bind(c.effective_at).push_bind(now);
+                });
+                qb.build().execute(&mut *conn).await?;
+            }
             Ok(())
         }
 
@@ -403,7 +600,7 @@ macro_rules! sql_writes {
                 {
                     return Ok(answer);
                 }
-                let mut batch = load_batch(&mut tx, ops).await?;
+                let mut batch = load_batch(&mut tx, actor, ops).await?;
                 let cx = Context { actor, now: Utc::now(), today: $crate::store::today() };
                 let mut rejected = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
@@ -558,6 +755,26 @@ macro_rules! sql_writes {
                     .fetch_all(&self.pool)
                     .await?;
                 rows.into_iter().map(TokenInfo::try_from).collect()
+            }
+
+            async fn keys_impl(&self) -> StoreResult<Vec<$crate::domain::certificate::IssuerKey>> {
+                let rows: Vec<IssuerKeyRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {KEY_COLUMNS} ORDER BY id"))).fetch_all(&self.pool).await?;
+                rows.into_iter().map($crate::domain::certificate::IssuerKey::try_from).collect()
+            }
+
+            async fn certificate_impl(&self, number: &str) -> StoreResult<Option<($crate::domain::verification::RegisteredCertificate, serde_json::Value)>> {
+                let mut conn = self.pool.acquire().await?;
+                let numbers = std::collections::HashSet::from([number.to_string()]);
+                let Some((_, entry)) = load_certificates(&mut conn, &numbers).await?.pop() else { return Ok(None) };
+                let credential: String =
+                    sqlx::query_scalar("SELECT credential FROM certificates WHERE number = $1").bind(number).fetch_one(&mut *conn).await?;
+                let credential = serde_json::from_str(&credential).map_err(|e| AppError::Internal(format!("stored credential: {e}")))?;
+                Ok(Some((entry.registered, credential)))
+            }
+
+            async fn log_size_impl(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq) + 1, 0) FROM events").fetch_one(&self.pool).await?)
             }
 
             async fn revoke_token_impl(&self, authority_id: &str, token_id: &str) -> StoreResult<Option<TokenInfo>> {

@@ -4,6 +4,7 @@
 mod support;
 
 mod bulk;
+mod certificates;
 mod fixtures;
 mod meta;
 mod publishing;

@@ -1,0 +1,329 @@
+//! Issuer keys, certificates, and verification.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::admin::publish_one;
+use super::extract::{Authenticated, JsonBody, idempotency};
+use super::params::{self, Params};
+use crate::app::AppState;
+use crate::domain::certificate::{IssuerKey, mask_name};
+use crate::domain::publish::{CertificateAct, CertificateSubmission, KeyAct, NewKey, Operation};
+use crate::domain::verification::{
+    CertificateState, Check, Evidence, HolderClaim, Presented, RegisteredCertificate, Verdict, verify,
+};
+use crate::error::{AppError, Problem};
+use crate::store::{Applied, WriteOutcome};
+
+/// Verification bodies are small; anything larger is refused with 413 before parsing.
+pub const MAX_VERIFY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub keys: Vec<IssuerKey>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyEnvelope {
+    pub key: IssuerKey,
+}
+
+/// Registered issuer keys (public).
+#[utoipa::path(get, path = "/api/v1/keys", tag = "certificates", responses((status = 200, body = KeyList)))]
+pub async fn list_keys(State(state): State<AppState>) -> Result<Json<KeyList>, AppError> {
+    Ok(Json(KeyList { keys: state.store.keys().await? }))
+}
+
+/// One issuer key.
+#[utoipa::path(get, path = "/api/v1/keys/{id}", tag = "certificates", params(("id" = String, Path, description = "Key id")),
+    responses((status = 200, body = KeyEnvelope), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_key(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<KeyEnvelope>, AppError> {
+    let key =
+        state.store.keys().await?.into_iter().find(|k| k.id == id).ok_or_else(|| AppError::not_found("key", &id))?;
+    Ok(Json(KeyEnvelope { key }))
+}
+
+/// Register an issuer's public key (admin role), for the authority itself or a unit it supervises.
+#[utoipa::path(post, path = "/api/v1/admin/keys", tag = "admin", request_body = NewKey, security(("bearer" = [])),
+    responses((status = 201, body = super::admin::PublishResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn register_key(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: HeaderMap,
+    body: JsonBody<NewKey>,
+) -> Result<Response, AppError> {
+    publish_one(&state, &actor, &headers, "POST /api/v1/admin/keys", &body.digest, Operation::RegisterKey(body.value))
+        .await
+}
+
+/// Retire a key, or mark it compromised, from an instant (admin role).
+#[utoipa::path(post, path = "/api/v1/admin/keys/{id}/{act}", tag = "admin", request_body = KeyAct, security(("bearer" = [])),
+    params(("id" = String, Path, description = "Key id"), ("act" = String, Path, description = "retire or compromise")),
+    responses((status = 201, body = super::admin::PublishResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn act_on_key(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path((id, act)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: JsonBody<KeyAct>,
+) -> Result<Response, AppError> {
+    let mut value = body.value;
+    super::admin::target(&mut value.key_id, &id, "key_id")?;
+    let op = match act.as_str() {
+        "retire" => Operation::RetireKey(value),
+        "compromise" => Operation::CompromiseKey(value),
+        _ => return Err(AppError::RouteNotFound),
+    };
+    publish_one(&state, &actor, &headers, &format!("POST /api/v1/admin/keys/{id}/{act}"), &body.digest, op).await
+}
+
+/// One signed credential, or several.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum CertificateUpload {
+    One(CertificateSubmission),
+    Many {
+        #[schema(value_type = Vec<Object>)]
+        credentials: Vec<serde_json::Value>,
+    },
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificatesApplied {
+    pub applied: Vec<Applied>,
+    pub replayed: bool,
+}
+
+/// Register signed certificates (issuer role). Each must pass every check short of being
+/// registered; a batch is all or nothing, and a refusal names the failing check.
+#[utoipa::path(post, path = "/api/v1/admin/certificates", tag = "admin", request_body = CertificateUpload, security(("bearer" = [])),
+    responses((status = 201, body = CertificatesApplied), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn issue_certificates(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: HeaderMap,
+    body: JsonBody<CertificateUpload>,
+) -> Result<Response, AppError> {
+    let (ops, single): (Vec<Operation>, bool) = match body.value {
+        CertificateUpload::One(c) => (vec![Operation::IssueCertificate(c)], true),
+        CertificateUpload::Many { credentials } => (
+            credentials
+                .into_iter()
+                .map(|credential| Operation::IssueCertificate(CertificateSubmission { credential }))
+                .collect(),
+            false,
+        ),
+    };
+    let idem = idempotency(&headers, "POST /api/v1/admin/certificates", &body.digest)?;
+    let outcome = state
+        .store
+        .execute(&actor, &ops, idem.as_ref(), None)
+        .await
+        .map_err(|e| if single { e.single() } else { e })?;
+    let (applied, replayed) = match outcome {
+        WriteOutcome::Applied(a) => (a, false),
+        WriteOutcome::Replayed(a) => (a, true),
+    };
+    tracing::info!(certificates = applied.len(), authority.id = %actor.authority_id, credential = %actor.credential, replayed, "certificates registered");
+    let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(CertificatesApplied { applied, replayed })).into_response())
+}
+
+/// Revoke (final), suspend or unsuspend a certificate, with a reason (issuer role).
+#[utoipa::path(post, path = "/api/v1/admin/certificates/{number}/{act}", tag = "admin", request_body = CertificateAct, security(("bearer" = [])),
+    params(("number" = String, Path, description = "Certificate number"), ("act" = String, Path, description = "revoke, suspend or unsuspend")),
+    responses((status = 201, body = super::admin::PublishResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn act_on_certificate(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path((number, act)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: JsonBody<CertificateAct>,
+) -> Result<Response, AppError> {
+    let mut value = body.value;
+    super::admin::target(&mut value.number, &number, "number")?;
+    let op = match act.as_str() {
+        "revoke" => Operation::RevokeCertificate(value),
+        "suspend" => Operation::SuspendCertificate(value),
+        "unsuspend" => Operation::UnsuspendCertificate(value),
+        _ => return Err(AppError::RouteNotFound),
+    };
+    publish_one(&state, &actor, &headers, &format!("POST /api/v1/admin/certificates/{number}/{act}"), &body.digest, op)
+        .await
+}
+
+/// What to verify: a credential, or a certificate number with the holder's name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// A signed certificate (W3C VC with an eddsa-jcs-2022 proof).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub credential: Option<serde_json::Value>,
+    #[serde(default)]
+    pub certificate_number: Option<String>,
+    /// The holder's name: required with `certificate_number`, optional with a credential.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Optional: the holder's resident ID number, checked against the certificate's digest; never stored or logged.
+    #[serde(default)]
+    pub id_number: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckedAgainst {
+    pub as_of: chrono::DateTime<Utc>,
+    /// Events in the registry's log when the answer was computed.
+    pub log_size: i64,
+}
+
+/// A certificate summary safe to show: the name masked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateSummary {
+    pub certificate_number: String,
+    /// Masked, e.g. 张*三.
+    pub holder: String,
+    pub title_name: String,
+    pub series: String,
+    pub level: crate::domain::catalog::Level,
+    pub committee_name: String,
+    pub evaluation_date: crate::domain::Date,
+    pub status: Option<CertificateState>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyResponse {
+    pub verdict: Verdict,
+    pub checks: Vec<Check>,
+    pub certificate: Option<CertificateSummary>,
+    pub checked_against: CheckedAgainst,
+}
+
+/// Evidence and outcome for one presented credential.
+pub async fn verify_presented(
+    state: &AppState,
+    presented: &Presented,
+    holder: &HolderClaim,
+) -> Result<(crate::domain::verification::Outcome, Option<RegisteredCertificate>), AppError> {
+    let keys = state.store.keys().await?;
+    let key = presented.public_key().and_then(|pk| keys.into_iter().find(|k| k.public_key == pk));
+    let committee = match presented.committee_id() {
+        Some(id) => state.store.committee(id).await?,
+        None => None,
+    };
+    let registered = match presented.certificate_number() {
+        Some(n) => state.store.certificate(n).await?.map(|(r, _)| r),
+        None => None,
+    };
+    let graph = state.store.authority_graph().await?;
+    let evidence = Evidence {
+        key: key.as_ref(),
+        committee: committee.as_ref(),
+        graph: &graph,
+        registered: registered.as_ref(),
+        now: Utc::now(),
+    };
+    Ok((verify(presented, &evidence, holder), registered))
+}
+
+fn summary(presented: &Presented, registered: Option<&RegisteredCertificate>) -> Option<CertificateSummary> {
+    let s = &presented.parsed.as_ref().ok()?.subject;
+    Some(CertificateSummary {
+        certificate_number: s.certificate_number.clone(),
+        holder: mask_name(&s.holder_name),
+        title_name: s.title_name.clone(),
+        series: s.series.clone(),
+        level: s.level,
+        committee_name: s.committee_name.clone(),
+        evaluation_date: s.evaluation_date,
+        status: registered.map(|r| r.state.clone()),
+    })
+}
+
+/// Verify a certificate: a signed file, or a number and a name. Every step of "what verified
+/// means" is reported with a stable code; a wrong name looks exactly like an unknown number.
+#[utoipa::path(post, path = "/api/v1/verify", tag = "certificates", request_body = VerifyRequest,
+    responses((status = 200, body = VerifyResponse), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn verify_certificate(
+    State(state): State<AppState>,
+    body: JsonBody<VerifyRequest>,
+) -> Result<Json<VerifyResponse>, AppError> {
+    let request = body.value;
+    let holder = HolderClaim { name: request.name.clone(), id_number: request.id_number.clone() };
+    let presented = match (request.credential, request.certificate_number) {
+        (Some(credential), None) => Presented::new(credential),
+        (None, Some(number)) => {
+            let name = params::required("name", &request.name)?.to_string();
+            match state.store.certificate(number.trim()).await? {
+                Some((registered, credential)) if registered.holder_name == name.trim() => Presented::new(credential),
+                _ => return Ok(Json(not_found(&state).await?)),
+            }
+        }
+        _ => {
+            return Err(AppError::invalid(
+                "credential",
+                "one_of",
+                "请提供 credential，或 certificate_number 与 name",
+                "send either credential, or certificate_number with name",
+            ));
+        }
+    };
+    let (outcome, registered) = verify_presented(&state, &presented, &holder).await?;
+    let log_size = state.store.log_size().await?;
+    tracing::info!(verdict = ?outcome.verdict, "certificate verified");
+    Ok(Json(VerifyResponse {
+        certificate: summary(&presented, registered.as_ref()),
+        verdict: outcome.verdict,
+        checks: outcome.checks,
+        checked_against: CheckedAgainst { as_of: Utc::now(), log_size },
+    }))
+}
+
+async fn not_found(state: &AppState) -> Result<VerifyResponse, AppError> {
+    Ok(VerifyResponse {
+        verdict: Verdict::NotFound,
+        checks: vec![],
+        certificate: None,
+        checked_against: CheckedAgainst { as_of: Utc::now(), log_size: state.store.log_size().await? },
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LookupParams {
+    /// Certificate number.
+    number: Option<String>,
+    /// The holder's full name.
+    name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LookupResponse {
+    pub certificate: CertificateSummary,
+}
+
+/// Look a certificate up by number and holder name: a masked summary and its status.
+/// An unknown number and a wrong name get the same 404.
+#[utoipa::path(get, path = "/api/v1/certificates/lookup", tag = "certificates", params(LookupParams),
+    responses((status = 200, body = LookupResponse), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn lookup(
+    State(state): State<AppState>,
+    Params(p): Params<LookupParams>,
+) -> Result<Json<LookupResponse>, AppError> {
+    let number = params::required("number", &p.number)?;
+    let name = params::required("name", &p.name)?;
+    let not_found = || AppError::not_found("certificate", "(number, name)");
+    let (registered, credential) = state.store.certificate(number).await?.ok_or_else(not_found)?;
+    if registered.holder_name != name {
+        return Err(not_found());
+    }
+    let presented = Presented::new(credential);
+    let certificate = summary(&presented, Some(&registered))
+        .ok_or_else(|| AppError::Internal("a registered certificate no longer parses".into()))?;
+    Ok(Json(LookupResponse { certificate }))
+}

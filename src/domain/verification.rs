@@ -1,0 +1,432 @@
+//! "What verified means" (docs/DOMAIN.md): nine steps, each with a stable code and a message
+//! in Chinese and English. Pure: the caller gathers the registry's evidence (from the
+//! database, or offline from a signed bundle) and both get the same answer from here.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::authority::AuthorityGraph;
+use super::certificate::{IssuerKey, IssuerRef, ParsedCertificate, holder_id_matches, parse_credential};
+use super::committee::CommitteeRecord;
+use super::coverage::{CoverageQuery, authorization_coverage, sanction_reasons};
+use crate::crypto::data_integrity::{self, Proof, ProofError};
+use crate::crypto::{jcs, multikey, sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Format,
+    Signature,
+    Key,
+    Issuer,
+    Authority,
+    Sanctions,
+    Status,
+    Registry,
+    Holder,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+    Skip,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Check {
+    pub step: Step,
+    pub status: CheckStatus,
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Valid,
+    Invalid,
+    Revoked,
+    Suspended,
+    NotFound,
+}
+
+/// A certificate's current state in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CertificateState {
+    Active,
+    Revoked { since: DateTime<Utc>, reason: String },
+    Suspended { since: DateTime<Utc>, reason: String },
+}
+
+impl CertificateState {
+    /// The state after a history of (action, reason, effective time) changes, oldest first.
+    pub fn after<'a>(changes: impl IntoIterator<Item = (&'a str, &'a str, DateTime<Utc>)>) -> CertificateState {
+        let mut state = CertificateState::Active;
+        for (action, reason, since) in changes {
+            state = match (state, action) {
+                (revoked @ CertificateState::Revoked { .. }, _) => revoked,
+                (_, "revoked") => CertificateState::Revoked { since, reason: reason.to_string() },
+                (_, "suspended") => CertificateState::Suspended { since, reason: reason.to_string() },
+                (_, _) => CertificateState::Active,
+            };
+        }
+        state
+    }
+}
+
+/// What the registry holds about a certificate number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredCertificate {
+    pub number: String,
+    /// SHA-256 (hex) of the registered credential's JCS form, proof included.
+    pub credential_sha256: String,
+    pub holder_name: String,
+    pub state: CertificateState,
+    pub logged_at: DateTime<Utc>,
+}
+
+/// A presented credential, parsed as far as it goes without the registry.
+pub struct Presented {
+    pub credential: Value,
+    pub parsed: Result<ParsedCertificate, super::certificate::FormatError>,
+    pub proof: Result<Proof, ProofError>,
+}
+
+impl Presented {
+    pub fn new(credential: Value) -> Presented {
+        Presented { parsed: parse_credential(&credential), proof: data_integrity::parse(&credential), credential }
+    }
+
+    /// The Multikey named by the proof's `did:key` verification method.
+    pub fn public_key(&self) -> Option<String> {
+        let method = &self.proof.as_ref().ok()?.verification_method;
+        let key = method.strip_prefix("did:key:")?.split('#').next()?;
+        Some(key.to_string())
+    }
+
+    pub fn certificate_number(&self) -> Option<&str> {
+        self.parsed.as_ref().ok().map(|p| p.subject.certificate_number.as_str())
+    }
+
+    pub fn committee_id(&self) -> Option<&str> {
+        self.parsed.as_ref().ok().map(|p| p.subject.committee_id.as_str())
+    }
+
+    /// The registry's digest of the credential: SHA-256 of its JCS form.
+    pub fn digest(&self) -> String {
+        crate::tokens::hex(&sha256(&jcs(&self.credential)))
+    }
+}
+
+/// What the registry knows that bears on one credential.
+pub struct Evidence<'a> {
+    pub key: Option<&'a IssuerKey>,
+    pub committee: Option<&'a CommitteeRecord>,
+    pub graph: &'a AuthorityGraph,
+    pub registered: Option<&'a RegisteredCertificate>,
+    pub now: DateTime<Utc>,
+}
+
+/// Optional claims about the holder to check against the certificate.
+#[derive(Debug, Clone, Default)]
+pub struct HolderClaim {
+    pub name: Option<String>,
+    pub id_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    pub checks: Vec<Check>,
+}
+
+fn check(step: Step, status: CheckStatus, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Check {
+    Check { step, status, code: code.to_string(), message_zh: zh.into(), message_en: en.into() }
+}
+
+fn pass(step: Step, zh: impl Into<String>, en: impl Into<String>) -> Check {
+    check(step, CheckStatus::Pass, "ok", zh, en)
+}
+
+fn fail(step: Step, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Check {
+    check(step, CheckStatus::Fail, code, zh, en)
+}
+
+fn skip(step: Step, zh: &str, en: &str) -> Check {
+    check(step, CheckStatus::Skip, "skipped", zh, en)
+}
+
+const ALL_STEPS: [Step; 9] = [
+    Step::Format,
+    Step::Signature,
+    Step::Key,
+    Step::Issuer,
+    Step::Authority,
+    Step::Sanctions,
+    Step::Status,
+    Step::Registry,
+    Step::Holder,
+];
+
+/// Checks every step. After a failed format or signature nothing else can be trusted, so the
+/// later steps are skipped; otherwise every step is reported, so a reader sees all that is wrong.
+pub fn verify(presented: &Presented, evidence: &Evidence<'_>, holder: &HolderClaim) -> Outcome {
+    let mut checks = Vec::with_capacity(9);
+    let parsed = match &presented.parsed {
+        Ok(p) => {
+            checks.push(pass(Step::Format, "格式正确", "well-formed certificate"));
+            p
+        }
+        Err(e) => {
+            checks.push(fail(
+                Step::Format,
+                "malformed",
+                format!("证书格式错误：{}（{}）", e.field, e.message),
+                format!("malformed certificate: {}: {}", e.field, e.message),
+            ));
+            return finish(checks);
+        }
+    };
+    let signature = signature_check(presented);
+    let signed = signature.status == CheckStatus::Pass;
+    checks.push(signature);
+    if !signed {
+        return finish(checks);
+    }
+    let proof = presented.proof.as_ref().expect("the signature passed");
+    checks.push(key_check(parsed, proof, evidence));
+    checks.push(issuer_check(parsed, evidence));
+    checks.extend(committee_checks(parsed, evidence));
+    checks.push(status_check(evidence));
+    checks.push(registry_check(presented, evidence));
+    checks.push(holder_check(parsed, holder));
+    finish(checks)
+}
+
+fn finish(mut checks: Vec<Check>) -> Outcome {
+    for step in ALL_STEPS.iter().skip(checks.len()) {
+        checks.push(skip(*step, "前序检查未通过，未检查", "not checked: an earlier step failed"));
+    }
+    let failed = |step: Step| checks.iter().any(|c| c.step == step && c.status == CheckStatus::Fail);
+    let other_failure = checks.iter().any(|c| c.step != Step::Status && c.status == CheckStatus::Fail);
+    let status_code = checks.iter().find(|c| c.step == Step::Status).map(|c| c.code.as_str());
+    let verdict = if other_failure {
+        Verdict::Invalid
+    } else if failed(Step::Status) && status_code == Some("revoked") {
+        Verdict::Revoked
+    } else if failed(Step::Status) {
+        Verdict::Suspended
+    } else {
+        Verdict::Valid
+    };
+    Outcome { verdict, checks }
+}
+
+fn signature_check(presented: &Presented) -> Check {
+    let proof = match &presented.proof {
+        Ok(p) => p,
+        Err(e) => {
+            return fail(
+                Step::Signature,
+                e.code(),
+                format!("签名无法验证：{e}"),
+                format!("the signature cannot be checked: {e}"),
+            );
+        }
+    };
+    let Some(key) = presented.public_key().and_then(|k| multikey::decode_public(&k).ok()) else {
+        return fail(
+            Step::Signature,
+            "unknown_verification_method",
+            "签名所用密钥无法识别（应为 did:key Ed25519 密钥）",
+            "the verification method is not a did:key Ed25519 key",
+        );
+    };
+    match proof.verify(&key) {
+        Ok(()) => pass(Step::Signature, "签名有效", "the Ed25519 signature is valid"),
+        Err(_) => fail(
+            Step::Signature,
+            "bad_signature",
+            "签名无效：证书内容被篡改或伪造",
+            "invalid signature: the certificate was altered or forged",
+        ),
+    }
+}
+
+/// Clock skew tolerated between an issuer's clock and the registry's.
+const SKEW: i64 = 5;
+
+fn key_check(parsed: &ParsedCertificate, proof: &Proof, evidence: &Evidence<'_>) -> Check {
+    let Some(key) = evidence.key else {
+        return fail(Step::Key, "key_unregistered", "签名密钥未在登记中注册", "the signing key is not registered");
+    };
+    if key.owner != parsed.issuer {
+        return fail(
+            Step::Key,
+            "key_not_issuers",
+            "签名密钥不属于证书的签发机构",
+            "the signing key is not registered to this issuer",
+        );
+    }
+    let Ok(signed_at) = DateTime::parse_from_rfc3339(&proof.created).map(|t| t.with_timezone(&Utc)) else {
+        return fail(Step::Key, "malformed_created", "签名时间格式错误", "the proof's created time is not RFC 3339");
+    };
+    if signed_at > evidence.now + Duration::minutes(SKEW) {
+        return fail(
+            Step::Key,
+            "signed_in_future",
+            "签名时间晚于当前时间",
+            "the signature claims a time in the future",
+        );
+    }
+    // A backdated `created` cannot hide use after compromise when the registry logged the certificate later.
+    let used_at = evidence.registered.map_or(signed_at, |r| r.logged_at.max(signed_at));
+    if let Some(at) = key.compromised_at
+        && used_at >= at
+    {
+        return fail(
+            Step::Key,
+            "key_compromised",
+            format!("签名密钥已于{at}泄露，此后的签名无效"),
+            format!("the key was compromised at {at}; signatures from then on are worthless"),
+        );
+    }
+    if signed_at < key.valid_from {
+        return fail(Step::Key, "key_not_yet_valid", "签名时密钥尚未生效", "the key was not yet valid when it signed");
+    }
+    if key.valid_until.is_some_and(|u| signed_at > u) {
+        return fail(Step::Key, "key_expired", "签名时密钥已过期", "the key had expired when it signed");
+    }
+    if key.retired_at.is_some_and(|r| signed_at > r) {
+        return fail(Step::Key, "key_retired", "签名时密钥已停用", "the key had been retired when it signed");
+    }
+    pass(
+        Step::Key,
+        format!("签名密钥 {} 已注册且签名时有效", key.id),
+        format!("key {} is registered to the issuer and was valid when it signed", key.id),
+    )
+}
+
+fn issuer_check(parsed: &ParsedCertificate, evidence: &Evidence<'_>) -> Check {
+    let Some(record) = evidence.committee else {
+        return fail(
+            Step::Issuer,
+            "unknown_committee",
+            "证书所列评委会不在登记中",
+            format!("the committee {} is not in the registry", parsed.subject.committee_id),
+        );
+    };
+    let allowed = match &parsed.issuer {
+        IssuerRef::Authority(a) => evidence.graph.is_self_or_ancestor(a, &record.committee.authority_id),
+        IssuerRef::Committee(c) => *c == record.committee.id,
+    };
+    if allowed {
+        pass(Step::Issuer, "签发机构可为该评委会签发证书", "the issuer may issue for this committee")
+    } else {
+        fail(
+            Step::Issuer,
+            "issuer_not_for_committee",
+            "签发机构无权为该评委会签发证书",
+            "the issuer may not issue certificates for this committee",
+        )
+    }
+}
+
+fn committee_checks(parsed: &ParsedCertificate, evidence: &Evidence<'_>) -> [Check; 2] {
+    let Some(record) = evidence.committee else {
+        let s = skip(Step::Authority, "评委会不在登记中，无法检查", "the committee is not in the registry");
+        return [s, skip(Step::Sanctions, "评委会不在登记中，无法检查", "the committee is not in the registry")];
+    };
+    let s = &parsed.subject;
+    let query = CoverageQuery {
+        series: &s.series,
+        specialty: s.specialty.as_deref(),
+        level: s.level,
+        region: Some(&s.applicant_region),
+        own_staff: s.own_staff,
+        on: s.evaluation_date,
+    };
+    let answer = authorization_coverage(record, evidence.graph, &query);
+    let authority = match answer.reasons.first() {
+        None => {
+            let a = answer.authorization.expect("a covering authorization");
+            pass(
+                Step::Authority,
+                format!("评审日{}时评委会持有有效评审权限（{}）", s.evaluation_date, a.document_number),
+                format!("on {} the committee was authorized for this ({})", s.evaluation_date, a.document_number),
+            )
+        }
+        Some(r) => fail(Step::Authority, &r.code, &r.message_zh, &r.message_en),
+    };
+    let sanctions = match sanction_reasons(&record.sanctions, s.evaluation_date).first() {
+        None => pass(
+            Step::Sanctions,
+            "评审日无暂停或收回评审权限的处理",
+            "no suspension or withdrawal voided the evaluation date",
+        ),
+        Some(r) => fail(Step::Sanctions, &r.code, &r.message_zh, &r.message_en),
+    };
+    [authority, sanctions]
+}
+
+fn status_check(evidence: &Evidence<'_>) -> Check {
+    match evidence.registered.map(|r| &r.state) {
+        None => skip(Step::Status, "登记中无此证书，状态未知", "not in the registry: status unknown"),
+        Some(CertificateState::Active) => pass(Step::Status, "证书有效，未被撤销或暂停", "not revoked or suspended"),
+        Some(CertificateState::Revoked { since, reason }) => fail(
+            Step::Status,
+            "revoked",
+            format!("证书已于{since}撤销：{reason}"),
+            format!("revoked at {since}: {reason}"),
+        ),
+        Some(CertificateState::Suspended { since, reason }) => fail(
+            Step::Status,
+            "suspended",
+            format!("证书自{since}暂停：{reason}"),
+            format!("suspended since {since}: {reason}"),
+        ),
+    }
+}
+
+fn registry_check(presented: &Presented, evidence: &Evidence<'_>) -> Check {
+    match evidence.registered {
+        None => fail(
+            Step::Registry,
+            "not_in_registry",
+            "登记中无此证书编号",
+            "the registry holds no certificate with this number",
+        ),
+        Some(r) if r.credential_sha256 != presented.digest() => fail(
+            Step::Registry,
+            "registry_mismatch",
+            "所出示证书与登记内容不一致",
+            "the presented certificate differs from the registered one",
+        ),
+        Some(_) => pass(Step::Registry, "与登记内容一致", "matches the registered certificate"),
+    }
+}
+
+fn holder_check(parsed: &ParsedCertificate, holder: &HolderClaim) -> Check {
+    let s = &parsed.subject;
+    if holder.name.is_none() && holder.id_number.is_none() {
+        return skip(Step::Holder, "未提供持证人信息", "no holder details were presented");
+    }
+    if let Some(name) = &holder.name
+        && name.trim() != s.holder_name
+    {
+        return fail(Step::Holder, "holder_name_mismatch", "持证人姓名不符", "the holder's name does not match");
+    }
+    if let Some(id) = &holder.id_number {
+        let matches = s.holder_id_digest.as_deref().is_some_and(|d| holder_id_matches(d, id));
+        if !matches {
+            return fail(Step::Holder, "holder_id_mismatch", "身份证号码不符", "the ID number does not match");
+        }
+    }
+    pass(Step::Holder, "持证人信息相符", "the holder details match")
+}
