@@ -153,13 +153,8 @@ mod tests {
         assert_eq!(hex(&sha256(&jcs(&config))), vector("proofHashJCS.txt"));
         assert_eq!(hex(&hash_data(&unsigned, &config)), vector("combinedHashJCS.txt"));
 
-        let key = multikey::decode_secret(
-            &serde_json::from_str::<Value>(&vector("keyPair.json")).unwrap()["privateKeyMultibase"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        )
-        .unwrap();
+        let pair: Value = serde_json::from_str(&vector("keyPair.json")).unwrap();
+        let key = multikey::decode_secret(pair["privateKeyMultibase"].as_str().unwrap()).unwrap();
         let signed = sign(&unsigned, &key, METHOD, "2023-02-24T23:36:38Z").unwrap();
         assert_eq!(signed["proof"]["proofValue"], vector("sigBTC58JCS.txt"));
         assert_eq!(hex(&multikey::from_base58btc(&vector("sigBTC58JCS.txt")).unwrap()), vector("sigHexJCS.txt"));
