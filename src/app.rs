@@ -1,6 +1,7 @@
 //! Application state and the one place routes are assembled. Routes and the OpenAPI
 //! document come from the same `routes!` calls, so they cannot disagree.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -17,11 +18,23 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{admin, authorities, catalog, certificates, committees, health, sanctions};
 use crate::error::{AppError, problem_response};
+use crate::registry_key::RegistryKey;
 use crate::store::DynStore;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: DynStore,
+    /// Signs status lists and bundles.
+    pub registry: Arc<RegistryKey>,
+    /// How clients reach this service, e.g. `https://zhicheng.example.cn`; used in the ids of
+    /// the credentials it signs.
+    pub public_url: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(store: DynStore, registry: RegistryKey, public_url: &str) -> AppState {
+        AppState { store, registry: Arc::new(registry), public_url: public_url.trim_end_matches('/').into() }
+    }
 }
 
 /// Largest request body accepted anywhere (bulk endpoints set their own).
@@ -101,6 +114,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(certificates::act_on_certificate))
         .routes(routes!(certificates::verify_certificate).layer(DefaultBodyLimit::max(certificates::MAX_VERIFY_BYTES)))
         .routes(routes!(certificates::lookup))
+        .routes(routes!(certificates::status_list))
+        .routes(routes!(certificates::bundle))
 }
 
 /// The OpenAPI document the service serves at `/openapi.json` (and commits as `openapi/openapi.json`).

@@ -41,6 +41,60 @@ pub enum Command {
     },
     /// Apply a bulk file (NDJSON or CSV) as one authority, all or nothing.
     Import(ImportArgs),
+    /// Write a new Ed25519 key pair: the secret to FILE (mode 0600), the public Multikey to stdout.
+    Keygen {
+        /// Where to write the secret key.
+        #[arg(short, long)]
+        output: std::path::PathBuf,
+    },
+    /// Sign a certificate locally from its fields.
+    Issue(IssueArgs),
+    /// Render a certificate's compact form as a QR code PNG.
+    Qr {
+        /// The signed certificate (JSON).
+        certificate: std::path::PathBuf,
+        #[arg(short, long)]
+        output: std::path::PathBuf,
+    },
+    /// Verify a certificate (JSON file or ZC1: QR text), offline with a bundle or against the database.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// The issuer's secret key file (from `zhicheng keygen`).
+    #[arg(long)]
+    pub key: std::path::PathBuf,
+    /// The certificate's fields (credentialSubject, camelCase; `holderIdNumber` is turned into a
+    /// salted digest and never written), plus `issuer` and `issuerName`; see docs/CERTIFICATE_FORMAT.md.
+    #[arg(long)]
+    pub input: std::path::PathBuf,
+    /// Where to write the signed certificate (JSON).
+    #[arg(short, long)]
+    pub output: std::path::PathBuf,
+    /// The registry's public URL, for the status-list entries.
+    #[arg(long, env = "ZHICHENG_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub registry_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A certificate JSON file, a file holding ZC1: QR text, or the QR text itself.
+    pub input: String,
+    /// A registry bundle (GET /api/v1/bundle) to verify offline.
+    #[arg(long)]
+    pub bundle: Option<std::path::PathBuf>,
+    /// The registry key to trust (z6Mk…); without it the bundle's own key is shown and used.
+    #[arg(long)]
+    pub registry_key: Option<String>,
+    /// The holder's name, to check.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The holder's resident ID number, to check against the certificate's digest.
+    #[arg(long)]
+    pub id_number: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,6 +180,13 @@ pub struct ServeArgs {
     /// Load the demo registry first when the database is empty.
     #[arg(long, env = "ZHICHENG_DEMO")]
     pub demo: bool,
+    /// The registry's signing key (status lists, bundles); created on first start.
+    #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
+    pub registry_key: std::path::PathBuf,
+    /// The URL clients use to reach this service (ids of the credentials it signs).
+    /// Defaults to http://<listen>.
+    #[arg(long, env = "ZHICHENG_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// The database URL may carry a password: Debug shows it redacted.

@@ -13,5 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod offline;
+pub mod registry_key;
 pub mod store;
 pub mod tokens;

@@ -165,6 +165,9 @@ pub struct VerifyRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub credential: Option<serde_json::Value>,
+    /// The text of a certificate's QR code (`ZC1:…`).
+    #[serde(default)]
+    pub qr: Option<String>,
     #[serde(default)]
     pub certificate_number: Option<String>,
     /// The holder's name: required with `certificate_number`, optional with a credential.
@@ -255,9 +258,20 @@ pub async fn verify_certificate(
 ) -> Result<Json<VerifyResponse>, AppError> {
     let request = body.value;
     let holder = HolderClaim { name: request.name.clone(), id_number: request.id_number.clone() };
-    let presented = match (request.credential, request.certificate_number) {
-        (Some(credential), None) => Presented::new(credential),
-        (None, Some(number)) => {
+    let presented = match (request.credential, request.qr, request.certificate_number) {
+        (Some(credential), None, None) => Presented::new(credential),
+        (None, Some(qr), None) => {
+            let credential = crate::crypto::compact::decode(&qr).map_err(|e| {
+                AppError::invalid(
+                    "qr",
+                    "malformed_qr",
+                    format!("二维码内容无法解析：{e}"),
+                    format!("the QR text cannot be read: {e}"),
+                )
+            })?;
+            Presented::new(credential)
+        }
+        (None, None, Some(number)) => {
             let name = params::required("name", &request.name)?.to_string();
             match state.store.certificate(number.trim()).await? {
                 Some((registered, credential)) if registered.holder_name == name.trim() => Presented::new(credential),
@@ -268,8 +282,8 @@ pub async fn verify_certificate(
             return Err(AppError::invalid(
                 "credential",
                 "one_of",
-                "请提供 credential，或 certificate_number 与 name",
-                "send either credential, or certificate_number with name",
+                "请只提供 credential、qr，或 certificate_number 与 name 之一",
+                "send exactly one of credential, qr, or certificate_number with name",
             ));
         }
     };
@@ -326,4 +340,111 @@ pub async fn lookup(
     let certificate = summary(&presented, Some(&registered))
         .ok_or_else(|| AppError::Internal("a registered certificate no longer parses".into()))?;
     Ok(Json(LookupResponse { certificate }))
+}
+
+/// The W3C Bitstring Status List of one issuing authority and purpose (`<authority>.revocation`
+/// or `<authority>.suspension`), signed by the registry; re-signed the moment a title changes.
+#[utoipa::path(get, path = "/api/v1/status-lists/{id}", tag = "certificates",
+    params(("id" = String, Path, description = "`<authority id>.revocation` or `<authority id>.suspension`")),
+    responses((status = 200, description = "BitstringStatusListCredential", body = Object), (status = 304, description = "Not modified"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn status_list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    use axum::http::{HeaderValue, header};
+    let (authority, purpose) = id
+        .rsplit_once('.')
+        .filter(|(_, p)| matches!(*p, "revocation" | "suspension"))
+        .ok_or_else(|| AppError::not_found("status list", &id))?;
+    if state.store.authority_graph().await?.get(authority).is_none() {
+        return Err(AppError::not_found("status list", &id));
+    }
+    let set: Vec<u64> = state
+        .store
+        .certificate_states(Some(authority))
+        .await?
+        .into_iter()
+        .filter_map(|c| match (&c.state, purpose) {
+            (CertificateState::Revoked { .. }, "revocation") => c.revocation_index,
+            (CertificateState::Suspended { .. }, "suspension") => c.suspension_index,
+            _ => None,
+        })
+        .filter_map(|i| u64::try_from(i).ok())
+        .collect();
+    let encoded = crate::crypto::status_list::encode(&set);
+    let etag =
+        format!("\"{}\"", &crate::tokens::hex(&crate::crypto::sha256(format!("{purpose}:{encoded}").as_bytes()))[..32]);
+    let cache = HeaderValue::from_static("public, max-age=60");
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+        response.headers_mut().insert(header::CACHE_CONTROL, cache);
+        return Ok(response);
+    }
+    let url = format!("{}/api/v1/status-lists/{id}", state.public_url);
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let document = serde_json::json!({
+        "@context": [crate::domain::certificate::VC_CONTEXT],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": "urn:zhicheng:registry",
+        "validFrom": now,
+        "credentialSubject": {"id": format!("{url}#list"), "type": "BitstringStatusList", "statusPurpose": purpose, "encodedList": encoded},
+    });
+    let signed = crate::crypto::data_integrity::sign(
+        &document,
+        state.registry.signing_key(),
+        &state.registry.verification_method(),
+        &now,
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut response = Json(signed).into_response();
+    response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+    response.headers_mut().insert(header::CACHE_CONTROL, cache);
+    Ok(response)
+}
+
+/// The signed registry bundle for offline verification (`zhicheng verify --bundle`):
+/// authorities, delegations, committees with authorizations and sanctions, issuer keys, and
+/// every certificate's digest and state — no holder names.
+#[utoipa::path(get, path = "/api/v1/bundle", tag = "certificates", responses((status = 200, description = "The bundle, a credential signed by the registry", body = Object)))]
+pub async fn bundle(State(state): State<AppState>) -> Result<Response, AppError> {
+    let content = bundle_content(&state).await?;
+    let mut response = Json(crate::offline::sign(&content, &state.registry, &state.public_url)).into_response();
+    response
+        .headers_mut()
+        .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=60"));
+    Ok(response)
+}
+
+pub async fn bundle_content(state: &AppState) -> Result<crate::offline::BundleContent, AppError> {
+    let log_size = state.store.log_size().await?;
+    let graph = state.store.authority_graph().await?;
+    let mut committees = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = state.store.committees_after(&Default::default(), after.as_deref(), 1000).await?;
+        let done = page.len() < 1000;
+        after = page.last().map(|r| r.committee.id.clone());
+        committees.extend(page);
+        if done {
+            break;
+        }
+    }
+    let mut authorities: Vec<_> = graph.authorities().cloned().collect();
+    authorities.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut delegations: Vec<_> = graph.delegations().cloned().collect();
+    delegations.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(crate::offline::BundleContent {
+        version: crate::offline::BUNDLE_VERSION,
+        generated_at: Utc::now(),
+        log_size,
+        authorities,
+        delegations,
+        committees,
+        keys: state.store.keys().await?,
+        certificates: state.store.certificate_states(None).await?,
+    })
 }

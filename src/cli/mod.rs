@@ -1,5 +1,7 @@
 //! Sub-commands. Each one sets up what it needs and hands over to the library.
 
+mod certs;
+
 use std::process::ExitCode;
 
 use tokio::net::TcpListener;
@@ -24,6 +26,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Token { command } => token(command).await,
         Command::Import(args) => import(args).await,
+        Command::Keygen { output } => certs::keygen(&output),
+        Command::Issue(args) => certs::issue(&args),
+        Command::Qr { certificate, output } => certs::qr(&certificate, &output),
+        Command::Verify(args) => return certs::verify(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,7 +54,7 @@ fn init_tracing(format: LogFormat) {
     };
 }
 
-async fn open(url: &str, create_if_missing: bool) -> Result<DynStore, AppError> {
+pub(crate) async fn open(url: &str, create_if_missing: bool) -> Result<DynStore, AppError> {
     let store = store::connect(url, create_if_missing).await?;
     tracing::info!(database.url = %redact_url(url), database.backend = store.backend(), "database ready");
     Ok(store)
@@ -92,8 +98,11 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     let listener = TcpListener::bind(&args.listen)
         .await
         .map_err(|e| AppError::Config(format!("无法监听 {0} / cannot listen on {0}: {e}", args.listen)))?;
+    let registry = crate::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
+    tracing::info!(registry.public_key = %registry.public, "registry key loaded");
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
     tracing::info!(listen = %args.listen, "zhicheng is serving; API docs at /docs");
-    axum::serve(listener, build_router(AppState { store }))
+    axum::serve(listener, build_router(AppState::new(store, registry, &public_url)))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| AppError::Internal(format!("server error: {e}")))

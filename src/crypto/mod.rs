@@ -1,8 +1,10 @@
 //! Pure cryptography, no I/O: JSON canonicalization (RFC 8785), Multikey encodings, and the
 //! W3C Data Integrity `eddsa-jcs-2022` cryptosuite.
 
+pub mod compact;
 pub mod data_integrity;
 pub mod multikey;
+pub mod status_list;
 
 use sha2::{Digest, Sha256};
 

@@ -159,6 +159,14 @@ impl AuthorityGraph {
         }
     }
 
+    pub fn authorities(&self) -> impl Iterator<Item = &Authority> {
+        self.authorities.values()
+    }
+
+    pub fn delegations(&self) -> impl Iterator<Item = &Delegation> {
+        self.delegations.values().flatten()
+    }
+
     pub fn delegations_to(&self, id: &str) -> &[Delegation] {
         self.delegations.get(id).map_or(&[], Vec::as_slice)
     }

@@ -102,7 +102,7 @@ pub enum AuthorizationStatus {
 }
 
 /// An authorization with its full history, oldest record first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Authorization {
     pub id: String,
     pub committee_id: String,

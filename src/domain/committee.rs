@@ -109,7 +109,7 @@ impl CommitteeStatus {
 }
 
 /// A committee with everything needed to answer questions about it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommitteeRecord {
     pub committee: Committee,
     pub authorizations: Vec<Authorization>,

@@ -153,7 +153,7 @@ pub enum SanctionStatus {
     Lifted,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sanction {
     pub id: String,
     pub subject: Subject,

@@ -141,6 +141,18 @@ pub struct TokenInfo {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// A certificate as status lists and bundles see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertificateStatus {
+    pub number: String,
+    pub credential_sha256: String,
+    pub status_authority: String,
+    pub revocation_index: Option<i64>,
+    pub suspension_index: Option<i64>,
+    pub state: crate::domain::verification::CertificateState,
+    pub logged_at: DateTime<Utc>,
+}
+
 pub enum TokenCheck {
     Valid(Actor),
     Revoked,
@@ -202,6 +214,10 @@ pub trait Store: Send + Sync + 'static {
         &self,
         number: &str,
     ) -> StoreResult<Option<(crate::domain::verification::RegisteredCertificate, serde_json::Value)>>;
+
+    /// Every registered certificate's digest, status-list slots and current state (no names),
+    /// for one status authority or all: status lists and offline bundles are built from this.
+    async fn certificate_states(&self, status_authority: Option<&str>) -> StoreResult<Vec<CertificateStatus>>;
 
     /// How many events the log holds: what a verification was checked against.
     async fn log_size(&self) -> StoreResult<i64>;

@@ -98,6 +98,10 @@ macro_rules! sql_store {
                 self.certificate_impl(number).await
             }
 
+            async fn certificate_states(&self, status_authority: Option<&str>) -> StoreResult<Vec<$crate::store::CertificateStatus>> {
+                self.certificate_states_impl(status_authority).await
+            }
+
             async fn log_size(&self) -> StoreResult<i64> {
                 self.log_size_impl().await
             }

@@ -773,6 +773,52 @@ macro_rules! sql_writes {
                 Ok(Some((entry.registered, credential)))
             }
 
+            async fn certificate_states_impl(&self, status_authority: Option<&str>) -> StoreResult<Vec<$crate::store::CertificateStatus>> {
+                use $crate::domain::verification::CertificateState;
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    number: String,
+                    credential_sha256: String,
+                    status_authority: String,
+                    revocation_index: Option<i64>,
+                    suspension_index: Option<i64>,
+                    logged_at: chrono::DateTime<Utc>,
+                }
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT number, credential_sha256, status_authority, revocation_index, suspension_index, logged_at FROM certificates WHERE 1 = 1",
+                );
+                let mut changes_qb = QueryBuilder::<$db>::new(
+                    "SELECT c.number, c.action, c.reason, c.effective_at FROM certificate_status_changes c JOIN certificates x ON x.number = c.number WHERE 1 = 1",
+                );
+                if let Some(a) = status_authority {
+                    qb.push(" AND status_authority = ").push_bind(a.to_string());
+                    changes_qb.push(" AND x.status_authority = ").push_bind(a.to_string());
+                }
+                qb.push(" ORDER BY number");
+                changes_qb.push(" ORDER BY c.number, c.seq");
+                let rows: Vec<Row> = qb.build_query_as().fetch_all(&self.pool).await?;
+                let changes: Vec<(String, String, String, chrono::DateTime<Utc>)> = changes_qb.build_query_as().fetch_all(&self.pool).await?;
+                let mut by_number: std::collections::HashMap<&str, Vec<(&str, &str, chrono::DateTime<Utc>)>> = std::collections::HashMap::new();
+                for c in &changes {
+                    by_number.entry(c.0.as_str()).or_default().push((c.1.as_str(), c.2.as_str(), c.3));
+                }
+                Ok(rows
+                    .into_iter()
+                    .map(|r| {
+                        let state = CertificateState::after(by_number.get(r.number.as_str()).cloned().unwrap_or_default());
+                        $crate::store::CertificateStatus {
+                            number: r.number,
+                            credential_sha256: r.credential_sha256,
+                            status_authority: r.status_authority,
+                            revocation_index: r.revocation_index,
+                            suspension_index: r.suspension_index,
+                            state,
+                            logged_at: r.logged_at,
+                        }
+                    })
+                    .collect())
+            }
+
             async fn log_size_impl(&self) -> StoreResult<i64> {
                 Ok(sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq) + 1, 0) FROM events").fetch_one(&self.pool).await?)
             }

@@ -97,7 +97,8 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let addr = format!("127.0.0.1:{port}");
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zhicheng"))
-            .args(["serve", "--listen", &addr, "--database-url", url])
+            .args(["serve", "--listen", &addr, "--database-url", url, "--registry-key"])
+            .arg(std::env::temp_dir().join(format!("zhicheng-test-{port}.key")))
             .env("RUST_LOG", log_filter)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

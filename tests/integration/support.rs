@@ -85,7 +85,9 @@ impl TestApp {
     }
 
     fn with(store: DynStore, url: String, cleanup: Cleanup) -> TestApp {
-        TestApp { router: build_router(AppState { store: store.clone() }), store, url, _cleanup: cleanup }
+        let state =
+            AppState::new(store.clone(), zhicheng::registry_key::RegistryKey::generate(), "http://registry.test");
+        TestApp { router: build_router(state), store, url, _cleanup: cleanup }
     }
 
     pub async fn load(&self, dataset: &Dataset) {

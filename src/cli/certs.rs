@@ -1,0 +1,182 @@
+//! Certificate commands: keygen, issue, qr, verify.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use rand::Rng;
+use serde_json::Value;
+
+use crate::config::{IssueArgs, VerifyArgs};
+use crate::crypto::{compact, data_integrity, multikey};
+use crate::domain::certificate::{IssuerRef, StatusEntry, TitleSubject, holder_id_digest, unsigned_credential};
+use crate::domain::verification::{HolderClaim, Presented};
+use crate::error::AppError;
+use crate::registry_key::write_secret;
+
+fn read(path: &Path) -> Result<String, AppError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| AppError::Config(format!("无法读取 {0} / cannot read {0}: {e}", path.display())))
+}
+
+fn write(path: &Path, contents: &[u8]) -> Result<(), AppError> {
+    std::fs::write(path, contents)
+        .map_err(|e| AppError::Config(format!("无法写入 {0} / cannot write {0}: {e}", path.display())))
+}
+
+pub fn keygen(output: &Path) -> Result<(), AppError> {
+    let key = ed25519_dalek::SigningKey::from_bytes(&rand::rng().random());
+    write_secret(output, &multikey::encode_secret(&key))?;
+    println!("{}", multikey::encode_public(&key.verifying_key()));
+    Ok(())
+}
+
+/// Signs the certificate described by `--input` with `--key`.
+pub fn issue(args: &IssueArgs) -> Result<(), AppError> {
+    let key = multikey::decode_secret(read(&args.key)?.trim())
+        .map_err(|e| AppError::Config(format!("{}: {e}", args.key.display())))?;
+    let mut fields: Value = serde_json::from_str(&read(&args.input)?)
+        .map_err(|e| AppError::Config(format!("{}: {e}", args.input.display())))?;
+    let object = fields.as_object_mut().ok_or_else(|| AppError::Config("the input must be a JSON object".into()))?;
+    let issuer = object.remove("issuer").and_then(|v| v.as_str().and_then(IssuerRef::parse)).ok_or_else(|| {
+        AppError::Config(
+            "the input needs \"issuer\": \"urn:zhicheng:authority:<id>\" or \"urn:zhicheng:committee:<id>\"".into(),
+        )
+    })?;
+    let issuer_name = object.remove("issuerName").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let status = [("revocation", object.remove("revocationIndex")), ("suspension", object.remove("suspensionIndex"))];
+    // The ID number itself never leaves this process: only a salted digest is signed.
+    if let Some(id) = object.remove("holderIdNumber").and_then(|v| v.as_str().map(str::to_string)) {
+        let salt: [u8; 16] = rand::rng().random();
+        object.insert("holderIdDigest".into(), holder_id_digest(&id, &salt).into());
+    }
+    object.entry("type").or_insert("ProfessionalTitle".into());
+    object.entry("formatVersion").or_insert(1.into());
+    let subject: TitleSubject = serde_path_to_error::deserialize(fields)
+        .map_err(|e| AppError::Config(format!("input field {}: {}", e.path(), e.inner())))?;
+    let authority = match &issuer {
+        IssuerRef::Authority(a) => a.clone(),
+        IssuerRef::Committee(_) => String::new(),
+    };
+    let entries: Vec<StatusEntry> = status
+        .into_iter()
+        .filter_map(|(purpose, index)| {
+            let index = index?.as_u64()?;
+            Some(StatusEntry {
+                purpose,
+                list_url: format!(
+                    "{}/api/v1/status-lists/{authority}.{purpose}",
+                    args.registry_url.trim_end_matches('/')
+                ),
+                index,
+            })
+        })
+        .collect();
+    let now = Utc::now();
+    let unsigned = unsigned_credential(&subject, &issuer, &issuer_name, now, &entries);
+    let public = multikey::encode_public(&key.verifying_key());
+    let signed = data_integrity::sign(
+        &unsigned,
+        &key,
+        &format!("did:key:{public}#{public}"),
+        &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    write(&args.output, serde_json::to_string_pretty(&signed).expect("JSON").as_bytes())?;
+    eprintln!(
+        "signed {} → {}; publish it with POST /api/v1/admin/certificates (issuer token)",
+        subject.certificate_number,
+        args.output.display()
+    );
+    Ok(())
+}
+
+/// The QR code of a certificate's compact form, as a PNG (4 pixels a module, 4-module margin).
+pub fn qr(certificate: &Path, output: &Path) -> Result<(), AppError> {
+    let credential: Value = serde_json::from_str(&read(certificate)?)
+        .map_err(|e| AppError::Config(format!("{}: {e}", certificate.display())))?;
+    write(output, &qr_png(&compact::encode(&credential))?)
+}
+
+pub fn qr_png(text: &str) -> Result<Vec<u8>, AppError> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AppError::Config(format!("the certificate does not fit in a QR code: {e}")))?;
+    let (modules, scale, margin) = (code.width(), 4, 4);
+    let side = (modules + 2 * margin) * scale;
+    let colors = code.to_colors();
+    let mut pixels = vec![255u8; side * side];
+    for (i, color) in colors.iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            let (x, y) = (i % modules + margin, i / modules + margin);
+            for dy in 0..scale {
+                let row = (y * scale + dy) * side;
+                pixels[row + x * scale..row + x * scale + scale].fill(0);
+            }
+        }
+    }
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, side as u32, side as u32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| AppError::Internal(e.to_string()))?;
+    writer.write_image_data(&pixels).map_err(|e| AppError::Internal(e.to_string()))?;
+    writer.finish().map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(png)
+}
+
+/// Reads a certificate from a JSON file, a file of QR text, or QR text.
+pub fn presented(input: &str) -> Result<Presented, AppError> {
+    let text = if Path::new(input).is_file() { read(Path::new(input))? } else { input.to_string() };
+    let credential = if text.trim_start().starts_with(compact::PREFIX) {
+        compact::decode(&text).map_err(|e| AppError::Config(format!("QR text: {e}")))?
+    } else {
+        serde_json::from_str(&text)
+            .map_err(|e| AppError::Config(format!("{input}: not a certificate JSON file or ZC1: QR text ({e})")))?
+    };
+    Ok(Presented::new(credential))
+}
+
+/// Prints the same answer as POST /api/v1/verify; exits 0 only for a valid certificate.
+pub async fn verify(args: VerifyArgs) -> ExitCode {
+    match verify_answer(&args).await {
+        Ok(answer) => {
+            println!("{}", serde_json::to_string_pretty(&answer).expect("JSON"));
+            if answer["verdict"] == "valid" { ExitCode::SUCCESS } else { ExitCode::from(2) }
+        }
+        Err(e) => {
+            eprintln!("zhicheng verify: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn verify_answer(args: &VerifyArgs) -> Result<Value, AppError> {
+    let presented = presented(&args.input)?;
+    let holder = HolderClaim { name: args.name.clone(), id_number: args.id_number.clone() };
+    let (outcome, as_of, log_size) = match &args.bundle {
+        Some(path) => {
+            let bundle: Value =
+                serde_json::from_str(&read(path)?).map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
+            let registry = crate::offline::open(&bundle, args.registry_key.as_deref()).map_err(AppError::Config)?;
+            if args.registry_key.is_none() {
+                eprintln!(
+                    "bundle signed by registry key {} (pass --registry-key to require it)",
+                    registry.registry_key
+                );
+            }
+            let outcome = registry.verify(&presented, &holder, Utc::now());
+            (outcome, registry.content.generated_at, registry.content.log_size)
+        }
+        None => {
+            let store = super::open(&args.database.database_url, false).await?;
+            let state = crate::app::AppState::new(store.clone(), crate::registry_key::RegistryKey::generate(), "");
+            let (outcome, _) = crate::api::certificates::verify_presented(&state, &presented, &holder).await?;
+            (outcome, Utc::now(), store.log_size().await?)
+        }
+    };
+    Ok(serde_json::json!({
+        "verdict": outcome.verdict,
+        "checks": outcome.checks,
+        "checked_against": {"as_of": as_of, "log_size": log_size},
+    }))
+}

@@ -1,0 +1,119 @@
+//! The signed registry bundle: everything verification needs — authorities, delegations,
+//! committees with authorizations and sanctions, issuer keys, certificate digests and states —
+//! in one credential signed by the registry's key. `zhicheng verify --bundle` answers from it
+//! exactly as the API answers from the database: both call `domain::verification::verify`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::crypto::{data_integrity, multikey};
+use crate::domain::authority::{Authority, AuthorityGraph, Delegation};
+use crate::domain::certificate::IssuerKey;
+use crate::domain::committee::CommitteeRecord;
+use crate::domain::verification::{Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, verify};
+use crate::registry_key::RegistryKey;
+use crate::store::CertificateStatus;
+
+pub const BUNDLE_TYPE: &str = "ZhichengRegistryBundle";
+pub const BUNDLE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BundleContent {
+    pub version: u32,
+    pub generated_at: DateTime<Utc>,
+    /// Events in the registry's log when the bundle was made.
+    pub log_size: i64,
+    pub authorities: Vec<Authority>,
+    pub delegations: Vec<Delegation>,
+    pub committees: Vec<CommitteeRecord>,
+    pub keys: Vec<IssuerKey>,
+    /// Digests and states only: no holder names (bulk personal data stays in the registry).
+    pub certificates: Vec<CertificateStatus>,
+}
+
+/// The bundle as a credential signed by the registry.
+pub fn sign(content: &BundleContent, key: &RegistryKey, public_url: &str) -> Value {
+    let created = content.generated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let document = json!({
+        "@context": [crate::domain::certificate::VC_CONTEXT, {"@vocab": crate::domain::certificate::VOCABULARY}],
+        "id": format!("{public_url}/api/v1/bundle"),
+        "type": ["VerifiableCredential", BUNDLE_TYPE],
+        "issuer": "urn:zhicheng:registry",
+        "validFrom": created,
+        "credentialSubject": content,
+    });
+    data_integrity::sign(&document, key.signing_key(), &key.verification_method(), &created)
+        .expect("the bundle is a JSON object")
+}
+
+/// Checks a bundle's signature (against `pinned`, the registry key the reader trusts, when
+/// given) and opens it.
+pub fn open(bundle: &Value, pinned: Option<&str>) -> Result<OfflineRegistry, String> {
+    let proof = data_integrity::parse(bundle).map_err(|e| format!("the bundle's proof is unusable: {e}"))?;
+    let public = proof
+        .verification_method
+        .strip_prefix("did:key:")
+        .and_then(|m| m.split('#').next())
+        .ok_or("the bundle is not signed with a did:key")?;
+    if let Some(pinned) = pinned
+        && pinned != public
+    {
+        return Err(format!("the bundle is signed by {public}, not by the trusted registry key {pinned}"));
+    }
+    let key = multikey::decode_public(public).map_err(|e| format!("bad registry key: {e}"))?;
+    proof.verify(&key).map_err(|_| "the bundle's signature does not verify: it was altered".to_string())?;
+    let content: BundleContent = serde_json::from_value(bundle["credentialSubject"].clone())
+        .map_err(|e| format!("the bundle's content is malformed: {e}"))?;
+    if content.version != BUNDLE_VERSION {
+        return Err(format!("unknown bundle version {}", content.version));
+    }
+    Ok(OfflineRegistry::new(content, public.to_string()))
+}
+
+/// A bundle opened for lookups.
+pub struct OfflineRegistry {
+    pub content: BundleContent,
+    pub registry_key: String,
+    graph: AuthorityGraph,
+    committees: HashMap<String, CommitteeRecord>,
+    keys: HashMap<String, IssuerKey>,
+    certificates: HashMap<String, RegisteredCertificate>,
+}
+
+impl OfflineRegistry {
+    fn new(content: BundleContent, registry_key: String) -> OfflineRegistry {
+        let graph = AuthorityGraph::new(content.authorities.clone(), content.delegations.clone());
+        let committees = content.committees.iter().map(|c| (c.committee.id.clone(), c.clone())).collect();
+        let keys = content.keys.iter().map(|k| (k.public_key.clone(), k.clone())).collect();
+        let certificates = content
+            .certificates
+            .iter()
+            .map(|c| {
+                let registered = RegisteredCertificate {
+                    number: c.number.clone(),
+                    credential_sha256: c.credential_sha256.clone(),
+                    holder_name: String::new(),
+                    state: c.state.clone(),
+                    logged_at: c.logged_at,
+                };
+                (c.number.clone(), registered)
+            })
+            .collect();
+        OfflineRegistry { content, registry_key, graph, committees, keys, certificates }
+    }
+
+    /// The same verification the API performs, against the bundle's registry state.
+    pub fn verify(&self, presented: &Presented, holder: &HolderClaim, now: DateTime<Utc>) -> Outcome {
+        let evidence = Evidence {
+            key: presented.public_key().and_then(|k| self.keys.get(&k)),
+            committee: presented.committee_id().and_then(|c| self.committees.get(c)),
+            graph: &self.graph,
+            registered: presented.certificate_number().and_then(|n| self.certificates.get(n)),
+            now,
+        };
+        verify(presented, &evidence, holder)
+    }
+}
