@@ -28,8 +28,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the HTTP service.
     Serve(ServeArgs),
-    /// Fill the database with the realistic demo registry.
-    Demo(DatabaseArgs),
+    /// Fill the database with the realistic demo registry, and write example certificates to data/examples/.
+    Demo(DemoArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
     /// Print the OpenAPI document (what `openapi/openapi.json` must equal).
@@ -168,6 +168,18 @@ pub struct DatabaseArgs {
     /// `sqlite://PATH` (embedded default) or `postgres://USER:PASSWORD@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// About how many certificates to generate.
+    #[arg(long, default_value_t = 10_000)]
+    pub certificates: usize,
+    /// Where to write the example certificates, QR texts and QR images.
+    #[arg(long, default_value = "data/examples")]
+    pub examples: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -43,8 +43,14 @@ struct Builder {
     doc_counter: u32,
 }
 
-/// Builds the demo dataset for a registry whose "today" is `today`.
+/// Builds the demo dataset for a registry whose "today" is `today` (no certificates).
 pub fn dataset(today: Date) -> Dataset {
+    demo(today, 0).dataset
+}
+
+/// The demo registry with about `certificates` certificates, and example certificate files:
+/// a valid one and one for each kind of fraud.
+pub fn demo(today: Date, certificates: usize) -> Demo {
     let mut b =
         Builder { today, rng: StdRng::seed_from_u64(0x7a68_6963_6865_6e67), ds: Dataset::default(), doc_counter: 0 };
     b.authorities();
@@ -55,7 +61,17 @@ pub fn dataset(today: Date) -> Dataset {
     b.county_committees();
     b.problem_committees();
     b.sanctions();
-    b.ds
+    let examples = if certificates > 0 {
+        crate::demo_certificates::generate(&mut b.ds, &mut b.rng, today, certificates)
+    } else {
+        vec![]
+    };
+    Demo { dataset: b.ds, examples }
+}
+
+pub struct Demo {
+    pub dataset: Dataset,
+    pub examples: Vec<crate::demo_certificates::Example>,
 }
 
 impl Builder {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod demo;
+pub mod demo_certificates;
 pub mod domain;
 pub mod error;
 pub mod import;

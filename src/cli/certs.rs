@@ -180,3 +180,22 @@ pub async fn verify_answer(args: &VerifyArgs) -> Result<Value, AppError> {
         "checked_against": {"as_of": as_of, "log_size": log_size},
     }))
 }
+
+/// Writes each example as `<name>.json`, `<name>.qr.txt` and `<name>.png`, with a README.
+pub fn write_examples(dir: &Path, examples: &[crate::demo_certificates::Example]) -> Result<(), AppError> {
+    std::fs::create_dir_all(dir).map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
+    let mut readme = String::from(
+        "# 示例证书 / Example certificates\n\nVerify one: `zhicheng verify data/examples/<name>.json` (against the local database),\nor offline: `curl -s http://127.0.0.1:8080/api/v1/bundle > bundle.json && zhicheng verify data/examples/<name>.json --bundle bundle.json`,\nor `curl -s -X POST http://127.0.0.1:8080/api/v1/verify -H 'content-type: application/json' -d \"{\\\"credential\\\": $(cat data/examples/<name>.json)}\"`.\n\n",
+    );
+    for e in examples {
+        write(
+            &dir.join(format!("{}.json", e.name)),
+            serde_json::to_string_pretty(&e.credential).expect("JSON").as_bytes(),
+        )?;
+        let text = compact::encode(&e.credential);
+        write(&dir.join(format!("{}.qr.txt", e.name)), text.as_bytes())?;
+        write(&dir.join(format!("{}.png", e.name)), &qr_png(&text)?)?;
+        readme.push_str(&format!("- `{}`: {}\n", e.name, e.description));
+    }
+    write(&dir.join("README.md"), readme.as_bytes())
+}

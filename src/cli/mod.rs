@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use crate::app::{AppState, build_router};
-use crate::config::{Cli, Command, DEFAULT_DATABASE_URL, ImportArgs, LogFormat, ServeArgs, TokenCommand};
+use crate::config::{Cli, Command, DEFAULT_DATABASE_URL, DemoArgs, ImportArgs, LogFormat, ServeArgs, TokenCommand};
 use crate::error::AppError;
 use crate::store::{self, DynStore, redact_url};
 
@@ -16,7 +16,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     init_tracing(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Demo(args) => demo(&args.database_url).await,
+        Command::Demo(args) => demo(&args).await,
         Command::Migrate(args) => {
             open(&args.database_url, true).await.map(|_| tracing::info!("database schema is up to date"))
         }
@@ -60,13 +60,14 @@ pub(crate) async fn open(url: &str, create_if_missing: bool) -> Result<DynStore,
     Ok(store)
 }
 
-async fn demo(url: &str) -> Result<(), AppError> {
-    let store = open(url, true).await?;
-    load_demo(&store).await
+async fn demo(args: &DemoArgs) -> Result<(), AppError> {
+    let store = open(&args.database.database_url, true).await?;
+    load_demo(&store, args.certificates, &args.examples).await
 }
 
-/// Loads the demo registry unless the database already holds a registry.
-async fn load_demo(store: &DynStore) -> Result<(), AppError> {
+/// Loads the demo registry unless the database already holds a registry, and writes the
+/// example certificates.
+async fn load_demo(store: &DynStore, certificates: usize, examples: &std::path::Path) -> Result<(), AppError> {
     let counts = store.counts().await?;
     if counts.authorities > 0 {
         tracing::info!(
@@ -75,14 +76,17 @@ async fn load_demo(store: &DynStore) -> Result<(), AppError> {
         );
         return Ok(());
     }
-    let dataset = crate::demo::dataset(store::today());
-    store.import_dataset(&dataset, "demo").await?;
+    let demo = crate::demo::demo(store::today(), certificates);
+    store.import_dataset(&demo.dataset, "demo").await?;
+    certs::write_examples(examples, &demo.examples)?;
     let counts = store.counts().await?;
     tracing::info!(
         authorities = counts.authorities,
         committees = counts.committees,
         authorizations = counts.authorizations,
         sanctions = counts.sanctions,
+        certificates = demo.dataset.certificates.len(),
+        examples = %examples.display(),
         "demo registry loaded"
     );
     Ok(())
@@ -93,7 +97,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     // Only the default location, or an explicit --demo, may create a new database file.
     let store = open(url, args.demo || url == DEFAULT_DATABASE_URL).await?;
     if args.demo {
-        load_demo(&store).await?;
+        load_demo(&store, 10_000, std::path::Path::new("data/examples")).await?;
     }
     let listener = TcpListener::bind(&args.listen)
         .await

@@ -63,6 +63,22 @@ pub struct Dataset {
     pub committees: Vec<Committee>,
     pub authorizations: Vec<Authorization>,
     pub sanctions: Vec<Sanction>,
+    pub keys: Vec<crate::domain::certificate::IssuerKey>,
+    pub certificates: Vec<DatasetCertificate>,
+}
+
+/// A signed certificate loaded in bulk, with its registration time and status history.
+#[derive(Debug, Clone)]
+pub struct DatasetCertificate {
+    pub credential: serde_json::Value,
+    pub key_id: String,
+    /// The authority whose status lists carry it.
+    pub status_authority: String,
+    pub revocation_index: i64,
+    pub suspension_index: i64,
+    pub logged_at: DateTime<Utc>,
+    /// (action: revoked | suspended | unsuspended, reason, effective at), oldest first.
+    pub changes: Vec<(&'static str, String, DateTime<Utc>)>,
 }
 
 /// How many rows of each kind the registry holds.

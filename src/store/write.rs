@@ -481,6 +481,54 @@ macro_rules! sql_writes {
             Ok(())
         }
 
+        /// Keys and certificates of a trusted bulk load, through the same row writers as the
+        /// checked path; returns their events.
+        async fn insert_dataset_certificates(conn: &mut Conn, ds: &Dataset, credential: &str, now: chrono::DateTime<Utc>) -> StoreResult<Vec<PendingEvent>> {
+            let mut batch = Batch::default();
+            let mut events = Vec::new();
+            let event = |kind: &str, entity_type: &'static str, id: &str, authority: &str, payload: serde_json::Value| PendingEvent {
+                kind: kind.to_string(),
+                entity_type,
+                entity_id: id.to_string(),
+                authority_id: authority.to_string(),
+                credential: credential.to_string(),
+                logged_at: now,
+                effective_on: None,
+                back_dated: false,
+                payload: payload.to_string(),
+            };
+            for k in &ds.keys {
+                batch.keys.insert(k.id.clone(), k.clone());
+                batch.new_keys.push(k.id.clone());
+                events.push(event("key.registered", "key", &k.id, &k.registered_by, serde_json::json!(k)));
+            }
+            for c in &ds.certificates {
+                let presented = $crate::domain::verification::Presented::new(c.credential.clone());
+                let parsed = presented.parsed.as_ref().map_err(|e| AppError::Internal(format!("dataset certificate: {}: {}", e.field, e.message)))?;
+                let number = parsed.subject.certificate_number.clone();
+                batch.new_certificates.push($crate::store::batch::NewCertificate {
+                    number: number.clone(),
+                    credential: String::from_utf8($crate::crypto::jcs(&c.credential)).expect("JCS is UTF-8"),
+                    credential_sha256: presented.digest(),
+                    holder_name: parsed.subject.holder_name.clone(),
+                    issuer: parsed.issuer.urn(),
+                    status_authority: c.status_authority.clone(),
+                    committee_id: parsed.subject.committee_id.clone(),
+                    key_id: c.key_id.clone(),
+                    revocation_index: Some(c.revocation_index),
+                    suspension_index: Some(c.suspension_index),
+                    logged_at: c.logged_at,
+                });
+                events.push(event("certificate.issued", "certificate", &number, &c.status_authority, serde_json::json!({"number": number, "sha256": presented.digest()})));
+                for (seq, (action, reason, at)) in c.changes.iter().enumerate() {
+                    batch.status_changes.push($crate::store::batch::StatusChange { number: number.clone(), seq: seq as i64, action, reason: reason.clone(), effective_at: *at });
+                    events.push(event(&format!("certificate.{action}"), "certificate", &number, &c.status_authority, serde_json::json!({"number": number, "reason": reason})));
+                }
+            }
+            flush_certificates(conn, &batch, now).await?;
+            Ok(events)
+        }
+
         /// Events for records loaded in bulk, attributed to the authority that decided each.
         fn dataset_events(ds: &Dataset, credential: &str, now: chrono::DateTime<Utc>) -> Vec<PendingEvent> {
             let event = |kind: &str, entity_type: &'static str, id: &str, authority: &str, effective_on, payload: serde_json::Value| PendingEvent {
@@ -654,7 +702,9 @@ macro_rules! sql_writes {
                 insert_committees(&mut tx, &ds.committees, now).await?;
                 insert_authorizations(&mut tx, &ds.authorizations, now).await?;
                 insert_sanctions(&mut tx, &ds.sanctions).await?;
-                insert_events(&mut tx, first_seq, &dataset_events(ds, credential, now)).await?;
+                let mut events = dataset_events(ds, credential, now);
+                events.extend(insert_dataset_certificates(&mut tx, ds, credential, now).await?);
+                insert_events(&mut tx, first_seq, &events).await?;
                 tx.commit().await?;
                 Ok(())
             }
