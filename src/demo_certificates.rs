@@ -167,7 +167,7 @@ pub fn generate(ds: &mut Dataset, rng: &mut StdRng, today: Date, target: usize) 
             let status = status_entries(&authority, *index);
             *index += 1;
             let issued = at_noon(subject.evaluation_date + Duration::days(30)).min(Utc::now() - Duration::hours(2));
-            let use_leaked = authority == "hr-450000" && serial % 3 == 0 && issued < compromised_at;
+            let use_leaked = authority == "hr-450000" && serial.is_multiple_of(3) && issued < compromised_at;
             let signer = if use_leaked { &leaked } else { signer };
             let credential = signer.sign(&subject, &authority, authority_name, issued, &status);
             let roll = rng.random_range(0..1000);

@@ -318,5 +318,7 @@ pub fn registry() -> Dataset {
                 )
             },
         ],
+        keys: vec![],
+        certificates: vec![],
     }
 }

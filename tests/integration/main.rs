@@ -7,6 +7,7 @@ mod bulk;
 mod certificates;
 mod fixtures;
 mod meta;
+mod offline;
 mod publishing;
 mod registry;
 mod validation;
