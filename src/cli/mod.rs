@@ -27,9 +27,16 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Token { command } => token(command).await,
         Command::Import(args) => import(args).await,
         Command::Keygen { output } => certs::keygen(&output),
-        Command::Issue(args) => certs::issue(&args),
+        Command::Issue(args) => certs::issue(&args).await,
+        Command::Revoke(args) => certs::change_status(&args, "revoke").await,
+        Command::Suspend(args) => certs::change_status(&args, "suspend").await,
+        Command::Unsuspend(args) => certs::change_status(&args, "unsuspend").await,
         Command::Qr { certificate, output } => certs::qr(&certificate, &output),
         Command::Verify(args) => return certs::verify(args).await,
+        Command::BenchBaseline { seconds } => {
+            println!("{:.0}", certs::raw_verifications_per_second(seconds));
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,6 +16,7 @@ both!(
     revocation_and_suspension_change_the_verdict,
     lookups_mask_names_and_hide_wrong_names,
     issuing_refuses_what_would_not_verify,
+    every_key_and_signature_code,
 );
 
 pub struct Issuer {
@@ -352,4 +353,130 @@ async fn issuing_refuses_what_would_not_verify(app: TestApp) {
     let r = app.send_raw("POST", "/api/v1/verify", None, "application/json", huge).await;
     assert_eq!(r.status.as_u16(), 413);
     app.send("POST", "/api/v1/verify", None, Some(json!({})), &[]).await.problem(400, "one_of");
+}
+
+async fn every_key_and_signature_code(app: TestApp) {
+    let s = setup(&app).await;
+    let register = |issuer: &Issuer, owner: Value, from: &str, until: Option<&str>| json!({"owner": owner, "public_key": issuer.public, "valid_from": from, "valid_until": until});
+    let jilin = json!({"kind": "authority", "id": "jilin"});
+    let first_failure = |answer: &Value| failures(answer).into_iter().next().unwrap();
+    let cert = |issuer: &Issuer, number: &str, at: DateTime<Utc>| {
+        issuer.sign(&subject(number, "c-eng", "ENGINEERING", "intermediate", "2023-05-01"), "jilin", at)
+    };
+
+    let future = Issuer::new(31);
+    let tomorrow = (Utc::now() + Duration::days(1)).to_rfc3339();
+    app.post("/api/v1/admin/keys", &s.admin, register(&future, jilin.clone(), &tomorrow, None)).await.created();
+    assert_eq!(
+        first_failure(&verify(&app, json!({"credential": cert(&future, "C-1", now_minus(1))})).await),
+        pair("key", "key_not_yet_valid")
+    );
+
+    let old = Issuer::new(32);
+    app.post(
+        "/api/v1/admin/keys",
+        &s.admin,
+        register(&old, jilin.clone(), "2020-01-01T00:00:00Z", Some("2021-01-01T00:00:00Z")),
+    )
+    .await
+    .created();
+    assert_eq!(
+        first_failure(&verify(&app, json!({"credential": cert(&old, "C-2", now_minus(1))})).await),
+        pair("key", "key_expired")
+    );
+
+    let retired = Issuer::new(33);
+    let id = app
+        .post("/api/v1/admin/keys", &s.admin, register(&retired, jilin.clone(), "2020-01-01T00:00:00Z", None))
+        .await
+        .created()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(&format!("/api/v1/admin/keys/{id}/retire"), &s.admin, json!({"at": now_minus(2).to_rfc3339()}))
+        .await
+        .created();
+    app.post(&format!("/api/v1/admin/keys/{id}/retire"), &s.admin, json!({"at": now_minus(2).to_rfc3339()}))
+        .await
+        .problem(409, "already_retired");
+    assert_eq!(
+        first_failure(&verify(&app, json!({"credential": cert(&retired, "C-3", now_minus(1))})).await),
+        pair("key", "key_retired")
+    );
+    assert_ne!(
+        failures(&verify(&app, json!({"credential": cert(&retired, "C-4", now_minus(3))})).await)[0].0,
+        "key",
+        "signed before retirement"
+    );
+
+    let units = Issuer::new(34);
+    app.post(
+        "/api/v1/admin/keys",
+        &s.admin,
+        register(&units, json!({"kind": "committee", "id": "c-eng"}), "2020-01-01T00:00:00Z", None),
+    )
+    .await
+    .created();
+    assert_eq!(
+        first_failure(&verify(&app, json!({"credential": cert(&units, "C-5", now_minus(1))})).await),
+        pair("key", "key_not_issuers")
+    );
+    app.post("/api/v1/admin/keys", &s.admin, register(&units, jilin.clone(), "2020-01-01T00:00:00Z", None))
+        .await
+        .problem(409, "duplicate_key");
+    app.post(
+        "/api/v1/admin/keys",
+        &s.admin,
+        json!({"owner": jilin, "public_key": "z6MkNOTAKEY", "valid_from": "2020-01-01T00:00:00Z"}),
+    )
+    .await
+    .problem(422, "invalid_public_key");
+
+    let ahead = Utc::now() + Duration::days(1);
+    assert_eq!(
+        first_failure(&verify(&app, json!({"credential": cert(&s.issuer, "C-6", ahead)})).await),
+        pair("key", "signed_in_future")
+    );
+    let unsigned = zhicheng::domain::certificate::unsigned_credential(
+        &subject("C-7", "c-eng", "ENGINEERING", "intermediate", "2023-05-01"),
+        &IssuerRef::Authority("jilin".into()),
+        "x",
+        now_minus(1),
+        &[],
+    );
+    let method = format!("did:key:{0}#{0}", s.issuer.public);
+    let odd_time = data_integrity::sign(&unsigned, &s.issuer.key, &method, "yesterday").unwrap();
+    assert_eq!(first_failure(&verify(&app, json!({"credential": odd_time})).await), pair("key", "malformed_created"));
+    let url_method =
+        data_integrity::sign(&unsigned, &s.issuer.key, "https://keys.example/jilin#1", "2026-01-01T00:00:00Z").unwrap();
+    assert_eq!(
+        first_failure(&verify(&app, json!({"credential": url_method})).await),
+        pair("signature", "unknown_verification_method")
+    );
+    let good = cert(&s.issuer, "C-8", now_minus(1));
+    let mut suite = good.clone();
+    suite["proof"]["cryptosuite"] = json!("ecdsa-jcs-2019");
+    assert_eq!(
+        first_failure(&verify(&app, json!({"credential": suite})).await),
+        pair("signature", "unsupported_proof")
+    );
+    let mut garbled = good.clone();
+    garbled["proof"]["proofValue"] = json!("z111");
+    assert_eq!(
+        first_failure(&verify(&app, json!({"credential": garbled})).await),
+        pair("signature", "malformed_signature")
+    );
+    let mut bare = good.clone();
+    bare.as_object_mut().unwrap().remove("proof");
+    assert_eq!(first_failure(&verify(&app, json!({"credential": bare})).await), pair("signature", "missing_proof"));
+    let orphan =
+        s.issuer.sign(&subject("C-9", "c-nope", "ENGINEERING", "intermediate", "2023-05-01"), "jilin", now_minus(1));
+    let answer = verify(&app, json!({"credential": orphan})).await;
+    assert_eq!(first_failure(&answer), pair("issuer", "unknown_committee"));
+    assert!(statuses(&answer).iter().any(|(step, status, _)| step == "authority" && status == "skip"));
+    let qr = verify(&app, json!({"qr": zhicheng::crypto::compact::encode(&good)})).await;
+    assert_eq!(failures(&qr), [pair("registry", "not_in_registry")]);
+    app.send("POST", "/api/v1/verify", None, Some(json!({"qr": "HC1:NOTOURS"})), &[])
+        .await
+        .problem(400, "malformed_qr");
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod bulk;
 mod certificates;
+mod cli;
 mod fixtures;
 mod meta;
 mod offline;

@@ -1,0 +1,108 @@
+//! The certificate commands of the real binary, end to end against a running server.
+
+use std::process::Command;
+
+use serde_json::json;
+use zhicheng::domain::publish::Role;
+
+use crate::bulk::Server;
+use crate::fixtures;
+use crate::support::{TestApp, both};
+
+both!(keygen_issue_publish_verify_revoke_and_qr);
+
+fn zhicheng(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_zhicheng")).args(args).env("NO_COLOR", "1").output().expect("run zhicheng")
+}
+
+async fn keygen_issue_publish_verify_revoke_and_qr(app: TestApp) {
+    app.load(&fixtures::registry()).await;
+    let admin = app.token("jilin", Role::Admin).await;
+    let issuer = app.token("jilin", Role::Issuer).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+
+    let keygen = zhicheng(&["keygen", "-o", &path("issuer.key")]);
+    assert!(keygen.status.success(), "{}", String::from_utf8_lossy(&keygen.stderr));
+    let public = String::from_utf8(keygen.stdout).unwrap().trim().to_string();
+    assert!(public.starts_with("z6Mk"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(path("issuer.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    app.post("/api/v1/admin/keys", &admin, json!({"owner": {"kind": "authority", "id": "jilin"}, "public_key": public, "valid_from": "2020-01-01T00:00:00Z"}))
+        .await
+        .created();
+
+    let fields = json!({
+        "issuer": "urn:zhicheng:authority:jilin", "issuerName": "吉林省人力资源和社会保障厅",
+        "certificateNumber": "CLI-0001", "holderName": "赵小明", "holderIdNumber": "220102199001011234",
+        "series": "ENGINEERING", "specialty": "建筑工程", "level": "intermediate", "titleName": "工程师", "obtainedBy": "evaluation",
+        "committeeId": "c-eng", "committeeName": "吉林省建筑工程中级职称评审委员会", "evaluationDate": "2023-05-01",
+        "approvalDocument": "吉人社函〔2023〕50号", "applicantRegion": "220102"
+    });
+    std::fs::write(path("fields.json"), fields.to_string()).unwrap();
+    let mut server = Server::start(&app.url, "info").await;
+    let url = format!("http://{}", server.addr);
+    let issue = zhicheng(&[
+        "issue",
+        "--key",
+        &path("issuer.key"),
+        "--input",
+        &path("fields.json"),
+        "-o",
+        &path("cert.json"),
+        "--registry-url",
+        &url,
+        "--status-index",
+        "5",
+        "--publish",
+        "--token",
+        &issuer,
+    ]);
+    assert!(issue.status.success(), "{}", String::from_utf8_lossy(&issue.stderr));
+    let signed = std::fs::read_to_string(path("cert.json")).unwrap();
+    assert!(!signed.contains("220102199001011234"), "the ID number itself is never written");
+    assert!(signed.contains(&format!("{url}/api/v1/status-lists/jilin.revocation")));
+
+    let answer = app
+        .send("POST", "/api/v1/verify", None, Some(json!({"certificate_number": "CLI-0001", "name": "赵小明"})), &[])
+        .await;
+    assert_eq!(answer.body["verdict"], "valid", "{}", answer.body);
+    let with_id = app.send("POST", "/api/v1/verify", None, Some(json!({"credential": serde_json::from_str::<serde_json::Value>(&signed).unwrap(), "id_number": "220102199001011234"})), &[]).await;
+    assert_eq!(with_id.body["verdict"], "valid");
+
+    // Publishing the same certificate again is refused, and the CLI says so.
+    let again = zhicheng(&[
+        "issue",
+        "--key",
+        &path("issuer.key"),
+        "--input",
+        &path("fields.json"),
+        "-o",
+        &path("cert2.json"),
+        "--registry-url",
+        &url,
+        "--status-index",
+        "6",
+        "--publish",
+        "--token",
+        &issuer,
+    ]);
+    assert!(!again.status.success());
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+
+    let revoke =
+        zhicheng(&["revoke", "CLI-0001", "--reason", "论文抄袭", "--authority", "jilin", "--database-url", &app.url]);
+    assert!(revoke.status.success(), "{}", String::from_utf8_lossy(&revoke.stderr));
+    let verify = zhicheng(&["verify", &path("cert.json"), "--database-url", &app.url]);
+    assert_eq!(verify.status.code(), Some(2));
+    let verdict: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(verdict["verdict"], "revoked");
+
+    let qr = zhicheng(&["qr", &path("cert.json"), "-o", &path("cert.png")]);
+    assert!(qr.status.success(), "{}", String::from_utf8_lossy(&qr.stderr));
+    assert_eq!(&std::fs::read(path("cert.png")).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+}
