@@ -3,6 +3,7 @@
 
 pub mod compact;
 pub mod data_integrity;
+pub mod merkle;
 pub mod multikey;
 pub mod status_list;
 
