@@ -5,6 +5,7 @@ pub mod compact;
 pub mod data_integrity;
 pub mod merkle;
 pub mod multikey;
+pub mod signed_note;
 pub mod status_list;
 
 use sha2::{Digest, Sha256};
