@@ -963,15 +963,7 @@ mod tests {
             let t = a.history[0].terms.as_ref().unwrap();
             assert!(t.valid_until < t.valid_from.checked_add_months(Months::new(36)).unwrap());
         }
-        let records: Vec<CommitteeRecord> = ds
-            .committees
-            .iter()
-            .map(|c| CommitteeRecord {
-                committee: c.clone(),
-                authorizations: ds.authorizations.iter().filter(|a| a.committee_id == c.id).cloned().collect(),
-                sanctions: ds.sanctions.iter().filter(|s| s.subject.id.as_deref() == Some(&c.id)).cloned().collect(),
-            })
-            .collect();
+        let records = ds.committee_records();
         for status in [
             CommitteeStatus::Authorized,
             CommitteeStatus::Expired,

@@ -92,6 +92,14 @@ impl Signer {
     }
 }
 
+/// The first region an authorization's terms cover (the committee's own region for own-staff scopes).
+fn first_region(terms: &crate::domain::authorization::Terms, record: &CommitteeRecord) -> String {
+    match &terms.scope {
+        Scope::Regions { regions } => regions[0].clone(),
+        Scope::OwnStaff { .. } => record.committee.region.clone(),
+    }
+}
+
 fn province_of(region: &str) -> String {
     format!("{}0000", &region[..2])
 }
@@ -137,15 +145,7 @@ pub fn generate(ds: &mut Dataset, rng: &mut StdRng, today: Date, target: usize) 
     let leaked = Signer { public: multikey::encode_public(&leaked.verifying_key()), key: leaked, key_id: leaked_id };
 
     let graph = AuthorityGraph::new(ds.authorities.clone(), ds.delegations.clone());
-    let records: Vec<CommitteeRecord> = ds
-        .committees
-        .iter()
-        .map(|c| CommitteeRecord {
-            committee: c.clone(),
-            authorizations: ds.authorizations.iter().filter(|a| a.committee_id == c.id).cloned().collect(),
-            sanctions: ds.sanctions.iter().filter(|s| s.subject.id.as_deref() == Some(&c.id)).cloned().collect(),
-        })
-        .collect();
+    let records = ds.committee_records();
     let per_committee = target.div_ceil(records.len().max(1));
     let mut next_index: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let mut serial = 0usize;
@@ -346,11 +346,7 @@ fn frauds(
             a.status_on(today) == AuthorizationStatus::Active && !a.terms_on(today).levels.contains(&Level::Senior)
         })?;
         let terms = a.terms_on(today);
-        let region = match &terms.scope {
-            Scope::Regions { regions } => regions[0].clone(),
-            Scope::OwnStaff { .. } => r.committee.region.clone(),
-        };
-        Some((r, terms.series.clone(), region, a.document_number.clone()))
+        Some((r, terms.series.clone(), first_region(terms, r), a.document_number.clone()))
     });
     if let Some((record, series, region, doc)) = above {
         *serial += 1;
@@ -383,10 +379,7 @@ fn frauds(
     });
     if let Some((record, a)) = expired {
         let terms = a.terms_on(today);
-        let region = match &terms.scope {
-            Scope::Regions { regions } => regions[0].clone(),
-            Scope::OwnStaff { .. } => record.committee.region.clone(),
-        };
+        let region = first_region(terms, record);
         *serial += 1;
         let subject = subject(
             record,

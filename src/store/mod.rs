@@ -67,6 +67,20 @@ pub struct Dataset {
     pub certificates: Vec<DatasetCertificate>,
 }
 
+impl Dataset {
+    /// Each committee with its authorizations and committee sanctions.
+    pub fn committee_records(&self) -> Vec<CommitteeRecord> {
+        self.committees
+            .iter()
+            .map(|c| CommitteeRecord {
+                committee: c.clone(),
+                authorizations: self.authorizations.iter().filter(|a| a.committee_id == c.id).cloned().collect(),
+                sanctions: self.sanctions.iter().filter(|s| s.subject.id.as_deref() == Some(&c.id)).cloned().collect(),
+            })
+            .collect()
+    }
+}
+
 /// A signed certificate loaded in bulk, with its registration time and status history.
 #[derive(Debug, Clone)]
 pub struct DatasetCertificate {
