@@ -932,7 +932,7 @@ fn record(
 mod tests {
     use super::*;
     use crate::domain::authority::AuthorityGraph;
-    use crate::domain::committee::{CommitteeRecord, CommitteeStatus};
+    use crate::domain::committee::CommitteeStatus;
 
     fn today() -> Date {
         Date::from_ymd_opt(2026, 11, 22).unwrap()
