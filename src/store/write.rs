@@ -112,7 +112,7 @@ macro_rules! sql_writes {
             Ok(())
         }
 
-        /// Inserts authorizations and their records from `first_record` on (0 for new ones).
+        /// Inserts new authorizations with every record of their history.
         async fn insert_authorizations(conn: &mut Conn, rows: &[Authorization], now: chrono::DateTime<Utc>) -> Result<(), sqlx::Error> {
             for chunk in rows.chunks(INSERT_CHUNK) {
                 let mut qb = QueryBuilder::<$db>::new("INSERT INTO authorizations (id, committee_id, series, granted_by, document_number, logged_at) ");
