@@ -691,11 +691,8 @@ impl Batch {
             return Err(Violation::conflict(code, "number", zh, en));
         }
         let since = a.effective_at.unwrap_or(cx.now);
-        entry.registered.state =
-            CertificateState::after([(action, a.reason.as_str(), since)].into_iter().chain(std::iter::empty()));
-        if action == "unsuspended" {
-            entry.registered.state = CertificateState::Active;
-        }
+        // The checks above leave only transitions that `after` applies from any live state.
+        entry.registered.state = CertificateState::after([(action, a.reason.as_str(), since)]);
         self.status_changes.push(StatusChange {
             number: a.number.clone(),
             seq: entry.changes as i64,
