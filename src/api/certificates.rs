@@ -220,7 +220,7 @@ pub async fn verify_presented(
         None => None,
     };
     let registered = match presented.certificate_number() {
-        Some(n) => state.store.certificate(n).await?.map(|(r, _)| r),
+        Some(n) => state.store.registered_certificate(n).await?,
         None => None,
     };
     let graph = state.store.authority_graph().await?;

@@ -239,6 +239,12 @@ pub trait Store: Send + Sync + 'static {
     /// Every registered issuer key (a few per issuer: small).
     async fn keys(&self) -> StoreResult<Vec<crate::domain::certificate::IssuerKey>>;
 
+    /// What the registry holds about a certificate number (no credential text).
+    async fn registered_certificate(
+        &self,
+        number: &str,
+    ) -> StoreResult<Option<crate::domain::verification::RegisteredCertificate>>;
+
     /// A registered certificate and its credential.
     async fn certificate(
         &self,

@@ -94,6 +94,10 @@ macro_rules! sql_store {
                 self.keys_impl().await
             }
 
+            async fn registered_certificate(&self, number: &str) -> StoreResult<Option<$crate::domain::verification::RegisteredCertificate>> {
+                self.registered_certificate_impl(number).await
+            }
+
             async fn certificate(&self, number: &str) -> StoreResult<Option<($crate::domain::verification::RegisteredCertificate, serde_json::Value)>> {
                 self.certificate_impl(number).await
             }

@@ -813,14 +813,18 @@ macro_rules! sql_writes {
                 rows.into_iter().map($crate::domain::certificate::IssuerKey::try_from).collect()
             }
 
-            async fn certificate_impl(&self, number: &str) -> StoreResult<Option<($crate::domain::verification::RegisteredCertificate, serde_json::Value)>> {
+            async fn registered_certificate_impl(&self, number: &str) -> StoreResult<Option<$crate::domain::verification::RegisteredCertificate>> {
                 let mut conn = self.pool.acquire().await?;
                 let numbers = std::collections::HashSet::from([number.to_string()]);
-                let Some((_, entry)) = load_certificates(&mut conn, &numbers).await?.pop() else { return Ok(None) };
+                Ok(load_certificates(&mut conn, &numbers).await?.pop().map(|(_, entry)| entry.registered))
+            }
+
+            async fn certificate_impl(&self, number: &str) -> StoreResult<Option<($crate::domain::verification::RegisteredCertificate, serde_json::Value)>> {
+                let Some(registered) = self.registered_certificate_impl(number).await? else { return Ok(None) };
                 let credential: String =
-                    sqlx::query_scalar("SELECT credential FROM certificates WHERE number = $1").bind(number).fetch_one(&mut *conn).await?;
+                    sqlx::query_scalar("SELECT credential FROM certificates WHERE number = $1").bind(number).fetch_one(&self.pool).await?;
                 let credential = serde_json::from_str(&credential).map_err(|e| AppError::Internal(format!("stored credential: {e}")))?;
-                Ok(Some((entry.registered, credential)))
+                Ok(Some((registered, credential)))
             }
 
             async fn certificate_states_impl(&self, status_authority: Option<&str>) -> StoreResult<Vec<$crate::store::CertificateStatus>> {
