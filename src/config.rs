@@ -230,6 +230,12 @@ pub struct ServeArgs {
     /// The registry's signing key (status lists, bundles); created on first start.
     #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
     pub registry_key: std::path::PathBuf,
+    /// Committee records kept in memory.
+    #[arg(long, env = "ZHICHENG_CACHE_COMMITTEES", default_value_t = 10_000)]
+    pub cache_committees: u64,
+    /// Registered certificates kept in memory.
+    #[arg(long, env = "ZHICHENG_CACHE_CERTIFICATES", default_value_t = 100_000)]
+    pub cache_certificates: u64,
     /// The URL clients use to reach this service (ids of the credentials it signs).
     /// Defaults to http://<listen>.
     #[arg(long, env = "ZHICHENG_PUBLIC_URL")]

@@ -3,6 +3,7 @@
 mod certs;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -109,6 +110,11 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     let listener = TcpListener::bind(&args.listen)
         .await
         .map_err(|e| AppError::Config(format!("无法监听 {0} / cannot listen on {0}: {e}", args.listen)))?;
+    let sizes = store::cached::CacheSizes { committees: args.cache_committees, certificates: args.cache_certificates };
+    let cached = Arc::new(store::cached::CachedStore::new(store, sizes));
+    // Writes by other nodes sharing the database reach this node's cache within a second.
+    cached.clone().follow_log(std::time::Duration::from_millis(500));
+    let store: DynStore = cached;
     let registry = crate::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
     tracing::info!(registry.public_key = %registry.public, "registry key loaded");
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));

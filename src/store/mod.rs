@@ -18,6 +18,7 @@ use crate::domain::sanction::{Sanction, SubjectKind};
 use crate::error::AppError;
 
 mod batch;
+pub mod cached;
 mod postgres;
 mod rows;
 mod sql;

@@ -21,6 +21,7 @@ both!(
     readiness_checks_the_database,
     demo_registry_answers_every_endpoint,
     history_tables_refuse_rewrites,
+    cache_follows_writes_on_this_node_at_once_and_on_other_nodes_within_a_second,
 );
 
 async fn coverage(app: &TestApp, committee: &str, query: &str) -> Value {
@@ -304,4 +305,43 @@ async fn history_tables_refuse_rewrites(app: TestApp) {
     // The record is unchanged.
     let after = coverage(&app, "c-eng", "series=ENGINEERING&level=intermediate&region=220102&on=2024-07-01").await;
     assert_eq!(codes(&after), ["withdrawn"]);
+}
+
+async fn cache_follows_writes_on_this_node_at_once_and_on_other_nodes_within_a_second(app: TestApp) {
+    use std::sync::Arc;
+    use zhicheng::domain::publish::{Actor, AuthorizationAct, Operation, Role};
+    use zhicheng::store::Store;
+    use zhicheng::store::cached::CachedStore;
+    app.load(&fixtures::registry()).await;
+    // A second API node on the same database, with its own cache following the log.
+    let other =
+        Arc::new(CachedStore::new(zhicheng::store::connect(&app.url, false).await.unwrap(), Default::default()));
+    other.clone().follow_log(std::time::Duration::from_millis(100));
+    let status_on = |record: Option<zhicheng::domain::committee::CommitteeRecord>| {
+        record.unwrap().authorizations[0].status_on(fixtures::d("2023-07-01"))
+    };
+    use zhicheng::domain::authorization::AuthorizationStatus::{Active, Withdrawn};
+    assert_eq!(status_on(app.store.committee("c-susp").await.unwrap()), Active);
+    assert_eq!(status_on(other.committee("c-susp").await.unwrap()), Active, "now cached on the other node");
+    let actor = Actor { authority_id: "jilin".into(), credential: "test".into(), role: Role::Publisher };
+    let withdraw = Operation::WithdrawAuthorization(AuthorizationAct {
+        authorization_id: "a-susp".into(),
+        effective_on: fixtures::d("2023-06-15"),
+        document_number: "吉人社函〔2026〕9号".into(),
+        note: None,
+    });
+    app.store.execute(&actor, &[withdraw], None, None).await.unwrap();
+    assert_eq!(
+        status_on(app.store.committee("c-susp").await.unwrap()),
+        Withdrawn,
+        "the writing node never serves the old answer"
+    );
+    let started = std::time::Instant::now();
+    while status_on(other.committee("c-susp").await.unwrap()) != Withdrawn {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "the other node still serves the old answer after a second"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

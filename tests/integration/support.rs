@@ -84,7 +84,10 @@ impl TestApp {
         Some(TestApp::with(store, url, Cleanup::Postgres { admin_url, database }))
     }
 
+    /// Every test goes through the caching decorator, as the server does: a write followed
+    /// by a read anywhere in the suite would catch a stale cache.
     fn with(store: DynStore, url: String, cleanup: Cleanup) -> TestApp {
+        let store: DynStore = std::sync::Arc::new(zhicheng::store::cached::CachedStore::new(store, Default::default()));
         let state =
             AppState::new(store.clone(), zhicheng::registry_key::RegistryKey::generate(), "http://registry.test");
         TestApp { router: build_router(state), store, url, _cleanup: cleanup }
