@@ -113,7 +113,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     let sizes = store::cached::CacheSizes { committees: args.cache_committees, certificates: args.cache_certificates };
     let cached = Arc::new(store::cached::CachedStore::new(store, sizes));
     // Writes by other nodes sharing the database reach this node's cache within a second.
-    cached.clone().follow_log(std::time::Duration::from_millis(500));
+    cached.clone().follow_log(std::time::Duration::from_millis(500)).await;
     let store: DynStore = cached;
     let registry = crate::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
     tracing::info!(registry.public_key = %registry.public, "registry key loaded");

@@ -68,10 +68,11 @@ impl CachedStore {
     }
 
     /// Keeps this node's cache in step with writes made by other nodes on the same database:
-    /// polls the log size and invalidates when it moves.
-    pub fn follow_log(self: Arc<Self>, every: Duration) {
+    /// polls the log size and invalidates when it moves. The first reading is taken before this
+    /// returns, so a write made after it is never missed.
+    pub async fn follow_log(self: Arc<Self>, every: Duration) {
+        let mut seen = self.inner.log_size().await.ok();
         tokio::spawn(async move {
-            let mut seen = self.inner.log_size().await.ok();
             loop {
                 tokio::time::sleep(every).await;
                 match self.inner.log_size().await {
