@@ -203,6 +203,16 @@ pub struct Context<'a> {
     pub today: Date,
 }
 
+/// A caller-chosen id must be non-empty and not name an existing entity.
+fn unused_id<V>(id: &Option<String>, existing: &HashMap<String, V>) -> Result<(), Violation> {
+    let Some(id) = id else { return Ok(()) };
+    publish::non_empty("id", id)?;
+    if existing.contains_key(id) {
+        return Err(taken("id", id));
+    }
+    Ok(())
+}
+
 fn taken(field: &str, id: &str) -> Violation {
     Violation::conflict("duplicate_id", field, format!("编号“{id}”已被使用"), format!("the id {id:?} is already taken"))
 }
@@ -264,12 +274,7 @@ impl Batch {
             }
             Operation::CreateCommittee(c) => {
                 publish::check_new_committee(&self.graph, cx.actor, c)?;
-                if let Some(id) = &c.id {
-                    publish::non_empty("id", id)?;
-                    if self.committees.contains_key(id) {
-                        return Err(taken("id", id));
-                    }
-                }
+                unused_id(&c.id, &self.committees)?;
                 let key = (c.name.trim().to_string(), c.organizing_unit.credit_code.clone());
                 if self.committee_keys.contains(&key) {
                     return Err(Violation::conflict(
@@ -331,12 +336,7 @@ impl Batch {
                 if self.grant_keys.contains(&key) {
                     return Err(Violation::duplicate_document("document_number", &g.document_number));
                 }
-                if let Some(id) = &g.id {
-                    publish::non_empty("id", id)?;
-                    if self.authorizations.contains_key(id) {
-                        return Err(taken("id", id));
-                    }
-                }
+                unused_id(&g.id, &self.authorizations)?;
                 let authorization = Authorization {
                     id: g.id.clone().unwrap_or_else(|| crate::tokens::new_id("az_")),
                     committee_id: g.committee_id.clone(),
@@ -388,12 +388,7 @@ impl Batch {
                     _ => None,
                 };
                 let region = publish::check_sanction(&self.graph, cx.actor, committee, s)?;
-                if let Some(id) = &s.id {
-                    publish::non_empty("id", id)?;
-                    if self.sanctions.contains_key(id) {
-                        return Err(taken("id", id));
-                    }
-                }
+                unused_id(&s.id, &self.sanctions)?;
                 let sanction = Sanction {
                     id: s.id.clone().unwrap_or_else(|| crate::tokens::new_id("sx_")),
                     subject: s.subject.clone(),

@@ -358,11 +358,12 @@ macro_rules! sql_writes {
                 " ORDER BY number, seq",
             )
             .await?;
+            let by_number = changes_by_number(&changes);
             Ok(rows
                 .into_iter()
                 .map(|r| {
-                    let mine: Vec<_> = changes.iter().filter(|c| c.0 == r.number).collect();
-                    let state = CertificateState::after(mine.iter().map(|c| (c.1.as_str(), c.2.as_str(), c.3)));
+                    let mine = by_number.get(r.number.as_str()).map_or(&[][..], Vec::as_slice);
+                    let state = CertificateState::after(mine.iter().copied());
                     let entry = $crate::store::batch::CertificateEntry {
                         registered: RegisteredCertificate {
                             number: r.number.clone(),
@@ -486,21 +487,11 @@ macro_rules! sql_writes {
         async fn insert_dataset_certificates(conn: &mut Conn, ds: &Dataset, credential: &str, now: chrono::DateTime<Utc>) -> StoreResult<Vec<PendingEvent>> {
             let mut batch = Batch::default();
             let mut events = Vec::new();
-            let event = |kind: &str, entity_type: &'static str, id: &str, authority: &str, payload: serde_json::Value| PendingEvent {
-                kind: kind.to_string(),
-                entity_type,
-                entity_id: id.to_string(),
-                authority_id: authority.to_string(),
-                credential: credential.to_string(),
-                logged_at: now,
-                effective_on: None,
-                back_dated: false,
-                payload: payload.to_string(),
-            };
+            let event = trusted_events(credential, now);
             for k in &ds.keys {
                 batch.keys.insert(k.id.clone(), k.clone());
                 batch.new_keys.push(k.id.clone());
-                events.push(event("key.registered", "key", &k.id, &k.registered_by, serde_json::json!(k)));
+                events.push(event("key.registered", "key", &k.id, &k.registered_by, None, serde_json::json!(k)));
             }
             for c in &ds.certificates {
                 let presented = $crate::domain::verification::Presented::new(c.credential.clone());
@@ -519,19 +510,23 @@ macro_rules! sql_writes {
                     suspension_index: Some(c.suspension_index),
                     logged_at: c.logged_at,
                 });
-                events.push(event("certificate.issued", "certificate", &number, &c.status_authority, serde_json::json!({"number": number, "sha256": presented.digest()})));
+                events.push(event("certificate.issued", "certificate", &number, &c.status_authority, None, serde_json::json!({"number": number, "sha256": presented.digest()})));
                 for (seq, (action, reason, at)) in c.changes.iter().enumerate() {
                     batch.status_changes.push($crate::store::batch::StatusChange { number: number.clone(), seq: seq as i64, action, reason: reason.clone(), effective_at: *at });
-                    events.push(event(&format!("certificate.{action}"), "certificate", &number, &c.status_authority, serde_json::json!({"number": number, "reason": reason})));
+                    events.push(event(&format!("certificate.{action}"), "certificate", &number, &c.status_authority, None, serde_json::json!({"number": number, "reason": reason})));
                 }
             }
             flush_certificates(conn, &batch, now).await?;
             Ok(events)
         }
 
-        /// Events for records loaded in bulk, attributed to the authority that decided each.
-        fn dataset_events(ds: &Dataset, credential: &str, now: chrono::DateTime<Utc>) -> Vec<PendingEvent> {
-            let event = |kind: &str, entity_type: &'static str, id: &str, authority: &str, effective_on, payload: serde_json::Value| PendingEvent {
+        /// Makes the events of a trusted bulk load: attributed to `credential`, logged `now`,
+        /// never back-dated.
+        fn trusted_events(
+            credential: &str,
+            now: chrono::DateTime<Utc>,
+        ) -> impl Fn(&str, &'static str, &str, &str, Option<$crate::domain::Date>, serde_json::Value) -> PendingEvent + '_ {
+            move |kind, entity_type, id, authority, effective_on, payload| PendingEvent {
                 kind: kind.to_string(),
                 entity_type,
                 entity_id: id.to_string(),
@@ -541,7 +536,24 @@ macro_rules! sql_writes {
                 effective_on,
                 back_dated: false,
                 payload: payload.to_string(),
-            };
+            }
+        }
+
+        /// Status changes `(number, action, reason, effective at)`, ordered by number and
+        /// sequence, grouped by certificate number.
+        fn changes_by_number(
+            changes: &[(String, String, String, chrono::DateTime<Utc>)],
+        ) -> std::collections::HashMap<&str, Vec<(&str, &str, chrono::DateTime<Utc>)>> {
+            let mut by_number: std::collections::HashMap<&str, Vec<_>> = std::collections::HashMap::new();
+            for c in changes {
+                by_number.entry(c.0.as_str()).or_default().push((c.1.as_str(), c.2.as_str(), c.3));
+            }
+            by_number
+        }
+
+        /// Events for records loaded in bulk, attributed to the authority that decided each.
+        fn dataset_events(ds: &Dataset, credential: &str, now: chrono::DateTime<Utc>) -> Vec<PendingEvent> {
+            let event = trusted_events(credential, now);
             let mut events = Vec::new();
             for a in &ds.authorities {
                 events.push(event("authority.created", "authority", &a.id, a.parent_id.as_deref().unwrap_or(&a.id), None, serde_json::json!(a)));
@@ -852,10 +864,7 @@ macro_rules! sql_writes {
                 changes_qb.push(" ORDER BY c.number, c.seq");
                 let rows: Vec<Row> = qb.build_query_as().fetch_all(&self.pool).await?;
                 let changes: Vec<(String, String, String, chrono::DateTime<Utc>)> = changes_qb.build_query_as().fetch_all(&self.pool).await?;
-                let mut by_number: std::collections::HashMap<&str, Vec<(&str, &str, chrono::DateTime<Utc>)>> = std::collections::HashMap::new();
-                for c in &changes {
-                    by_number.entry(c.0.as_str()).or_default().push((c.1.as_str(), c.2.as_str(), c.3));
-                }
+                let by_number = changes_by_number(&changes);
                 Ok(rows
                     .into_iter()
                     .map(|r| {
