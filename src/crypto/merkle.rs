@@ -53,44 +53,108 @@ pub fn root(leaves: &[Hash]) -> Hash {
     acc
 }
 
-/// The audit path of leaf `index` in the tree over `leaves` (RFC 6962 PATH).
+/// Where proofs get complete-subtree hashes from: `node(level, index)` is the root of the
+/// leaves `index·2^level .. (index+1)·2^level`. A slice of leaves computes them; a tiled log
+/// reads them from stored tiles. Which nodes a proof needs depends only on the sizes, so a
+/// source can first be run to learn what to fetch.
+pub trait Nodes {
+    fn node(&mut self, level: u32, index: u64) -> Hash;
+}
+
+/// Computes nodes from leaf hashes held in memory.
+pub struct LeafSlice<'a>(pub &'a [Hash]);
+
+impl Nodes for LeafSlice<'_> {
+    fn node(&mut self, level: u32, index: u64) -> Hash {
+        let start = (index << level) as usize;
+        root(&self.0[start..start + (1usize << level)])
+    }
+}
+
+/// The root of leaves `lo..hi`, where `lo` is a multiple of a power of two ≥ `hi - lo` (as in
+/// every subtree RFC 6962's recursion visits): complete subtrees left to right, folded from
+/// the right.
+fn range_root(lo: u64, hi: u64, nodes: &mut impl Nodes) -> Hash {
+    if lo == hi {
+        return empty_root();
+    }
+    let mut parts = Vec::new();
+    let mut at = lo;
+    while at < hi {
+        let level = 63 - (hi - at).leading_zeros();
+        parts.push(nodes.node(level, at >> level));
+        at += 1 << level;
+    }
+    let mut acc = parts.pop().expect("lo < hi");
+    while let Some(left) = parts.pop() {
+        acc = node_hash(&left, &acc);
+    }
+    acc
+}
+
+/// The root of the tree of the first `size` leaves.
+pub fn tree_root(size: u64, nodes: &mut impl Nodes) -> Hash {
+    range_root(0, size, nodes)
+}
+
+/// The audit path of leaf `index` in the tree of `size` leaves (RFC 6962 PATH).
+pub fn prove_inclusion(size: u64, index: u64, nodes: &mut impl Nodes) -> Vec<Hash> {
+    let mut proof = Vec::new();
+    if index < size {
+        path(0, size, index, nodes, &mut proof);
+    }
+    proof
+}
+
+fn path(lo: u64, hi: u64, index: u64, nodes: &mut impl Nodes, proof: &mut Vec<Hash>) {
+    if hi - lo <= 1 {
+        return;
+    }
+    let k = split((hi - lo) as usize) as u64;
+    if index < lo + k {
+        path(lo, lo + k, index, nodes, proof);
+        proof.push(range_root(lo + k, hi, nodes));
+    } else {
+        path(lo + k, hi, index, nodes, proof);
+        proof.push(range_root(lo, lo + k, nodes));
+    }
+}
+
+/// The proof that the tree of the first `old_size` leaves is a prefix of the tree of `size`
+/// leaves (RFC 6962 PROOF / SUBPROOF).
+pub fn prove_consistency(old_size: u64, size: u64, nodes: &mut impl Nodes) -> Vec<Hash> {
+    let mut proof = Vec::new();
+    if old_size > 0 && old_size < size {
+        subproof(old_size, 0, size, true, nodes, &mut proof);
+    }
+    proof
+}
+
+fn subproof(m: u64, lo: u64, hi: u64, whole: bool, nodes: &mut impl Nodes, proof: &mut Vec<Hash>) {
+    if m == hi - lo {
+        if !whole {
+            proof.push(range_root(lo, hi, nodes));
+        }
+        return;
+    }
+    let k = split((hi - lo) as usize) as u64;
+    if m <= k {
+        subproof(m, lo, lo + k, whole, nodes, proof);
+        proof.push(range_root(lo + k, hi, nodes));
+    } else {
+        subproof(m - k, lo + k, hi, false, nodes, proof);
+        proof.push(range_root(lo, lo + k, nodes));
+    }
+}
+
+/// The audit path of leaf `index` in the tree over `leaves`.
 pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
-    let n = leaves.len();
-    if n <= 1 || index >= n {
-        return Vec::new();
-    }
-    let k = split(n);
-    let (mut proof, sibling) = if index < k {
-        (inclusion_proof(&leaves[..k], index), root(&leaves[k..]))
-    } else {
-        (inclusion_proof(&leaves[k..], index - k), root(&leaves[..k]))
-    };
-    proof.push(sibling);
-    proof
+    prove_inclusion(leaves.len() as u64, index as u64, &mut LeafSlice(leaves))
 }
 
-/// The proof that the tree of the first `old_size` leaves is a prefix of the tree over
-/// `leaves` (RFC 6962 PROOF / SUBPROOF).
+/// The proof that the first `old_size` of `leaves` are a prefix of the tree over all of them.
 pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Vec<Hash> {
-    if old_size == 0 || old_size >= leaves.len() {
-        return Vec::new();
-    }
-    subproof(old_size, leaves, true)
-}
-
-fn subproof(m: usize, leaves: &[Hash], whole: bool) -> Vec<Hash> {
-    let n = leaves.len();
-    if m == n {
-        return if whole { Vec::new() } else { vec![root(leaves)] };
-    }
-    let k = split(n);
-    let (mut proof, extra) = if m <= k {
-        (subproof(m, &leaves[..k], whole), root(&leaves[k..]))
-    } else {
-        (subproof(m - k, &leaves[k..], false), root(&leaves[..k]))
-    };
-    proof.push(extra);
-    proof
+    prove_consistency(old_size as u64, leaves.len() as u64, &mut LeafSlice(leaves))
 }
 
 /// RFC 9162 §2.1.3.2: whether `proof` shows `leaf` at `index` in the tree of `size` with `root`.

@@ -7,6 +7,7 @@ pub mod merkle;
 pub mod multikey;
 pub mod signed_note;
 pub mod status_list;
+pub mod tiles;
 
 use sha2::{Digest, Sha256};
 
