@@ -122,7 +122,7 @@ pub struct PendingEvent {
     pub logged_at: DateTime<Utc>,
     pub effective_on: Option<Date>,
     pub back_dated: bool,
-    pub payload: String,
+    pub payload: serde_json::Value,
 }
 
 /// The loaded state and the pending writes of one transaction.
@@ -448,7 +448,15 @@ impl Batch {
                 ("certificate", a.number.clone(), None)
             }
         };
-        self.events.push(event(cx, op, entity_type, &id, before));
+        let mut event = event(cx, op, entity_type, &id, before);
+        if let Operation::IssueCertificate(_) = op {
+            // The log keeps the credential's digest, not its text: the holder's name stays out.
+            let issued = self.new_certificates.last().expect("just issued");
+            event.payload["operation"] = serde_json::json!({
+                "op": "issue_certificate", "number": issued.number, "sha256": issued.credential_sha256,
+            });
+        }
+        self.events.push(event);
         Ok(())
     }
 
@@ -783,6 +791,6 @@ fn event(
         logged_at: cx.now,
         effective_on,
         back_dated,
-        payload: payload.to_string(),
+        payload,
     }
 }

@@ -187,6 +187,33 @@ impl Store for CachedStore {
         self.inner.log_size().await
     }
 
+    async fn log_tiles(&self, keys: &[crate::crypto::tiles::TileKey]) -> StoreResult<super::TileMap> {
+        self.inner.log_tiles(keys).await
+    }
+
+    async fn latest_checkpoint(&self) -> StoreResult<Option<super::StoredCheckpoint>> {
+        self.inner.latest_checkpoint().await
+    }
+
+    async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<super::StoredCheckpoint>> {
+        self.inner.checkpoint_at(size).await
+    }
+
+    async fn sign_checkpoint(
+        &self,
+        sign: &super::CheckpointSigner<'_>,
+    ) -> StoreResult<Option<super::StoredCheckpoint>> {
+        self.inner.sign_checkpoint(sign).await
+    }
+
+    async fn disclosures(&self, start: i64, end: i64) -> StoreResult<Vec<(i64, crate::domain::log::Disclosure)>> {
+        self.inner.disclosures(start, end).await
+    }
+
+    async fn erase_disclosures(&self, seq: i64) -> StoreResult<u64> {
+        self.inner.erase_disclosures(seq).await
+    }
+
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>> {
         self.cached(&self.graph, (), self.inner.authority_graph()).await
     }

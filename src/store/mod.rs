@@ -19,6 +19,7 @@ use crate::error::AppError;
 
 mod batch;
 pub mod cached;
+mod log;
 mod postgres;
 mod rows;
 mod sql;
@@ -105,27 +106,21 @@ pub struct Counts {
     pub sanctions: i64,
 }
 
-/// One event of the audit trail: who published what, when it was logged, when it takes effect.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Event {
-    /// Position in the registry's event sequence.
-    pub seq: i64,
-    /// e.g. `authorization.withdrawn`.
-    pub kind: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    /// The publishing authority.
-    pub authority_id: String,
-    /// The credential used: `token:<id>`, `cli`, `demo` or `fixture`.
-    pub credential: String,
-    pub logged_at: DateTime<Utc>,
-    pub effective_on: Option<Date>,
-    /// The act took effect before the day it was published.
-    pub back_dated: bool,
-    /// The operation as published.
-    #[schema(value_type = Object)]
-    pub payload: serde_json::Value,
+pub use crate::domain::log::Event;
+
+/// A signed tree head as stored: the tree size, its root, and the C2SP signed note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub root: crate::crypto::merkle::Hash,
+    pub note: String,
 }
+
+/// Signs the checkpoint of a tree `(size, root)`, returning the signed note.
+pub type CheckpointSigner<'a> = dyn Fn(u64, &crate::crypto::merkle::Hash) -> String + Send + Sync + 'a;
+
+/// Stored log tiles by `(level, index)`.
+pub type TileMap = std::collections::HashMap<crate::crypto::tiles::TileKey, Vec<crate::crypto::merkle::Hash>>;
 
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -258,6 +253,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many events the log holds: what a verification was checked against.
     async fn log_size(&self) -> StoreResult<i64>;
+
+    /// Stored tiles of the log's hash tree (any width; missing ones are left out).
+    async fn log_tiles(&self, keys: &[crate::crypto::tiles::TileKey]) -> StoreResult<TileMap>;
+
+    /// The newest signed checkpoint.
+    async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;
+
+    /// The checkpoint signed at exactly `size`, if one was.
+    async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<StoredCheckpoint>>;
+
+    /// Signs and stores a checkpoint of the whole log when it grew since the last one (or
+    /// none exists). `None` when there is nothing new, or another node is the sequencer.
+    async fn sign_checkpoint(&self, sign: &CheckpointSigner<'_>) -> StoreResult<Option<StoredCheckpoint>>;
+
+    /// What the commitments of events `start..end` stand for, where not erased.
+    async fn disclosures(&self, start: i64, end: i64) -> StoreResult<Vec<(i64, crate::domain::log::Disclosure)>>;
+
+    /// Erases the personal data behind event `seq`'s commitments; the log is untouched.
+    async fn erase_disclosures(&self, seq: i64) -> StoreResult<u64>;
 
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>>;
 

@@ -19,12 +19,16 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
-        Ok(PgStore { pool })
+        let store = PgStore { pool };
+        store.catch_up_log().await?;
+        Ok(store)
     }
 }
 
 /// Key of the advisory lock that serializes writers across every API node on one database.
 const WRITE_LOCK: i64 = 0x7a68_6963_6865_6e67;
+/// Key of the advisory lock held by the node signing checkpoints.
+const SEQUENCER_LOCK: i64 = 0x7a68_6963_6865_6e68;
 
 impl PgStore {
     /// One writer at a time across all nodes: event numbers stay dense and each write
@@ -34,7 +38,22 @@ impl PgStore {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
         Ok(tx)
     }
+
+    /// With several nodes on one database, the one holding the sequencer lock signs
+    /// checkpoints and the others skip (`None`); the signer then takes the write lock, so the
+    /// tree it signs is the one the committed events make.
+    async fn begin_sequencing(&self) -> Result<Option<sqlx::Transaction<'static, Postgres>>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let leader: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(SEQUENCER_LOCK).fetch_one(&mut *tx).await?;
+        if !leader {
+            return Ok(None);
+        }
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+        Ok(Some(tx))
+    }
 }
 
 super::sql::sql_store!(PgStore, Postgres);
 super::write::sql_writes!(PgStore, Postgres);
+super::log::sql_log!(PgStore, Postgres);

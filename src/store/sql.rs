@@ -110,6 +110,30 @@ macro_rules! sql_store {
                 self.log_size_impl().await
             }
 
+            async fn log_tiles(&self, keys: &[$crate::crypto::tiles::TileKey]) -> StoreResult<$crate::store::TileMap> {
+                self.log_tiles_impl(keys).await
+            }
+
+            async fn latest_checkpoint(&self) -> StoreResult<Option<$crate::store::StoredCheckpoint>> {
+                self.latest_checkpoint_impl().await
+            }
+
+            async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<$crate::store::StoredCheckpoint>> {
+                self.checkpoint_at_impl(size).await
+            }
+
+            async fn sign_checkpoint(&self, sign: &$crate::store::CheckpointSigner<'_>) -> StoreResult<Option<$crate::store::StoredCheckpoint>> {
+                self.sign_checkpoint_impl(sign).await
+            }
+
+            async fn disclosures(&self, start: i64, end: i64) -> StoreResult<Vec<(i64, $crate::domain::log::Disclosure)>> {
+                self.disclosures_impl(start, end).await
+            }
+
+            async fn erase_disclosures(&self, seq: i64) -> StoreResult<u64> {
+                self.erase_disclosures_impl(seq).await
+            }
+
             async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>> {
                 let authorities: Vec<AuthorityRow> =
                     sqlx::query_as("SELECT id, name, level, region, parent_id FROM authorities").fetch_all(&self.pool).await?;

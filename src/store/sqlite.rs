@@ -46,7 +46,9 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
-        Ok(SqliteStore { pool })
+        let store = SqliteStore { pool };
+        store.catch_up_log().await?;
+        Ok(store)
     }
 }
 
@@ -56,7 +58,13 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
+
+    /// One process owns an SQLite file: the sequencer just takes the write lock.
+    async fn begin_sequencing(&self) -> Result<Option<sqlx::Transaction<'static, Sqlite>>, sqlx::Error> {
+        self.begin_write().await.map(Some)
+    }
 }
 
 super::sql::sql_store!(SqliteStore, Sqlite);
 super::write::sql_writes!(SqliteStore, Sqlite);
+super::log::sql_log!(SqliteStore, Sqlite);

@@ -14,29 +14,6 @@ macro_rules! sql_writes {
             sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq) + 1, 0) FROM events").fetch_one(&mut *conn).await
         }
 
-        async fn insert_events(conn: &mut Conn, first_seq: i64, events: &[PendingEvent]) -> Result<(), sqlx::Error> {
-            let numbered: Vec<(i64, &PendingEvent)> = events.iter().enumerate().map(|(i, e)| (first_seq + i as i64, e)).collect();
-            for chunk in numbered.chunks(INSERT_CHUNK) {
-                let mut qb = QueryBuilder::<$db>::new(
-                    "INSERT INTO events (seq, kind, entity_type, entity_id, authority_id, credential, logged_at, effective_on, back_dated, payload) ",
-                );
-                qb.push_values(chunk, |mut b, (seq, e)| {
-                    b.push_bind(*seq)
-                        .push_bind(&e.kind)
-                        .push_bind(e.entity_type)
-                        .push_bind(&e.entity_id)
-                        .push_bind(&e.authority_id)
-                        .push_bind(&e.credential)
-                        .push_bind(e.logged_at)
-                        .push_bind(e.effective_on)
-                        .push_bind(e.back_dated)
-                        .push_bind(&e.payload);
-                });
-                qb.build().execute(&mut *conn).await?;
-            }
-            Ok(())
-        }
-
         /// Rows of `select` whose `column` is one of `values`, in batched `IN` queries.
         async fn fetch_in<T>(conn: &mut Conn, select: &str, column: &str, values: &std::collections::HashSet<String>, order: &str) -> Result<Vec<T>, sqlx::Error>
         where
@@ -535,7 +512,7 @@ macro_rules! sql_writes {
                 logged_at: now,
                 effective_on,
                 back_dated: false,
-                payload: payload.to_string(),
+                payload,
             }
         }
 
@@ -623,6 +600,43 @@ macro_rules! sql_writes {
             effective_on: Option<$crate::domain::Date>,
             back_dated: bool,
             payload: String,
+            prev_seq: Option<i64>,
+        }
+
+    async fn read_events(conn: &mut Conn, filter: &EventFilter, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
+            let mut qb = QueryBuilder::<$db>::new(
+                "SELECT seq, kind, entity_type, entity_id, authority_id, credential, logged_at, effective_on, back_dated, payload, prev_seq FROM events WHERE 1 = 1",
+            );
+            if let Some(after) = after {
+                qb.push(" AND seq > ").push_bind(after);
+            }
+            if let Some(a) = &filter.authority_id {
+                qb.push(" AND authority_id = ").push_bind(a.clone());
+            }
+            if let Some(k) = &filter.kind {
+                qb.push(" AND kind = ").push_bind(k.clone());
+            }
+            if let Some(e) = &filter.entity_id {
+                qb.push(" AND entity_id = ").push_bind(e.clone());
+            }
+            qb.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+            let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| Event {
+                    seq: r.seq,
+                    kind: r.kind,
+                    entity_type: r.entity_type,
+                    entity_id: r.entity_id,
+                    prev: r.prev_seq,
+                    authority_id: r.authority_id,
+                    credential: r.credential,
+                    logged_at: r.logged_at,
+                    effective_on: r.effective_on,
+                    back_dated: r.back_dated,
+                    payload: serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::String(r.payload)),
+                })
+                .collect())
         }
 
         /// The answer stored for an idempotency key, if any.
@@ -661,7 +675,7 @@ macro_rules! sql_writes {
                     return Ok(answer);
                 }
                 let mut batch = load_batch(&mut tx, actor, ops).await?;
-                let cx = Context { actor, now: Utc::now(), today: $crate::store::today() };
+                let cx = Context { actor, now: $crate::domain::log::log_time(Utc::now()), today: $crate::store::today() };
                 let mut rejected = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
                     if let Err(violation) = batch.apply(&cx, op) {
@@ -706,7 +720,7 @@ macro_rules! sql_writes {
         /// The write half of `Store`; the trait impl in `sql.rs` delegates here.
         impl $store {
             async fn import_dataset_impl(&self, ds: &Dataset, credential: &str) -> StoreResult<()> {
-                let now = Utc::now();
+                let now = $crate::domain::log::log_time(Utc::now());
                 let mut tx = self.begin_write().await?;
                 let first_seq = next_seq(&mut tx).await?;
                 insert_authorities(&mut tx, &ds.authorities, now).await?;
@@ -742,38 +756,8 @@ macro_rules! sql_writes {
             }
 
             async fn events_after_impl(&self, filter: &EventFilter, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
-                let mut qb = QueryBuilder::<$db>::new(
-                    "SELECT seq, kind, entity_type, entity_id, authority_id, credential, logged_at, effective_on, back_dated, payload FROM events WHERE 1 = 1",
-                );
-                if let Some(after) = after {
-                    qb.push(" AND seq > ").push_bind(after);
-                }
-                if let Some(a) = &filter.authority_id {
-                    qb.push(" AND authority_id = ").push_bind(a.clone());
-                }
-                if let Some(k) = &filter.kind {
-                    qb.push(" AND kind = ").push_bind(k.clone());
-                }
-                if let Some(e) = &filter.entity_id {
-                    qb.push(" AND entity_id = ").push_bind(e.clone());
-                }
-                qb.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
-                let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|r| Event {
-                        seq: r.seq,
-                        kind: r.kind,
-                        entity_type: r.entity_type,
-                        entity_id: r.entity_id,
-                        authority_id: r.authority_id,
-                        credential: r.credential,
-                        logged_at: r.logged_at,
-                        effective_on: r.effective_on,
-                        back_dated: r.back_dated,
-                        payload: serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::String(r.payload)),
-                    })
-                    .collect())
+                let mut conn = self.pool.acquire().await?;
+                read_events(&mut conn, filter, after, limit).await
             }
 
             async fn create_token_impl(&self, authority_id: &str, role: Role, label: Option<&str>, created_by: &str) -> StoreResult<(TokenInfo, String)> {
