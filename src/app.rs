@@ -16,10 +16,11 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{admin, authorities, catalog, certificates, committees, health, sanctions};
+use crate::api::{admin, authorities, catalog, certificates, committees, health, log, sanctions};
 use crate::error::{AppError, problem_response};
 use crate::registry_key::RegistryKey;
 use crate::store::DynStore;
+use crate::transparency::LogSigner;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,11 +30,18 @@ pub struct AppState {
     /// How clients reach this service, e.g. `https://zhicheng.example.cn`; used in the ids of
     /// the credentials it signs.
     pub public_url: Arc<str>,
+    /// Signs the transparency log's checkpoints.
+    pub log: Arc<LogSigner>,
 }
 
 impl AppState {
-    pub fn new(store: DynStore, registry: RegistryKey, public_url: &str) -> AppState {
-        AppState { store, registry: Arc::new(registry), public_url: public_url.trim_end_matches('/').into() }
+    pub fn new(store: DynStore, registry: RegistryKey, log: LogSigner, public_url: &str) -> AppState {
+        AppState {
+            store,
+            registry: Arc::new(registry),
+            public_url: public_url.trim_end_matches('/').into(),
+            log: Arc::new(log),
+        }
     }
 }
 
@@ -57,6 +65,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
         (name = "catalog", description = "系列、级别、地区 / series, levels, regions"),
         (name = "health", description = "liveness and readiness"),
         (name = "certificates", description = "证书与核验 / certificates, keys and verification"),
+        (name = "log", description = "透明日志 / transparency log (C2SP tlog-tiles, checkpoints, proofs)"),
         (name = "admin", description = "发布（需凭证）/ publishing, with a bearer token")
     ),
     modifiers(&BearerAuth)
@@ -116,17 +125,31 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(certificates::lookup))
         .routes(routes!(certificates::status_list))
         .routes(routes!(certificates::bundle))
+        .routes(routes!(log::certificate_proof))
+        .routes(routes!(log::checkpoint))
+        .routes(routes!(log::tile))
+        .routes(routes!(log::key))
+        .routes(routes!(log::inclusion))
+        .routes(routes!(log::consistency))
+        .routes(routes!(log::entries))
+}
+
+/// OpenAPI path templates have no catch-all segment: `{*path}` is documented as `{path}`.
+fn tidy(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    api.paths.paths =
+        std::mem::take(&mut api.paths.paths).into_iter().map(|(k, v)| (k.replace("{*", "{"), v)).collect();
+    api
 }
 
 /// The OpenAPI document the service serves at `/openapi.json` (and commits as `openapi/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    tidy(api_router().into_openapi())
 }
 
 pub fn build_router(state: AppState) -> Router {
     let (router, api) = api_router().split_for_parts();
     router
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", tidy(api)))
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .with_state(state)

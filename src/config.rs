@@ -64,6 +64,12 @@ pub enum Command {
     Suspend(StatusArgs),
     /// Lift a certificate's suspension, in the local database.
     Unsuspend(StatusArgs),
+    /// The transparency log: verify a server's whole log, monitor its checkpoints, audit the
+    /// local database, or check a tlog-proof file offline. Exit code 2 means the log failed a check.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
     /// Benchmark baseline: raw ed25519-dalek signature verifications per second on one core.
     #[command(hide = true)]
     BenchBaseline {
@@ -150,6 +156,60 @@ impl From<RoleArg> for crate::domain::publish::Role {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Download the whole log, recompute every tile and the root, and check the signed checkpoint.
+    Verify {
+        /// The service, e.g. https://zhicheng.example.cn
+        #[arg(long)]
+        url: String,
+        /// The log's verifier key (`zhicheng.registry/…+…+…`), obtained out of band; without
+        /// it the server's own /api/v1/log/key is used and shown.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Check every new checkpoint against the last one seen (kept in --state); on a conflict,
+    /// print both signed notes as evidence and exit 2.
+    Monitor {
+        #[arg(long)]
+        url: String,
+        /// Where the last checkpoint seen is kept.
+        #[arg(long)]
+        state: std::path::PathBuf,
+        /// The log's verifier key; defaults to the one in the state file, else the server's.
+        #[arg(long)]
+        key: Option<String>,
+        /// Check once and exit (for cron), instead of every --interval seconds.
+        #[arg(long)]
+        once: bool,
+        #[arg(long, default_value_t = 10)]
+        interval: u64,
+    },
+    /// Recompute the tree from this database's event table; compare with the stored tiles and
+    /// the latest signed checkpoint.
+    Audit {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The log's verifier key; by default derived from --log-key and --deployment.
+        #[arg(long)]
+        key: Option<String>,
+        #[arg(long, env = "ZHICHENG_LOG_KEY", default_value = "data/log.key")]
+        log_key: std::path::PathBuf,
+        #[arg(long, env = "ZHICHENG_DEPLOYMENT", default_value = "local")]
+        deployment: String,
+    },
+    /// Check a tlog-proof file (GET /api/v1/certificates/{number}/tlog-proof) offline.
+    CheckProof {
+        proof: std::path::PathBuf,
+        /// The log's verifier key.
+        #[arg(long)]
+        key: String,
+        /// The certificate the proof is for: its number and digest must be the logged ones.
+        #[arg(long)]
+        certificate: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token; the secret is printed once, on standard output.
     Create {
@@ -230,6 +290,12 @@ pub struct ServeArgs {
     /// The registry's signing key (status lists, bundles); created on first start.
     #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
     pub registry_key: std::path::PathBuf,
+    /// The transparency log's signing key (checkpoints); created on first start.
+    #[arg(long, env = "ZHICHENG_LOG_KEY", default_value = "data/log.key")]
+    pub log_key: std::path::PathBuf,
+    /// This deployment's name: the log's origin is `zhicheng.registry/<deployment>`.
+    #[arg(long, env = "ZHICHENG_DEPLOYMENT", default_value = "local")]
+    pub deployment: String,
     /// Committee records kept in memory.
     #[arg(long, env = "ZHICHENG_CACHE_COMMITTEES", default_value_t = 10_000)]
     pub cache_committees: u64,

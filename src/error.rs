@@ -41,6 +41,9 @@ pub enum AppError {
     NotFound { resource: &'static str, id: String },
     #[error("no such route")]
     RouteNotFound,
+    /// Logged, but not yet covered by a signed checkpoint (one follows within a second).
+    #[error("not yet in a checkpoint")]
+    NotYetLogged,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("configuration: {0}")]
@@ -137,7 +140,7 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } | AppError::RouteNotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Database(sqlx::Error::PoolTimedOut) | AppError::NotYetLogged => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Config(_) | AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -237,6 +240,12 @@ impl AppError {
                 "该地址不支持此方法 / this path does not support this method".into(),
                 vec![],
             ),
+            AppError::NotYetLogged => (
+                "not-yet-checkpointed",
+                "尚未纳入签名检查点 / Not yet in a checkpoint",
+                "已记入日志，下一个签名检查点（1 秒内）后可取证明，请稍后重试 / logged; the proof is available after the next signed checkpoint (within a second), retry shortly".into(),
+                vec![],
+            ),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => (
                 "unavailable",
                 "服务暂不可用 / Service unavailable",
@@ -270,6 +279,9 @@ fn resource_zh(resource: &str) -> &'static str {
         "token" => "凭证",
         "key" => "密钥",
         "certificate" => "证书",
+        "checkpoint" => "检查点",
+        "tile" => "日志瓦片",
+        "log entry" => "日志条目",
         _ => "资源",
     }
 }

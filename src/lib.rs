@@ -18,3 +18,4 @@ pub mod offline;
 pub mod registry_key;
 pub mod store;
 pub mod tokens;
+pub mod transparency;

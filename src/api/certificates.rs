@@ -183,6 +183,19 @@ pub struct CheckedAgainst {
     pub as_of: chrono::DateTime<Utc>,
     /// Events in the registry's log when the answer was computed.
     pub log_size: i64,
+    /// The newest signed checkpoint of the transparency log (C2SP signed note) when the answer
+    /// was computed. Events past its size (at most a second's worth) are in the next one.
+    pub checkpoint: Option<String>,
+}
+
+impl CheckedAgainst {
+    pub async fn now(state: &AppState) -> Result<CheckedAgainst, AppError> {
+        Ok(CheckedAgainst {
+            as_of: Utc::now(),
+            log_size: state.store.log_size().await?,
+            checkpoint: state.store.latest_checkpoint().await?.map(|c| c.note),
+        })
+    }
 }
 
 /// A certificate summary safe to show: the name masked.
@@ -288,13 +301,12 @@ pub async fn verify_certificate(
         }
     };
     let (outcome, registered) = verify_presented(&state, &presented, &holder).await?;
-    let log_size = state.store.log_size().await?;
     tracing::info!(verdict = ?outcome.verdict, "certificate verified");
     Ok(Json(VerifyResponse {
         certificate: summary(&presented, registered.as_ref()),
         verdict: outcome.verdict,
         checks: outcome.checks,
-        checked_against: CheckedAgainst { as_of: Utc::now(), log_size },
+        checked_against: CheckedAgainst::now(&state).await?,
     }))
 }
 
@@ -303,7 +315,7 @@ async fn not_found(state: &AppState) -> Result<VerifyResponse, AppError> {
         verdict: Verdict::NotFound,
         checks: vec![],
         certificate: None,
-        checked_against: CheckedAgainst { as_of: Utc::now(), log_size: state.store.log_size().await? },
+        checked_against: CheckedAgainst::now(state).await?,
     })
 }
 

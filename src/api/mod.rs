@@ -8,6 +8,7 @@ pub mod certificates;
 pub mod committees;
 pub mod extract;
 pub mod health;
+pub mod log;
 pub mod params;
 pub mod sanctions;
 pub mod views;

@@ -9,6 +9,7 @@ use crate::domain::authority::{Authority, AuthorityLevel, Delegation};
 use crate::domain::authorization::{Authorization, AuthorizationStatus, HistoryRecord, Scope};
 use crate::domain::catalog::{Catalog, Level};
 use crate::domain::committee::{CommitteeKind, CommitteeRecord, CommitteeStatus, OrganizingUnit};
+use crate::domain::log::logged_late;
 use crate::domain::sanction::{Lift, Measure, Sanction, SanctionStatus, Subject};
 
 /// List metadata: `next_cursor` is absent on the last page.
@@ -39,7 +40,16 @@ pub struct AuthorizationView {
     pub granted_by: String,
     pub document_number: String,
     /// Every record, oldest first; nothing is ever removed.
-    pub history: Vec<HistoryRecord>,
+    pub history: Vec<HistoryRecordView>,
+}
+
+/// A history record, flagged when it was logged long after it took effect.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryRecordView {
+    #[serde(flatten)]
+    pub record: HistoryRecord,
+    /// Logged more than 30 days after its effective date (back-dating: see docs/TRANSPARENCY.md).
+    pub logged_late: bool,
 }
 
 impl AuthorizationView {
@@ -58,7 +68,11 @@ impl AuthorizationView {
             status: a.status_on(as_of),
             granted_by: a.granted_by.clone(),
             document_number: a.document_number.clone(),
-            history: a.history.clone(),
+            history: a
+                .history
+                .iter()
+                .map(|r| HistoryRecordView { record: r.clone(), logged_late: logged_late(r.effective_on, r.logged_at) })
+                .collect(),
         }
     }
 }
@@ -84,6 +98,8 @@ pub struct SanctionView {
     pub status: SanctionStatus,
     pub lifted: Option<Lift>,
     pub logged_at: chrono::DateTime<chrono::Utc>,
+    /// Logged more than 30 days after `effective_from` (back-dating: see docs/TRANSPARENCY.md).
+    pub logged_late: bool,
 }
 
 impl SanctionView {
@@ -105,6 +121,7 @@ impl SanctionView {
             status: s.status_on(as_of),
             lifted: s.lift.clone(),
             logged_at: s.logged_at,
+            logged_late: logged_late(s.effective_from, s.logged_at),
         }
     }
 }

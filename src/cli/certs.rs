@@ -209,7 +209,15 @@ pub async fn verify_answer(args: &VerifyArgs) -> Result<Value, AppError> {
         }
         None => {
             let store = super::open(&args.database.database_url, false).await?;
-            let state = crate::app::AppState::new(store.clone(), crate::registry_key::RegistryKey::generate(), "");
+            let state = crate::app::AppState::new(
+                store.clone(),
+                crate::registry_key::RegistryKey::generate(),
+                crate::transparency::LogSigner::new(
+                    "local",
+                    crate::registry_key::RegistryKey::generate().signing_key().clone(),
+                )?,
+                "",
+            );
             let (outcome, _) = crate::api::certificates::verify_presented(&state, &presented, &holder).await?;
             (outcome, Utc::now(), store.log_size().await?)
         }

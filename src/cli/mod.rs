@@ -1,6 +1,7 @@
 //! Sub-commands. Each one sets up what it needs and hands over to the library.
 
 mod certs;
+mod log;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Unsuspend(args) => certs::change_status(&args, "unsuspend").await,
         Command::Qr { certificate, output } => certs::qr(&certificate, &output),
         Command::Verify(args) => return certs::verify(args).await,
+        Command::Log { command } => return log::run(command).await,
         Command::BenchBaseline { seconds } => {
             println!("{:.0}", certs::raw_verifications_per_second(seconds));
             Ok(())
@@ -117,9 +119,13 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     let store: DynStore = cached;
     let registry = crate::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
     tracing::info!(registry.public_key = %registry.public, "registry key loaded");
+    let log_key = crate::registry_key::RegistryKey::load_or_create(&args.log_key)?;
+    let log = crate::transparency::LogSigner::new(&args.deployment, log_key.signing_key().clone())?;
+    tracing::info!(log.origin = %log.origin, log.key = %log.verifier_key(), "transparency log key loaded");
+    crate::transparency::spawn_sequencer(store.clone(), Arc::new(log.clone()), std::time::Duration::from_secs(1));
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
     tracing::info!(listen = %args.listen, "zhicheng is serving; API docs at /docs");
-    axum::serve(listener, build_router(AppState::new(store, registry, &public_url)))
+    axum::serve(listener, build_router(AppState::new(store, registry, log, &public_url)))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| AppError::Internal(format!("server error: {e}")))

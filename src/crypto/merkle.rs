@@ -74,7 +74,7 @@ impl Nodes for LeafSlice<'_> {
 /// The root of leaves `lo..hi`, where `lo` is a multiple of a power of two ≥ `hi - lo` (as in
 /// every subtree RFC 6962's recursion visits): complete subtrees left to right, folded from
 /// the right.
-fn range_root(lo: u64, hi: u64, nodes: &mut impl Nodes) -> Hash {
+fn range_root(lo: u64, hi: u64, nodes: &mut (impl Nodes + ?Sized)) -> Hash {
     if lo == hi {
         return empty_root();
     }
@@ -93,12 +93,12 @@ fn range_root(lo: u64, hi: u64, nodes: &mut impl Nodes) -> Hash {
 }
 
 /// The root of the tree of the first `size` leaves.
-pub fn tree_root(size: u64, nodes: &mut impl Nodes) -> Hash {
+pub fn tree_root(size: u64, nodes: &mut (impl Nodes + ?Sized)) -> Hash {
     range_root(0, size, nodes)
 }
 
 /// The audit path of leaf `index` in the tree of `size` leaves (RFC 6962 PATH).
-pub fn prove_inclusion(size: u64, index: u64, nodes: &mut impl Nodes) -> Vec<Hash> {
+pub fn prove_inclusion(size: u64, index: u64, nodes: &mut (impl Nodes + ?Sized)) -> Vec<Hash> {
     let mut proof = Vec::new();
     if index < size {
         path(0, size, index, nodes, &mut proof);
@@ -106,7 +106,7 @@ pub fn prove_inclusion(size: u64, index: u64, nodes: &mut impl Nodes) -> Vec<Has
     proof
 }
 
-fn path(lo: u64, hi: u64, index: u64, nodes: &mut impl Nodes, proof: &mut Vec<Hash>) {
+fn path(lo: u64, hi: u64, index: u64, nodes: &mut (impl Nodes + ?Sized), proof: &mut Vec<Hash>) {
     if hi - lo <= 1 {
         return;
     }
@@ -122,7 +122,7 @@ fn path(lo: u64, hi: u64, index: u64, nodes: &mut impl Nodes, proof: &mut Vec<Ha
 
 /// The proof that the tree of the first `old_size` leaves is a prefix of the tree of `size`
 /// leaves (RFC 6962 PROOF / SUBPROOF).
-pub fn prove_consistency(old_size: u64, size: u64, nodes: &mut impl Nodes) -> Vec<Hash> {
+pub fn prove_consistency(old_size: u64, size: u64, nodes: &mut (impl Nodes + ?Sized)) -> Vec<Hash> {
     let mut proof = Vec::new();
     if old_size > 0 && old_size < size {
         subproof(old_size, 0, size, true, nodes, &mut proof);
@@ -130,7 +130,7 @@ pub fn prove_consistency(old_size: u64, size: u64, nodes: &mut impl Nodes) -> Ve
     proof
 }
 
-fn subproof(m: u64, lo: u64, hi: u64, whole: bool, nodes: &mut impl Nodes, proof: &mut Vec<Hash>) {
+fn subproof(m: u64, lo: u64, hi: u64, whole: bool, nodes: &mut (impl Nodes + ?Sized), proof: &mut Vec<Hash>) {
     if m == hi - lo {
         if !whole {
             proof.push(range_root(lo, hi, nodes));

@@ -38,6 +38,7 @@ pub enum NoteError {
 }
 
 /// A key that signs notes under a name (the log's origin).
+#[derive(Clone)]
 pub struct NoteSigner {
     pub name: String,
     key: SigningKey,
@@ -111,6 +112,13 @@ impl NoteVerifier {
         Ok(NoteVerifier { name: name.to_string(), hash, key })
     }
 
+    /// The key in signed-note text form, as `parse` reads it.
+    pub fn key_text(&self) -> String {
+        let mut bytes = vec![ED25519];
+        bytes.extend_from_slice(self.key.as_bytes());
+        format!("{}+{:08x}+{}", self.name, u32::from_be_bytes(self.hash), STANDARD.encode(bytes))
+    }
+
     /// Checks that `note` carries a valid signature by this key; returns the signed text.
     /// Signatures by other keys (witnesses, say) are ignored.
     pub fn open<'a>(&self, note: &'a str) -> Result<&'a str, NoteError> {
@@ -163,6 +171,58 @@ impl Checkpoint {
     }
 }
 
+/// A C2SP `tlog-proof`: an entry's index, its inclusion proof, and the checkpoint it proves
+/// against, for offline verification; `extra` carries the entry itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlogProof {
+    pub extra: Option<Vec<u8>>,
+    pub index: u64,
+    pub hashes: Vec<[u8; 32]>,
+    /// The signed checkpoint note, verbatim.
+    pub checkpoint: String,
+}
+
+const TLOG_PROOF_HEADER: &str = "c2sp.org/tlog-proof@v1";
+
+impl TlogProof {
+    pub fn format(&self) -> String {
+        let mut out = format!("{TLOG_PROOF_HEADER}\n");
+        if let Some(extra) = &self.extra {
+            out.push_str(&format!("extra {}\n", STANDARD.encode(extra)));
+        }
+        out.push_str(&format!("index {}\n", self.index));
+        for h in &self.hashes {
+            out.push_str(&format!("{}\n", STANDARD.encode(h)));
+        }
+        out.push('\n');
+        out.push_str(&self.checkpoint);
+        out
+    }
+
+    pub fn parse(text: &str) -> Result<TlogProof, NoteError> {
+        let (head, checkpoint) = text.split_once("\n\n").ok_or(NoteError::MalformedNote)?;
+        let mut lines = head.split('\n');
+        if lines.next() != Some(TLOG_PROOF_HEADER) {
+            return Err(NoteError::MalformedNote);
+        }
+        let mut line = lines.next().ok_or(NoteError::MalformedNote)?;
+        let mut extra = None;
+        if let Some(e) = line.strip_prefix("extra ") {
+            extra = Some(STANDARD.decode(e).map_err(|_| NoteError::MalformedNote)?);
+            line = lines.next().ok_or(NoteError::MalformedNote)?;
+        }
+        let index = line
+            .strip_prefix("index ")
+            .filter(|i| *i == "0" || !i.starts_with('0'))
+            .and_then(|i| i.parse().ok())
+            .ok_or(NoteError::MalformedNote)?;
+        let hashes = lines
+            .map(|l| STANDARD.decode(l).ok().and_then(|h| <[u8; 32]>::try_from(h).ok()).ok_or(NoteError::MalformedNote))
+            .collect::<Result<_, _>>()?;
+        Ok(TlogProof { extra, index, hashes, checkpoint: checkpoint.to_string() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +240,7 @@ mod tests {
         assert_eq!(signer.verifier_key(), VKEY);
         assert_eq!(signer.sign(TEXT).unwrap(), NOTE);
         assert_eq!(NoteVerifier::parse(VKEY).unwrap().open(NOTE).unwrap(), TEXT);
+        assert_eq!(NoteVerifier::parse(VKEY).unwrap().key_text(), VKEY);
     }
 
     #[test]
@@ -192,6 +253,22 @@ mod tests {
         let other = NoteSigner::new("PeterNeumann", SigningKey::from_bytes(&[9; 32])).unwrap();
         assert_eq!(verifier.open(&other.sign(TEXT).unwrap()), Err(NoteError::Unsigned("PeterNeumann".into())));
         assert!(NoteVerifier::parse("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW").is_err());
+    }
+
+    #[test]
+    fn tlog_proofs_round_trip() {
+        let signer = NoteSigner::new("zhicheng.registry/demo", SigningKey::from_bytes(&[1; 32])).unwrap();
+        let c = Checkpoint { origin: "zhicheng.registry/demo".into(), size: 3, root: [7; 32] };
+        let proof = TlogProof {
+            extra: Some(b"{}".to_vec()),
+            index: 0,
+            hashes: vec![[1; 32], [2; 32]],
+            checkpoint: signer.sign(&c.body()).unwrap(),
+        };
+        let text = proof.format();
+        assert!(text.starts_with("c2sp.org/tlog-proof@v1\nextra e30=\nindex 0\nAQEB"), "{text}");
+        assert_eq!(TlogProof::parse(&text).unwrap(), proof);
+        assert!(TlogProof::parse(&text.replace("index 0", "index 00")).is_err());
     }
 
     #[test]

@@ -114,9 +114,35 @@ pub fn tiles_needed(compute: impl FnOnce(&mut TileRecorder)) -> Vec<TileKey> {
     recorder.0.into_iter().collect()
 }
 
+/// A tree held in memory as tiles, grown leaf batch by leaf batch: how auditors and
+/// `zhicheng log verify` rebuild the log from its entries.
+#[derive(Debug, Default)]
+pub struct TreeBuilder {
+    pub size: u64,
+    pub tiles: HashMap<TileKey, Vec<Hash>>,
+}
+
+impl TreeBuilder {
+    pub fn push(&mut self, leaves: &[Hash]) {
+        let edges: HashMap<TileKey, Vec<Hash>> = edge_tiles(self.size)
+            .into_iter()
+            .map(|(k, _)| (k, self.tiles.get(&k).cloned().unwrap_or_default()))
+            .collect();
+        for t in append(self.size, &edges, leaves) {
+            self.tiles.insert((t.level, t.index), t.hashes);
+        }
+        self.size += leaves.len() as u64;
+    }
+
+    /// The root of the first `size` leaves (`size` ≤ the leaves pushed).
+    pub fn root(&self, size: u64) -> Hash {
+        super::merkle::tree_root(size, &mut TileNodes::new(&self.tiles))
+    }
+}
+
 /// Splits a tile's bytes into hashes (`None` unless a multiple of 32 bytes).
 pub fn hashes_of(bytes: &[u8]) -> Option<Vec<Hash>> {
-    (bytes.len() % 32 == 0).then(|| bytes.chunks(32).map(|c| c.try_into().expect("32 bytes")).collect())
+    bytes.len().is_multiple_of(32).then(|| bytes.chunks(32).map(|c| c.try_into().expect("32 bytes")).collect())
 }
 
 pub fn bytes_of(hashes: &[Hash]) -> Vec<u8> {

@@ -127,6 +127,34 @@ pub fn discloses(payload: &serde_json::Value, d: &Disclosure) -> bool {
     payload.pointer(&d.path) == Some(&commitment(&salt, &d.value))
 }
 
+/// Checks an entry read back from the log: it is an event object at its own index, linked to
+/// the previous entry about the same entity. `heads` is updated as entries are read in order.
+pub fn check_entry(
+    entry: &[u8],
+    index: u64,
+    heads: &mut std::collections::HashMap<(String, String), u64>,
+) -> Result<(), String> {
+    let v: serde_json::Value = serde_json::from_slice(entry).map_err(|e| format!("entry {index} is not JSON: {e}"))?;
+    if crate::crypto::jcs(&v) != entry {
+        return Err(format!("entry {index} is not in canonical (JCS) form"));
+    }
+    if v["index"].as_u64() != Some(index) {
+        return Err(format!("entry {index} claims index {}", v["index"]));
+    }
+    let (Some(t), Some(id)) = (v["entity"]["type"].as_str(), v["entity"]["id"].as_str()) else {
+        return Err(format!("entry {index} names no entity"));
+    };
+    let prev = heads.insert((t.to_string(), id.to_string()), index);
+    if v["prev"].as_u64() != prev {
+        return Err(format!(
+            "entry {index} ({t} {id}) names previous event {}, but the previous event about it is {}",
+            v["prev"],
+            prev.map_or("none".to_string(), |p| p.to_string())
+        ));
+    }
+    Ok(())
+}
+
 /// How long after its effective date an act may be logged before the public API calls it
 /// back-dated: a month covers the post and the paperwork of an honest publication.
 pub const LATE_AFTER_DAYS: i64 = 30;

@@ -95,9 +95,17 @@ pub struct Server {
 impl Server {
     pub async fn start(url: &str, log_filter: &str) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log_key = std::env::temp_dir().join(format!("zhicheng-test-{port}-log.key"));
+        Server::start_with(url, log_filter, port, &log_key).await
+    }
+
+    /// A server on `port` signing its log with the key in `log_key` (created if missing).
+    pub async fn start_with(url: &str, log_filter: &str, port: u16, log_key: &std::path::Path) -> Server {
         let addr = format!("127.0.0.1:{port}");
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zhicheng"))
-            .args(["serve", "--listen", &addr, "--database-url", url, "--registry-key"])
+            .args(["serve", "--listen", &addr, "--database-url", url, "--deployment", "test", "--log-key"])
+            .arg(log_key)
+            .arg("--registry-key")
             .arg(std::env::temp_dir().join(format!("zhicheng-test-{port}.key")))
             .env("RUST_LOG", log_filter)
             .env("NO_COLOR", "1")

@@ -145,6 +145,9 @@ async fn a_good_certificate_passes_every_step(app: TestApp) {
     // Pretty-printed and re-ordered, it is the same certificate.
     let reformatted: Value = serde_json::from_str(&serde_json::to_string_pretty(&credential).unwrap()).unwrap();
     assert_eq!(verify(&app, json!({"credential": reformatted})).await["verdict"], "valid");
+    // Its issuance is in the transparency log, with a proof file that checks offline.
+    let dir = tempfile::tempdir().unwrap();
+    crate::log::certificate_proofs(&app, "JL-2023-0001", &credential, dir.path()).await;
 }
 
 async fn each_step_fails_on_its_own_fraud(app: TestApp) {

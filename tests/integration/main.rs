@@ -7,6 +7,7 @@ mod bulk;
 mod certificates;
 mod cli;
 mod fixtures;
+mod log;
 mod meta;
 mod offline;
 mod publishing;

@@ -21,7 +21,7 @@ pub fn credit_code(seed: u64) -> String {
     format!("{first17}{}", check_character(&first17).unwrap())
 }
 
-fn committee_body(name: &str, region: &str, seed: u64) -> Value {
+pub fn committee_body(name: &str, region: &str, seed: u64) -> Value {
     json!({
         "name": name,
         "kind": "social_association",
@@ -31,7 +31,7 @@ fn committee_body(name: &str, region: &str, seed: u64) -> Value {
     })
 }
 
-fn grant_body(committee: &str, doc: &str) -> Value {
+pub fn grant_body(committee: &str, doc: &str) -> Value {
     json!({
         "committee_id": committee,
         "series": "ENGINEERING",

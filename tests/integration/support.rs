@@ -17,6 +17,8 @@ use zhicheng::store::{self, Dataset, DynStore};
 pub struct TestApp {
     pub router: Router,
     pub store: DynStore,
+    /// The log signer the app's state holds.
+    pub log: std::sync::Arc<zhicheng::transparency::LogSigner>,
     /// The URL of this test's own database.
     pub url: String,
     _cleanup: Cleanup,
@@ -88,9 +90,27 @@ impl TestApp {
     /// by a read anywhere in the suite would catch a stale cache.
     fn with(store: DynStore, url: String, cleanup: Cleanup) -> TestApp {
         let store: DynStore = std::sync::Arc::new(zhicheng::store::cached::CachedStore::new(store, Default::default()));
+        let log_key = zhicheng::registry_key::RegistryKey::generate().signing_key().clone();
+        let log = zhicheng::transparency::LogSigner::new("test", log_key).expect("log signer");
         let state =
-            AppState::new(store.clone(), zhicheng::registry_key::RegistryKey::generate(), "http://registry.test");
-        TestApp { router: build_router(state), store, url, _cleanup: cleanup }
+            AppState::new(store.clone(), zhicheng::registry_key::RegistryKey::generate(), log, "http://registry.test");
+        let log = state.log.clone();
+        TestApp { router: build_router(state), store, log, url, _cleanup: cleanup }
+    }
+
+    /// Does what the server's sequencer does every second: signs a checkpoint if the log
+    /// grew. Returns the newest checkpoint.
+    pub async fn checkpoint(&self) -> zhicheng::store::StoredCheckpoint {
+        zhicheng::transparency::sign_checkpoint(self.store.as_ref(), &self.log).await.expect("sign checkpoint");
+        self.store.latest_checkpoint().await.expect("read checkpoint").expect("a checkpoint")
+    }
+
+    /// A GET answered with raw bytes (tiles).
+    pub async fn bytes(&self, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let request = Request::get(uri).body(Body::empty()).expect("request");
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.into_body().collect().await.expect("body").to_bytes().to_vec())
     }
 
     pub async fn load(&self, dataset: &Dataset) {

@@ -1,0 +1,211 @@
+//! The transparency log as a service: the log key and its checkpoints, the sequencer that signs
+//! them, proofs computed from stored tiles, and the audit that rebuilds the tree from the
+//! event table. The pure parts live in `crypto::{merkle, tiles, signed_note}` and `domain::log`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+
+use crate::crypto::merkle::{self, Hash, Nodes, leaf_hash};
+use crate::crypto::signed_note::{Checkpoint, NoteSigner, NoteVerifier};
+use crate::crypto::tiles::{self, TileNodes, TreeBuilder};
+use crate::domain::log::check_entry;
+use crate::error::AppError;
+use crate::store::{EventFilter, Store, StoreResult, StoredCheckpoint};
+
+/// The checkpoint origin line of a deployment: `zhicheng.registry/<deployment>`.
+pub fn origin(deployment: &str) -> String {
+    format!("zhicheng.registry/{deployment}")
+}
+
+/// The log's signing key, named by the log's origin.
+#[derive(Clone)]
+pub struct LogSigner {
+    note: NoteSigner,
+    pub origin: String,
+}
+
+impl std::fmt::Debug for LogSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogSigner").field("origin", &self.origin).finish_non_exhaustive()
+    }
+}
+
+impl LogSigner {
+    pub fn new(deployment: &str, key: SigningKey) -> Result<LogSigner, AppError> {
+        let origin = origin(deployment);
+        let note = NoteSigner::new(&origin, key)
+            .map_err(|e| AppError::Config(format!("日志名称无效 / invalid log origin {origin:?}: {e}")))?;
+        Ok(LogSigner { note, origin })
+    }
+
+    /// The signed note of the checkpoint `(size, root)`.
+    pub fn sign(&self, size: u64, root: &Hash) -> String {
+        let body = Checkpoint { origin: self.origin.clone(), size, root: *root }.body();
+        self.note.sign(&body).expect("a checkpoint body is a valid note text")
+    }
+
+    /// The verifier key in signed-note text form: `<origin>+<key id>+<base64 key>`.
+    pub fn verifier_key(&self) -> String {
+        self.note.verifier_key()
+    }
+
+    pub fn verifier(&self) -> NoteVerifier {
+        NoteVerifier::parse(&self.verifier_key()).expect("our own verifier key parses")
+    }
+}
+
+/// Signs a checkpoint if the log grew since the last one (or has none yet).
+pub async fn sign_checkpoint(store: &dyn Store, log: &LogSigner) -> StoreResult<Option<StoredCheckpoint>> {
+    store.sign_checkpoint(&|size, root| log.sign(size, root)).await
+}
+
+/// The sequencer: a checkpoint at most every `every` while there are new leaves. On
+/// PostgreSQL every node runs one and the advisory lock lets one sign at a time.
+pub fn spawn_sequencer(store: Arc<dyn Store>, log: Arc<LogSigner>, every: Duration) {
+    tokio::spawn(async move {
+        loop {
+            match sign_checkpoint(store.as_ref(), &log).await {
+                Ok(Some(c)) => tracing::debug!(log.size = c.size, "checkpoint signed"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not sign a checkpoint"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+/// Runs a tree computation against stored tiles: first to learn which tiles it reads, then
+/// on those tiles, fetched in one query.
+async fn on_tiles<T>(store: &dyn Store, compute: impl Fn(&mut dyn Nodes) -> T) -> StoreResult<T> {
+    let needed = tiles::tiles_needed(|r| {
+        compute(r);
+    });
+    let fetched = store.log_tiles(&needed).await?;
+    let mut nodes = TileNodes::new(&fetched);
+    let out = compute(&mut nodes);
+    match nodes.missing {
+        None => Ok(out),
+        Some((level, index)) => Err(AppError::Internal(format!("log tile {level}/{index} is missing"))),
+    }
+}
+
+pub async fn inclusion_proof(store: &dyn Store, index: u64, size: u64) -> StoreResult<Vec<Hash>> {
+    on_tiles(store, |n| merkle::prove_inclusion(size, index, n)).await
+}
+
+pub async fn consistency_proof(store: &dyn Store, from: u64, to: u64) -> StoreResult<Vec<Hash>> {
+    on_tiles(store, |n| merkle::prove_consistency(from, to, n)).await
+}
+
+pub async fn root_at(store: &dyn Store, size: u64) -> StoreResult<Hash> {
+    on_tiles(store, |n| merkle::tree_root(size, n)).await
+}
+
+/// What `zhicheng log audit` found.
+#[derive(Debug, Default)]
+pub struct AuditReport {
+    pub size: u64,
+    pub checkpoint: Option<StoredCheckpoint>,
+    pub problems: Vec<String>,
+}
+
+/// Rebuilds the tree from the event table and compares it with the stored tiles and the
+/// latest signed checkpoint: a row changed, removed or inserted after it was logged shows.
+pub async fn audit(store: &dyn Store, verifier: &NoteVerifier) -> StoreResult<AuditReport> {
+    const PAGE: u32 = 10_000;
+    const MAX_PROBLEMS: usize = 100;
+    let mut report = AuditReport::default();
+    let mut tree = TreeBuilder::default();
+    let mut heads = HashMap::new();
+    let mut after = None;
+    loop {
+        let events = store.events_after(&EventFilter::default(), after, PAGE).await?;
+        let Some(last) = events.last() else { break };
+        after = Some(last.seq);
+        let mut leaves = Vec::with_capacity(events.len());
+        for e in &events {
+            let index = tree.size + leaves.len() as u64;
+            if e.seq as u64 != index {
+                report.problems.push(format!("event {index} is missing (the next row is {})", e.seq));
+                break;
+            }
+            let entry = e.entry();
+            if let Err(problem) = check_entry(&entry, index, &mut heads) {
+                report.problems.push(problem);
+            }
+            leaves.push(leaf_hash(&entry));
+        }
+        tree.push(&leaves);
+        if leaves.len() < events.len() {
+            break;
+        }
+    }
+    report.size = tree.size;
+    compare_tiles(store, &tree, &mut report).await?;
+    report.checkpoint = store.latest_checkpoint().await?;
+    if let Some(c) = &report.checkpoint {
+        check_checkpoint(c, &tree, verifier, &mut report.problems);
+    }
+    report.problems.truncate(MAX_PROBLEMS);
+    Ok(report)
+}
+
+/// Every stored tile must equal the rebuilt one; for leaves, say which events differ.
+async fn compare_tiles(store: &dyn Store, tree: &TreeBuilder, report: &mut AuditReport) -> StoreResult<()> {
+    let mut keys: Vec<_> = tree.tiles.keys().copied().collect();
+    keys.sort();
+    for chunk in keys.chunks(1000) {
+        let stored = store.log_tiles(chunk).await?;
+        for key in chunk {
+            let rebuilt = &tree.tiles[key];
+            match stored.get(key) {
+                Some(s) if s == rebuilt => {}
+                Some(s) if key.0 == 0 => {
+                    for (i, (a, b)) in s.iter().zip(rebuilt).enumerate() {
+                        if a != b {
+                            let index = key.1 * tiles::WIDTH + i as u64;
+                            report.problems.push(format!(
+                                "event {index}: its row no longer hashes to the leaf logged for it (changed after logging)"
+                            ));
+                        }
+                    }
+                    if s.len() != rebuilt.len() {
+                        report.problems.push(format!(
+                            "tile 0/{}: {} leaves stored, {} rebuilt",
+                            key.1,
+                            s.len(),
+                            rebuilt.len()
+                        ));
+                    }
+                }
+                Some(_) => report.problems.push(format!("tile {}/{} differs from the rebuilt tree", key.0, key.1)),
+                None => report.problems.push(format!("tile {}/{} is missing", key.0, key.1)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_checkpoint(c: &StoredCheckpoint, tree: &TreeBuilder, verifier: &NoteVerifier, problems: &mut Vec<String>) {
+    match verifier
+        .open(&c.note)
+        .map_err(|e| e.to_string())
+        .and_then(|body| Checkpoint::parse(body).map_err(|e| e.to_string()))
+    {
+        Err(e) => problems.push(format!("checkpoint {}: {e}", c.size)),
+        Ok(signed) if signed.size != c.size || signed.root != c.root => {
+            problems.push(format!("checkpoint {}: the signed note says size {} and another root", c.size, signed.size))
+        }
+        Ok(_) if c.size > tree.size => {
+            problems.push(format!("checkpoint {} covers more events than the table holds ({})", c.size, tree.size))
+        }
+        Ok(_) if tree.root(c.size) != c.root => problems.push(format!(
+            "checkpoint {}: the events no longer produce the signed root (the log was rewritten after signing)",
+            c.size
+        )),
+        Ok(_) => {}
+    }
+}
