@@ -3,7 +3,8 @@
 grant for each (grant_authorization), all in Changchun (220100), for authority hr-220000 of
 the demo registry. Also writes the same committees as CSV rows for the raw-insert baseline.
 
-usage: gen_import.py LINES OUT.ndjson OUT-baseline.csv
+usage: gen_import.py LINES OUT.ndjson OUT-baseline.csv [FIRST]
+(FIRST: the number of the first committee, so several files can be imported one after another)
 """
 import json
 import sys
@@ -21,9 +22,10 @@ def credit_code(seed: int) -> str:
 
 def main() -> None:
     lines, ndjson_path, csv_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     half = lines // 2
     with open(ndjson_path, "w", encoding="utf-8") as out, open(csv_path, "w", encoding="utf-8") as raw:
-        for i in range(half):
+        for i in range(first, first + half):
             committee = {
                 "op": "create_committee", "id": f"bench-{i:07d}", "name": f"基准评审委员会{i:07d}",
                 "kind": "intermediate",
@@ -32,7 +34,7 @@ def main() -> None:
             }
             out.write(json.dumps(committee, ensure_ascii=False) + "\n")
             raw.write(f"bench-{i:07d},基准评审委员会{i:07d},intermediate,基准单位{i:07d},{credit_code(10_000 + i)},hr-220000,220100\n")
-        for i in range(half):
+        for i in range(first, first + half):
             grant = {
                 "op": "grant_authorization", "committee_id": f"bench-{i:07d}", "series": "ENGINEERING",
                 "levels": ["intermediate"], "scope": {"regions": ["220100"]},

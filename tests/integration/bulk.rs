@@ -244,6 +244,15 @@ async fn sigkill_during_import_leaves_the_database_untouched(app: TestApp) {
         .await
         .expect("import after recovery");
     assert!(matches!(outcome, zhicheng::store::WriteOutcome::Applied(a) if a.len() == 2_000));
+    // The log agrees with the registry: every event's leaf and tile, and the checkpoint the
+    // killed server signed, are intact.
+    let port = server.addr.rsplit(':').next().unwrap();
+    let key_file = std::env::temp_dir().join(format!("zhicheng-test-{port}-log.key"));
+    let key = zhicheng::registry_key::RegistryKey::load_or_create(&key_file).unwrap().signing_key().clone();
+    let verifier = zhicheng::transparency::LogSigner::new("test", key).unwrap().verifier();
+    let report = zhicheng::transparency::audit(reopened.as_ref(), &verifier).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.size as usize, before.1 + 2_000);
 }
 
 async fn tokens_never_reach_the_logs(app: TestApp) {
