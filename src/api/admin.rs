@@ -426,6 +426,7 @@ pub async fn list_events(
         authority_id: Some(actor.authority_id.clone()),
         kind: params::text(&p.kind).map(str::to_string),
         entity_id: params::text(&p.entity_id).map(str::to_string),
+        ..Default::default()
     };
     let mut events = state.store.events_after(&filter, after, limit + 1).await?;
     let next_cursor = if events.len() > limit as usize {

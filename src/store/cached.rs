@@ -1,13 +1,18 @@
-//! A caching decorator over any [`Store`]: the reads verification and coverage repeat on every
-//! request (the authority graph, issuer keys, committee records, registered certificates) come
-//! from memory. Every successful write on this node clears them; other nodes follow the log
-//! (`follow_log`) and clear theirs within a poll interval of a write anywhere.
+//! A caching decorator over any [`Store`]: the reads verification, committee pages and
+//! coverage repeat on every request (the authority graph, issuer keys, committee records,
+//! registered certificates, status-list states, the latest checkpoint) come from memory.
+//!
+//! Invalidation follows the log, precisely: every event names the entity it changed, and only
+//! what that entity feeds is dropped (a withdrawal drops its committee's record, a revocation
+//! its certificate and the status lists, a key change the keys). Writes made through this node
+//! are applied before the write returns, so the next read here is fresh; writes by other nodes
+//! sharing the database are read from the log by `follow_log` within a poll interval.
 //!
 //! A read that raced a write must not leave the old answer behind: the reader notes the
-//! generation before loading, and drops what it inserted if a write bumped it meanwhile.
+//! generation before loading, and drops what it inserted if an invalidation happened meanwhile.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,7 +20,7 @@ use moka::future::Cache;
 
 use super::{
     AuthorityFilter, CertificateStatus, CommitteeRowFilter, Counts, Dataset, DynStore, Event, EventFilter, Idempotency,
-    Progress, SanctionRowFilter, Store, StoreResult, TokenCheck, TokenInfo, WriteOutcome,
+    Progress, SanctionRowFilter, Store, StoreResult, StoredCheckpoint, TokenCheck, TokenInfo, WriteOutcome,
 };
 use crate::domain::authority::{Authority, AuthorityGraph};
 use crate::domain::certificate::IssuerKey;
@@ -37,13 +42,70 @@ impl Default for CacheSizes {
     }
 }
 
+/// Past this many new events at once (a bulk import elsewhere), forgetting everything is
+/// cheaper than reading them all.
+const PRECISE_UP_TO: i64 = 10_000;
+
+/// What one event makes stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stale {
+    /// Authorities and delegations: the graph, and every committee record with it.
+    Everything,
+    Keys,
+    Committee(String),
+    /// An authorization or sanction whose committee the event does not name (a suspension,
+    /// a lift): its committee, named by the entity's first event.
+    PartOfCommittee {
+        entity_type: String,
+        id: String,
+    },
+    Certificate(String),
+    Nothing,
+}
+
+fn part(event: &Event) -> Stale {
+    Stale::PartOfCommittee { entity_type: event.entity_type.clone(), id: event.entity_id.clone() }
+}
+
+/// What `event` changed, from its entity and payload.
+pub fn stale(event: &Event) -> Stale {
+    let p = &event.payload;
+    let named_committee = || {
+        [&p["operation"]["committee_id"], &p["committee_id"]].into_iter().find_map(|v| v.as_str().map(str::to_string))
+    };
+    let sanctioned_committee = || {
+        [&p["operation"]["subject"], &p["subject"]]
+            .into_iter()
+            .find(|s| s["kind"] == "committee")
+            .and_then(|s| s["id"].as_str().map(str::to_string))
+    };
+    match event.entity_type.as_str() {
+        "committee" => Stale::Committee(event.entity_id.clone()),
+        "authorization" => named_committee().map_or_else(|| part(event), Stale::Committee),
+        // A sanction against anyone but a committee changes no cached record.
+        "sanction" => sanctioned_committee().map_or_else(
+            || if p["operation"]["op"] == "lift_sanction" { part(event) } else { Stale::Nothing },
+            Stale::Committee,
+        ),
+        "key" => Stale::Keys,
+        "certificate" => Stale::Certificate(event.entity_id.clone()),
+        _ => Stale::Everything,
+    }
+}
+
 pub struct CachedStore {
     inner: DynStore,
     generation: AtomicU64,
+    /// The log position whose events this cache has applied (-1: not following).
+    position: AtomicI64,
     graph: Cache<(), Arc<AuthorityGraph>>,
     keys: Cache<(), Arc<Vec<IssuerKey>>>,
     committees: Cache<String, Option<CommitteeRecord>>,
     certificates: Cache<String, Option<RegisteredCertificate>>,
+    /// Certificate states per status authority (what its status lists are built from).
+    states: Cache<String, Arc<Vec<CertificateStatus>>>,
+    /// Checkpoints are signed by whichever node sequences: kept one second.
+    checkpoint: Cache<(), Option<StoredCheckpoint>>,
 }
 
 impl CachedStore {
@@ -51,37 +113,95 @@ impl CachedStore {
         CachedStore {
             inner,
             generation: AtomicU64::new(0),
+            position: AtomicI64::new(-1),
             graph: Cache::new(1),
             keys: Cache::new(1),
             committees: Cache::new(sizes.committees),
             certificates: Cache::new(sizes.certificates),
+            states: Cache::new(1_000),
+            checkpoint: Cache::builder().max_capacity(1).time_to_live(Duration::from_secs(1)).build(),
         }
     }
 
-    /// Forgets everything cached: after a write here, or a write elsewhere seen in the log.
+    /// Forgets everything cached.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.graph.invalidate_all();
         self.keys.invalidate_all();
         self.committees.invalidate_all();
         self.certificates.invalidate_all();
+        self.states.invalidate_all();
+        self.checkpoint.invalidate_all();
+    }
+
+    /// Drops what `events` made stale, and nothing else.
+    pub async fn apply(&self, events: &[Event]) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for event in events {
+            match stale(event) {
+                Stale::Everything => return self.invalidate(),
+                Stale::Keys => self.keys.invalidate(&()).await,
+                Stale::Committee(id) => self.committees.invalidate(&id).await,
+                Stale::PartOfCommittee { entity_type, id } => match self.committee_of(&entity_type, &id).await {
+                    Some(committee) => self.committees.invalidate(&committee).await,
+                    None => self.committees.invalidate_all(),
+                },
+                Stale::Nothing => {}
+                Stale::Certificate(number) => {
+                    self.certificates.invalidate(&number).await;
+                    self.states.invalidate_all();
+                }
+            }
+        }
+    }
+
+    /// The committee an authorization or a committee sanction belongs to, as its first event names it.
+    async fn committee_of(&self, entity_type: &str, id: &str) -> Option<String> {
+        let filter =
+            EventFilter { entity_type: Some(entity_type.into()), entity_id: Some(id.into()), ..Default::default() };
+        let first = self.inner.events_after(&filter, None, 1).await.ok()?.pop()?;
+        match stale(&first) {
+            Stale::Committee(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Applies the events a write through this node appended (`first..first + count`).
+    async fn after_write(&self, first: i64, count: usize) {
+        let events = match self.inner.events_after(&EventFilter::default(), Some(first - 1), count as u32).await {
+            Ok(events) if events.len() == count => events,
+            _ => return self.invalidate(),
+        };
+        self.apply(&events).await;
+        let _ = self.position.compare_exchange(first, first + count as i64, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// Reads the events other nodes appended since the last call and applies them.
+    pub async fn catch_up(&self) -> StoreResult<()> {
+        let size = self.inner.log_size().await?;
+        let seen = self.position.load(Ordering::SeqCst);
+        if seen < 0 || size - seen > PRECISE_UP_TO {
+            self.invalidate();
+        } else if size > seen {
+            let events = self.inner.events_after(&EventFilter::default(), Some(seen - 1), (size - seen) as u32).await?;
+            self.apply(&events).await;
+        }
+        self.position.fetch_max(size, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Keeps this node's cache in step with writes made by other nodes on the same database:
-    /// polls the log size and invalidates when it moves. The first reading is taken before this
-    /// returns, so a write made after it is never missed.
+    /// reads the new events every `every`. The first reading is taken before this returns, so
+    /// a write made after it is never missed.
     pub async fn follow_log(self: Arc<Self>, every: Duration) {
-        let mut seen = self.inner.log_size().await.ok();
+        if let Ok(size) = self.inner.log_size().await {
+            self.position.store(size, Ordering::SeqCst);
+        }
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                match self.inner.log_size().await {
-                    Ok(size) if Some(size) != seen => {
-                        seen = Some(size);
-                        self.invalidate();
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "cannot read the log size to follow other nodes' writes"),
+                if let Err(e) = self.catch_up().await {
+                    tracing::warn!(error = %e, "cannot read the log to follow other nodes' writes");
                 }
             }
         });
@@ -134,8 +254,10 @@ impl Store for CachedStore {
         progress: Option<Progress<'_>>,
     ) -> StoreResult<WriteOutcome> {
         let result = self.inner.execute(actor, ops, idempotency, progress).await;
-        if matches!(result, Ok(WriteOutcome::Applied(_))) {
-            self.invalidate();
+        if let Ok(WriteOutcome::Applied(applied)) = &result
+            && let Some(first) = applied.first()
+        {
+            self.after_write(first.event_seq, applied.len()).await;
         }
         result
     }
@@ -180,30 +302,38 @@ impl Store for CachedStore {
     }
 
     async fn certificate_states(&self, status_authority: Option<&str>) -> StoreResult<Vec<CertificateStatus>> {
-        self.inner.certificate_states(status_authority).await
+        // One authority's states (its status lists) are cached; all of them (the bundle) are not.
+        let Some(authority) = status_authority else { return self.inner.certificate_states(None).await };
+        let load = async { Ok(Arc::new(self.inner.certificate_states(Some(authority)).await?)) };
+        Ok(self.cached(&self.states, authority.to_string(), load).await?.as_ref().clone())
     }
 
+    /// The log position this cache reflects, when it follows the log.
     async fn log_size(&self) -> StoreResult<i64> {
-        self.inner.log_size().await
+        match self.position.load(Ordering::SeqCst) {
+            p if p >= 0 => Ok(p),
+            _ => self.inner.log_size().await,
+        }
     }
 
     async fn log_tiles(&self, keys: &[crate::crypto::tiles::TileKey]) -> StoreResult<super::TileMap> {
         self.inner.log_tiles(keys).await
     }
 
-    async fn latest_checkpoint(&self) -> StoreResult<Option<super::StoredCheckpoint>> {
-        self.inner.latest_checkpoint().await
+    async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
+        self.cached(&self.checkpoint, (), self.inner.latest_checkpoint()).await
     }
 
     async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<super::StoredCheckpoint>> {
         self.inner.checkpoint_at(size).await
     }
 
-    async fn sign_checkpoint(
-        &self,
-        sign: &super::CheckpointSigner<'_>,
-    ) -> StoreResult<Option<super::StoredCheckpoint>> {
-        self.inner.sign_checkpoint(sign).await
+    async fn sign_checkpoint(&self, sign: &super::CheckpointSigner<'_>) -> StoreResult<Option<StoredCheckpoint>> {
+        let signed = self.inner.sign_checkpoint(sign).await?;
+        if signed.is_some() {
+            self.checkpoint.invalidate(&()).await;
+        }
+        Ok(signed)
     }
 
     async fn disclosures(&self, start: i64, end: i64) -> StoreResult<Vec<(i64, crate::domain::log::Disclosure)>> {

@@ -125,6 +125,7 @@ pub type TileMap = std::collections::HashMap<crate::crypto::tiles::TileKey, Vec<
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub authority_id: Option<String>,
+    pub entity_type: Option<String>,
     pub kind: Option<String>,
     pub entity_id: Option<String>,
 }

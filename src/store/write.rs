@@ -616,6 +616,9 @@ macro_rules! sql_writes {
             if let Some(k) = &filter.kind {
                 qb.push(" AND kind = ").push_bind(k.clone());
             }
+            if let Some(t) = &filter.entity_type {
+                qb.push(" AND entity_type = ").push_bind(t.clone());
+            }
             if let Some(e) = &filter.entity_id {
                 qb.push(" AND entity_id = ").push_bind(e.clone());
             }
