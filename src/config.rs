@@ -76,6 +76,15 @@ pub enum Command {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// Benchmark baseline: the framework's ceiling, a minimal axum server answering every GET
+    /// with the bytes of FILE as JSON, from memory.
+    #[command(hide = true)]
+    BenchBaselineServer {
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        body: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -272,6 +281,9 @@ pub struct DemoArgs {
     /// About how many certificates to generate.
     #[arg(long, default_value_t = 10_000)]
     pub certificates: usize,
+    /// How many synthetic committees to add to the realistic demo (for scale tests).
+    #[arg(long, default_value_t = 0)]
+    pub committees: usize,
     /// Where to write the example certificates, QR texts and QR images.
     #[arg(long, default_value = "data/examples")]
     pub examples: std::path::PathBuf,

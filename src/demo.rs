@@ -51,6 +51,26 @@ pub fn dataset(today: Date) -> Dataset {
 /// The demo registry with about `certificates` certificates, and example certificate files:
 /// a valid one and one for each kind of fraud.
 pub fn demo(today: Date, certificates: usize) -> Demo {
+    let mut dataset = Dataset::default();
+    let examples = demo_in_batches(today, 0, certificates, usize::MAX, |batch| {
+        dataset = batch;
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap_or_else(|never| match never {});
+    Demo { dataset, examples }
+}
+
+/// The demo registry at any scale: the realistic demo, `committees` more synthetic provincial
+/// committees (each with a current grant), and `certificates` certificates in all. The data
+/// reaches `sink` in datasets of at most `batch` committees or certificates each (the first
+/// holds the whole realistic demo), so millions of records never sit in memory at once.
+pub fn demo_in_batches<E>(
+    today: Date,
+    committees: usize,
+    certificates: usize,
+    batch: usize,
+    mut sink: impl FnMut(Dataset) -> Result<(), E>,
+) -> Result<Vec<crate::demo_certificates::Example>, E> {
     let mut b =
         Builder { today, rng: StdRng::seed_from_u64(0x7a68_6963_6865_6e67), ds: Dataset::default(), doc_counter: 0 };
     b.authorities();
@@ -61,12 +81,38 @@ pub fn demo(today: Date, certificates: usize) -> Demo {
     b.county_committees();
     b.problem_committees();
     b.sanctions();
-    let examples = if certificates > 0 {
-        crate::demo_certificates::generate(&mut b.ds, &mut b.rng, today, certificates)
-    } else {
-        vec![]
-    };
-    Demo { dataset: b.ds, examples }
+    let base_committees = b.ds.committees.len();
+    b.bulk_committees(committees);
+    if certificates == 0 {
+        sink(b.ds)?;
+        return Ok(vec![]);
+    }
+    let mut factory = crate::demo_certificates::CertificateFactory::new(&b.ds, today);
+    let mut rng = b.rng.clone();
+    let first = factory.next_batch(&mut rng, certificates.min(batch));
+    let examples = crate::demo_certificates::examples(&mut factory, &mut rng, &first);
+    let mut issued = first.len();
+    let mut base = b.ds;
+    base.keys.extend(factory.keys());
+    base.certificates = first;
+    let mut extra_committees = base.committees.split_off(base_committees);
+    let mut extra_grants = base.authorizations.split_off(base.authorizations.len() - extra_committees.len());
+    sink(base)?;
+    while !extra_committees.is_empty() {
+        let rest = extra_committees.split_off(extra_committees.len().min(batch));
+        let rest_grants = extra_grants.split_off(extra_grants.len().min(batch));
+        sink(Dataset { committees: extra_committees, authorizations: extra_grants, ..Default::default() })?;
+        (extra_committees, extra_grants) = (rest, rest_grants);
+    }
+    while issued < certificates {
+        let next = factory.next_batch(&mut rng, (certificates - issued).min(batch));
+        if next.is_empty() {
+            break;
+        }
+        issued += next.len();
+        sink(Dataset { certificates: next, ..Default::default() })?;
+    }
+    Ok(examples)
 }
 
 pub struct Demo {
@@ -365,6 +411,53 @@ impl Builder {
         let short = province_short(&self.ds.authorizations[index].granted_by["hr-".len()..]);
         let document_number = self.doc(short, "人社函", on.year());
         self.ds.authorizations[index].history.push(record(action, on, document_number, terms, Some(note.into())));
+    }
+
+    /// `n` synthetic provincial senior committees, each with a current three-year grant from
+    /// its province (within the province's competence, like the real ones above).
+    fn bulk_committees(&mut self, n: usize) {
+        let catalog = Catalog::get();
+        for i in 0..n {
+            let (province, short, dept) = PROVINCES[i % PROVINCES.len()];
+            let series = PROVINCIAL_SERIES[(i / PROVINCES.len()) % PROVINCIAL_SERIES.len()];
+            let series_name = &catalog.series_by_code(series).expect("catalog series").name_zh;
+            let id = format!("cmt-bulk-{i:07}");
+            let credit_code = self.credit_code("11", province);
+            self.ds.committees.push(Committee {
+                id: id.clone(),
+                name: format!("{}{series_name}高级职称评审委员会（第{}号）", catalog.region_name(province), i + 1),
+                kind: CommitteeKind::Senior,
+                organizing_unit: OrganizingUnit { name: dept.to_string(), credit_code },
+                authority_id: authority_id(province),
+                region: province.into(),
+                domains: vec![],
+                contact: None,
+            });
+            let valid_from = self.days(-300 - (i % 300) as i64);
+            let valid_until = valid_from.checked_add_months(Months::new(36)).expect("in range") - Duration::days(1);
+            let document_number = format!("{short}人社函〔{}〕{}号", valid_from.year(), 1000 + i);
+            let terms = Terms {
+                series: series.into(),
+                specialties: vec![],
+                levels: vec![Level::AssociateSenior, Level::Senior],
+                scope: Scope::Regions { regions: vec![province.to_string()] },
+                valid_from,
+                valid_until,
+            };
+            self.ds.authorizations.push(Authorization {
+                id: format!("az-bulk-{i:07}"),
+                committee_id: id,
+                granted_by: authority_id(province),
+                document_number: document_number.clone(),
+                history: vec![record(
+                    Action::Granted,
+                    valid_from - Duration::days(20),
+                    document_number,
+                    Some(terms),
+                    None,
+                )],
+            });
+        }
     }
 
     fn provincial_committees(&mut self) {

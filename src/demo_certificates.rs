@@ -104,105 +104,194 @@ fn province_of(region: &str) -> String {
     format!("{}0000", &region[..2])
 }
 
-pub fn generate(ds: &mut Dataset, rng: &mut StdRng, today: Date, target: usize) -> Vec<Example> {
-    let provinces: Vec<(String, String)> = ds
-        .authorities
-        .iter()
-        .filter(|a| a.parent_id.as_deref() == Some("hr-000000"))
-        .map(|a| (a.id.clone(), a.name.clone()))
-        .collect();
-    let mut signers = std::collections::HashMap::new();
-    for (id, _) in &provinces {
-        let key_id = format!("key-{}-1", &id[3..]);
-        let key = demo_key(&key_id);
-        let public = multikey::encode_public(&key.verifying_key());
-        ds.keys.push(IssuerKey {
-            id: key_id.clone(),
-            owner: IssuerRef::Authority(id.clone()),
-            public_key: public.clone(),
-            valid_from: at_noon(Date::from_ymd_opt(2020, 1, 1).expect("valid")),
+/// The example files: a valid and a revoked certificate from `issued`, and every fraud.
+pub fn examples(factory: &mut CertificateFactory, rng: &mut StdRng, issued: &[DatasetCertificate]) -> Vec<Example> {
+    let leaked = &factory.leaked.key_id;
+    let mut examples = Vec::new();
+    if let Some(c) = issued.iter().find(|c| c.changes.is_empty() && &c.key_id != leaked) {
+        examples.push(Example {
+            name: "valid",
+            description: "一张有效证书 / a valid certificate",
+            credential: c.credential.clone(),
+        });
+    }
+    if let Some(c) = issued.iter().find(|c| c.changes.first().is_some_and(|ch| ch.0 == "revoked")) {
+        examples.push(Example {
+            name: "revoked",
+            description: "已撤销的职称 / a revoked title",
+            credential: c.credential.clone(),
+        });
+    }
+    let f = factory;
+    let today = f.today;
+    examples.extend(frauds(
+        &f.records,
+        &f.graph,
+        &f.signers,
+        &f.leaked,
+        &f.provinces,
+        rng,
+        today,
+        &mut f.serial,
+        &examples,
+    ));
+    examples
+}
+
+/// Makes demo certificates in batches, round-robin over the committees, each one lawful on its
+/// evaluation date; signing runs on every core. `zhicheng demo` at scale streams these batches
+/// into the database instead of holding millions of credentials in memory.
+pub struct CertificateFactory {
+    provinces: Vec<(String, String)>,
+    signers: std::collections::HashMap<String, Signer>,
+    leaked: Signer,
+    compromised_at: DateTime<Utc>,
+    today: Date,
+    graph: AuthorityGraph,
+    records: Vec<CommitteeRecord>,
+    next_index: std::collections::HashMap<String, i64>,
+    serial: usize,
+    cursor: usize,
+}
+
+impl CertificateFactory {
+    /// For the committees of `ds` (with its authorities and delegations), as of `today`.
+    pub fn new(ds: &Dataset, today: Date) -> CertificateFactory {
+        let provinces: Vec<(String, String)> = ds
+            .authorities
+            .iter()
+            .filter(|a| a.parent_id.as_deref() == Some("hr-000000"))
+            .map(|a| (a.id.clone(), a.name.clone()))
+            .collect();
+        let signers = provinces
+            .iter()
+            .map(|(id, _)| {
+                let key_id = format!("key-{}-1", &id[3..]);
+                let key = demo_key(&key_id);
+                let public = multikey::encode_public(&key.verifying_key());
+                (id.clone(), Signer { key, key_id, public })
+            })
+            .collect();
+        // Guangxi's second key leaked thirty days ago: what it signed before stands, nothing after.
+        let leaked_id = "key-450000-2".to_string();
+        let key = demo_key(&leaked_id);
+        let leaked = Signer { public: multikey::encode_public(&key.verifying_key()), key, key_id: leaked_id };
+        CertificateFactory {
+            provinces,
+            signers,
+            leaked,
+            compromised_at: at_noon(today - Duration::days(30)),
+            today,
+            graph: AuthorityGraph::new(ds.authorities.clone(), ds.delegations.clone()),
+            records: ds.committee_records(),
+            next_index: Default::default(),
+            serial: 0,
+            cursor: 0,
+        }
+    }
+
+    /// The demo issuer keys the certificates are signed with.
+    pub fn keys(&self) -> Vec<IssuerKey> {
+        let mut keys: Vec<IssuerKey> = self
+            .provinces
+            .iter()
+            .map(|(id, _)| {
+                let s = &self.signers[id];
+                IssuerKey {
+                    id: s.key_id.clone(),
+                    owner: IssuerRef::Authority(id.clone()),
+                    public_key: s.public.clone(),
+                    valid_from: at_noon(Date::from_ymd_opt(2020, 1, 1).expect("valid")),
+                    valid_until: None,
+                    retired_at: None,
+                    compromised_at: None,
+                    registered_by: id.clone(),
+                }
+            })
+            .collect();
+        keys.push(IssuerKey {
+            id: self.leaked.key_id.clone(),
+            owner: IssuerRef::Authority("hr-450000".into()),
+            public_key: self.leaked.public.clone(),
+            valid_from: at_noon(Date::from_ymd_opt(2021, 1, 1).expect("valid")),
             valid_until: None,
             retired_at: None,
-            compromised_at: None,
-            registered_by: id.clone(),
+            compromised_at: Some(self.compromised_at),
+            registered_by: "hr-450000".into(),
         });
-        signers.insert(id.clone(), Signer { key, key_id, public });
+        keys
     }
-    // Guangxi's second key leaked thirty days ago: what it signed before stands, nothing after.
-    let leaked_id = "key-450000-2".to_string();
-    let leaked = demo_key(&leaked_id);
-    let compromised_at = at_noon(today - Duration::days(30));
-    ds.keys.push(IssuerKey {
-        id: leaked_id.clone(),
-        owner: IssuerRef::Authority("hr-450000".into()),
-        public_key: multikey::encode_public(&leaked.verifying_key()),
-        valid_from: at_noon(Date::from_ymd_opt(2021, 1, 1).expect("valid")),
-        valid_until: None,
-        retired_at: None,
-        compromised_at: Some(compromised_at),
-        registered_by: "hr-450000".into(),
-    });
-    let leaked = Signer { public: multikey::encode_public(&leaked.verifying_key()), key: leaked, key_id: leaked_id };
 
-    let graph = AuthorityGraph::new(ds.authorities.clone(), ds.delegations.clone());
-    let records = ds.committee_records();
-    let per_committee = target.div_ceil(records.len().max(1));
-    let mut next_index: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    let mut serial = 0usize;
-    let mut examples = Vec::new();
-    for record in &records {
-        let province = province_of(&record.committee.region);
-        let authority = format!("hr-{province}");
-        let (Some(signer), Some((_, authority_name))) =
-            (signers.get(&authority), provinces.iter().find(|p| p.0 == authority))
-        else {
-            continue;
-        };
-        for _ in 0..per_committee * 3 {
-            if serial >= target || records.is_empty() {
-                break;
+    /// Up to `n` more certificates (fewer only when no committee can issue any).
+    pub fn next_batch(&mut self, rng: &mut StdRng, n: usize) -> Vec<DatasetCertificate> {
+        let mut planned = Vec::with_capacity(n);
+        let mut misses = 0;
+        while planned.len() < n && !self.records.is_empty() && misses < 10 * self.records.len() {
+            let record = &self.records[self.cursor % self.records.len()];
+            self.cursor += 1;
+            let authority = format!("hr-{}", province_of(&record.committee.region));
+            if !self.signers.contains_key(&authority) {
+                misses += 1;
+                continue;
             }
-            let Some(subject) = candidate(record, &graph, rng, today, &mut serial) else { continue };
-            let index = next_index.entry(authority.clone()).or_insert(0);
-            let status = status_entries(&authority, *index);
+            let Some(subject) = candidate(record, &self.graph, rng, self.today, &mut self.serial) else {
+                misses += 1;
+                continue;
+            };
+            misses = 0;
+            let index = self.next_index.entry(authority.clone()).or_insert(0);
             *index += 1;
             let issued = at_noon(subject.evaluation_date + Duration::days(30)).min(Utc::now() - Duration::hours(2));
-            let use_leaked = authority == "hr-450000" && serial.is_multiple_of(3) && issued < compromised_at;
-            let signer = if use_leaked { &leaked } else { signer };
-            let credential = signer.sign(&subject, &authority, authority_name, issued, &status);
-            let roll = rng.random_range(0..1000);
-            let changes = match roll {
+            let use_leaked = authority == "hr-450000" && self.serial.is_multiple_of(3) && issued < self.compromised_at;
+            let changes = match rng.random_range(0..1000) {
                 0..=9 => vec![("revoked", "弄虚作假取得职称，依法撤销".to_string(), issued + Duration::days(200))],
                 10..=14 => vec![("suspended", "群众举报，核查期间暂停".to_string(), issued + Duration::days(100))],
                 _ => vec![],
             };
-            if examples.is_empty() && changes.is_empty() && !use_leaked {
-                examples.push(Example {
-                    name: "valid",
-                    description: "一张有效证书 / a valid certificate",
-                    credential: credential.clone(),
-                });
-            }
-            if changes.first().is_some_and(|c| c.0 == "revoked") && !examples.iter().any(|e| e.name == "revoked") {
-                examples.push(Example {
-                    name: "revoked",
-                    description: "已撤销的职称 / a revoked title",
-                    credential: credential.clone(),
-                });
-            }
-            ds.certificates.push(DatasetCertificate {
+            planned.push((subject, authority, *index - 1, issued, use_leaked, changes));
+        }
+        let sign = |(subject, authority, index, issued, use_leaked, changes): (
+            TitleSubject,
+            String,
+            i64,
+            DateTime<Utc>,
+            bool,
+            _,
+        )| {
+            let signer = if use_leaked { &self.leaked } else { &self.signers[&authority] };
+            let name = self.provinces.iter().find(|p| p.0 == authority).map_or("", |p| p.1.as_str());
+            let credential = signer.sign(&subject, &authority, name, issued, &status_entries(&authority, index));
+            DatasetCertificate {
                 credential,
                 key_id: signer.key_id.clone(),
-                status_authority: authority.clone(),
-                revocation_index: *next_index.get(&authority).expect("set above") - 1,
-                suspension_index: *next_index.get(&authority).expect("set above") - 1,
+                status_authority: authority,
+                revocation_index: index,
+                suspension_index: index,
                 logged_at: issued,
                 changes,
-            });
-        }
+            }
+        };
+        parallel_map(planned, sign)
     }
-    examples.extend(frauds(&records, &graph, &signers, &leaked, &provinces, rng, today, &mut serial, &examples));
-    examples
+}
+
+/// `f` over `items` on every core, in order.
+fn parallel_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads == 1 || items.len() < 64 {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let mut parts: Vec<Vec<T>> = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        parts.push(items.by_ref().take(chunk).collect());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            parts.into_iter().map(|part| scope.spawn(|| part.into_iter().map(&f).collect::<Vec<U>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("signing thread")).collect()
+    })
 }
 
 fn status_entries(authority: &str, index: i64) -> Vec<StatusEntry> {

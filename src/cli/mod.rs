@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 use crate::app::{AppState, build_router};
 use crate::config::{Cli, Command, DEFAULT_DATABASE_URL, DemoArgs, ImportArgs, LogFormat, ServeArgs, TokenCommand};
 use crate::error::AppError;
-use crate::store::{self, DynStore, redact_url};
+use crate::store::{self, Dataset, DynStore, redact_url};
 
 pub async fn run(cli: Cli) -> ExitCode {
     init_tracing(cli.log_format);
@@ -40,6 +40,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("{:.0}", certs::raw_verifications_per_second(seconds));
             Ok(())
         }
+        Command::BenchBaselineServer { listen, body } => baseline_server(&listen, &body).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -72,12 +73,20 @@ pub(crate) async fn open(url: &str, create_if_missing: bool) -> Result<DynStore,
 
 async fn demo(args: &DemoArgs) -> Result<(), AppError> {
     let store = open(&args.database.database_url, true).await?;
-    load_demo(&store, args.certificates, &args.examples).await
+    load_demo(&store, args.committees, args.certificates, &args.examples).await
 }
 
+/// Records per transaction when loading the demo at scale.
+const DEMO_BATCH: usize = 50_000;
+
 /// Loads the demo registry unless the database already holds a registry, and writes the
-/// example certificates.
-async fn load_demo(store: &DynStore, certificates: usize, examples: &std::path::Path) -> Result<(), AppError> {
+/// example certificates. Large demos are generated and written in batches.
+async fn load_demo(
+    store: &DynStore,
+    committees: usize,
+    certificates: usize,
+    examples: &std::path::Path,
+) -> Result<(), AppError> {
     let counts = store.counts().await?;
     if counts.authorities > 0 {
         tracing::info!(
@@ -86,16 +95,41 @@ async fn load_demo(store: &DynStore, certificates: usize, examples: &std::path::
         );
         return Ok(());
     }
-    let demo = crate::demo::demo(store::today(), certificates);
-    store.import_dataset(&demo.dataset, "demo").await?;
-    certs::write_examples(examples, &demo.examples)?;
+    let started = std::time::Instant::now();
+    let bar = indicatif::ProgressBar::new(certificates as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} certificates ({per_sec}, {eta} left)")
+            .expect("valid progress template"),
+    );
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Dataset>(1);
+    // Generation (CPU) and writing (database) overlap: one batch is written while the next is made.
+    let today = store::today();
+    let generator = tokio::task::spawn_blocking(move || {
+        crate::demo::demo_in_batches(today, committees, certificates, DEMO_BATCH, |batch| {
+            sender.blocking_send(batch).map_err(|_| ())
+        })
+    });
+    let mut certificates_written = 0;
+    while let Some(batch) = receiver.recv().await {
+        store.import_dataset(&batch, "demo").await?;
+        certificates_written += batch.certificates.len();
+        bar.inc(batch.certificates.len() as u64);
+    }
+    bar.finish_and_clear();
+    let written = generator.await.map_err(|e| AppError::Internal(format!("demo generator: {e}")))?;
+    let examples_made = written.map_err(|_| AppError::Internal("the demo generator stopped early".into()))?;
+    certs::write_examples(examples, &examples_made)?;
     let counts = store.counts().await?;
     tracing::info!(
         authorities = counts.authorities,
         committees = counts.committees,
         authorizations = counts.authorizations,
         sanctions = counts.sanctions,
-        certificates = demo.dataset.certificates.len(),
+        certificates = certificates_written,
+        seconds = started.elapsed().as_secs_f64(),
         examples = %examples.display(),
         "demo registry loaded"
     );
@@ -107,7 +141,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     // Only the default location, or an explicit --demo, may create a new database file.
     let store = open(url, args.demo || url == DEFAULT_DATABASE_URL).await?;
     if args.demo {
-        load_demo(&store, 10_000, std::path::Path::new("data/examples")).await?;
+        load_demo(&store, 0, 10_000, std::path::Path::new("data/examples")).await?;
     }
     let listener = TcpListener::bind(&args.listen)
         .await
@@ -129,6 +163,24 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| AppError::Internal(format!("server error: {e}")))
+}
+
+/// The minimal axum handler the benchmarks compare against: same runtime, same JSON bytes,
+/// no database, no cache, no middleware.
+async fn baseline_server(listen: &str, body: &std::path::Path) -> Result<(), AppError> {
+    let bytes = axum::body::Bytes::from(
+        std::fs::read(body).map_err(|e| AppError::Config(format!("cannot read {}: {e}", body.display())))?,
+    );
+    let app = axum::Router::new().fallback(move || {
+        let bytes = bytes.clone();
+        async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], bytes) }
+    });
+    let listener =
+        TcpListener::bind(listen).await.map_err(|e| AppError::Config(format!("cannot listen on {listen}: {e}")))?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))
 }
 
 async fn shutdown_signal() {

@@ -379,3 +379,57 @@ impl Store for CachedStore {
         self.inner.sanctions_after(filter, after, limit).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(entity_type: &str, id: &str, payload: serde_json::Value) -> Event {
+        Event {
+            seq: 0,
+            kind: String::new(),
+            entity_type: entity_type.into(),
+            entity_id: id.into(),
+            prev: None,
+            authority_id: "a".into(),
+            credential: "test".into(),
+            logged_at: chrono::Utc::now(),
+            effective_on: None,
+            back_dated: false,
+            payload,
+        }
+    }
+
+    #[test]
+    fn each_event_names_exactly_what_it_made_stale() {
+        use serde_json::json;
+        let committee = |id: &str| Stale::Committee(id.into());
+        let part = |t: &str, id: &str| Stale::PartOfCommittee { entity_type: t.into(), id: id.into() };
+        let cases = [
+            (event("committee", "c1", json!({})), committee("c1")),
+            (
+                event("authorization", "a1", json!({"operation": {"op": "grant_authorization", "committee_id": "c1"}})),
+                committee("c1"),
+            ),
+            (event("authorization", "a1", json!({"committee_id": "c1", "record": {}})), committee("c1")),
+            (
+                event("authorization", "a1", json!({"operation": {"op": "withdraw_authorization"}})),
+                part("authorization", "a1"),
+            ),
+            (
+                event("sanction", "s1", json!({"operation": {"subject": {"kind": "committee", "id": "c1"}}})),
+                committee("c1"),
+            ),
+            (event("sanction", "s1", json!({"subject": {"kind": "committee", "id": "c1"}})), committee("c1")),
+            (event("sanction", "s1", json!({"operation": {"op": "lift_sanction"}})), part("sanction", "s1")),
+            (event("sanction", "s2", json!({"operation": {"subject": {"kind": "applicant"}}})), Stale::Nothing),
+            (event("key", "k1", json!({})), Stale::Keys),
+            (event("certificate", "N-1", json!({})), Stale::Certificate("N-1".into())),
+            (event("authority", "x", json!({})), Stale::Everything),
+            (event("delegation", "d", json!({})), Stale::Everything),
+        ];
+        for (e, expected) in cases {
+            assert_eq!(stale(&e), expected, "{} {}", e.entity_type, e.payload);
+        }
+    }
+}

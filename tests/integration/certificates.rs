@@ -32,12 +32,23 @@ impl Issuer {
     }
 
     pub fn sign(&self, subject: &TitleSubject, issuer: &str, created: DateTime<Utc>) -> Value {
+        self.sign_with_status(subject, issuer, created, &[])
+    }
+
+    /// Signs with status-list entries (`StatusEntry` for revocation and suspension).
+    pub fn sign_with_status(
+        &self,
+        subject: &TitleSubject,
+        issuer: &str,
+        created: DateTime<Utc>,
+        status: &[zhicheng::domain::certificate::StatusEntry],
+    ) -> Value {
         let unsigned = unsigned_credential(
             subject,
             &IssuerRef::Authority(issuer.into()),
             "吉林省人力资源和社会保障厅",
             created,
-            &[],
+            status,
         );
         let method = format!("did:key:{0}#{0}", self.public);
         data_integrity::sign(&unsigned, &self.key, &method, &created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))

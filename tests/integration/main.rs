@@ -4,6 +4,7 @@
 mod support;
 
 mod bulk;
+mod cache;
 mod certificates;
 mod cli;
 mod fixtures;
