@@ -32,6 +32,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Signs the transparency log's checkpoints.
     pub log: Arc<LogSigner>,
+    /// Rendered committee pages, valid while the store hands out the same record.
+    pub pages: crate::api::committees::PageCache,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             registry: Arc::new(registry),
             public_url: public_url.trim_end_matches('/').into(),
             log: Arc::new(log),
+            pages: crate::api::committees::page_cache(),
         }
     }
 }
@@ -159,7 +162,10 @@ pub fn build_router(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
                     let route = req.extensions().get::<MatchedPath>().map_or(req.uri().path(), |m| m.as_str());
-                    tracing::info_span!("request", method = %req.method(), http.route = %route)
+                    // DEBUG, not INFO: at INFO the span's formatted fields cost a quarter of a cached
+                    // read's throughput (bench/RESULTS.md). `RUST_LOG=zhicheng=debug,tower_http=debug`
+                    // turns per-request spans on.
+                    tracing::debug_span!("request", method = %req.method(), http.route = %route)
                 })
                 .on_failure(()),
         )

@@ -1,7 +1,12 @@
 //! Committees: search, detail, and the coverage question.
 
+use std::sync::Arc;
+
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,7 +16,7 @@ use super::{Page, collect_page};
 use crate::app::AppState;
 use crate::domain::Date;
 use crate::domain::catalog::Level;
-use crate::domain::committee::CommitteeStatus;
+use crate::domain::committee::{CommitteeRecord, CommitteeStatus};
 use crate::domain::coverage::{CoverageQuery, coverage};
 use crate::domain::reason::Reason;
 use crate::error::{AppError, Problem};
@@ -119,10 +124,34 @@ pub async fn get_committee(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Params(p): Params<CommitteeParams>,
-) -> Result<Json<CommitteeEnvelope>, AppError> {
+) -> Result<Response, AppError> {
     let as_of = params::optional_date("as_of", &p.as_of)?.unwrap_or_else(today);
     let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
-    Ok(Json(CommitteeEnvelope { committee: CommitteeView::new(&record, as_of), as_of }))
+    let key = (id, as_of);
+    let page = match state.pages.get(&key) {
+        // The store hands out the same record until a write changes it: the page is current.
+        Some((rendered_from, page)) if Arc::ptr_eq(&rendered_from, &record) => page,
+        _ => {
+            let envelope = CommitteeEnvelope { committee: CommitteeView::new(&record, as_of), as_of };
+            let page = Bytes::from(serde_json::to_vec(&envelope).map_err(|e| AppError::Internal(e.to_string()))?);
+            state.pages.insert(key, (record, page.clone()));
+            page
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], page).into_response())
+}
+
+/// Rendered committee pages by (id, as of), with the record each was rendered from.
+pub type PageCache = moka::sync::Cache<(String, Date), (Arc<CommitteeRecord>, Bytes)>;
+
+/// Up to 32 MiB of rendered pages.
+pub fn page_cache() -> PageCache {
+    moka::sync::Cache::builder()
+        .weigher(|(id, _): &(String, Date), (_, page): &(Arc<CommitteeRecord>, Bytes)| {
+            u32::try_from(id.len() + page.len()).unwrap_or(u32::MAX)
+        })
+        .max_capacity(32 * 1024 * 1024)
+        .build()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -100,7 +100,7 @@ pub struct CachedStore {
     position: AtomicI64,
     graph: Cache<(), Arc<AuthorityGraph>>,
     keys: Cache<(), Arc<Vec<IssuerKey>>>,
-    committees: Cache<String, Option<CommitteeRecord>>,
+    committees: Cache<String, Option<Arc<CommitteeRecord>>>,
     certificates: Cache<String, Option<RegisteredCertificate>>,
     /// Certificate states per status authority (what its status lists are built from).
     states: Cache<String, Arc<Vec<CertificateStatus>>>,
@@ -366,7 +366,7 @@ impl Store for CachedStore {
         self.inner.committees_after(filter, after, limit).await
     }
 
-    async fn committee(&self, id: &str) -> StoreResult<Option<CommitteeRecord>> {
+    async fn committee(&self, id: &str) -> StoreResult<Option<Arc<CommitteeRecord>>> {
         self.cached(&self.committees, id.to_string(), self.inner.committee(id)).await
     }
 

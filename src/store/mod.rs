@@ -292,7 +292,8 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<CommitteeRecord>>;
 
-    async fn committee(&self, id: &str) -> StoreResult<Option<CommitteeRecord>>;
+    /// One committee's record, shared: callers may key derived data (rendered pages) on its identity.
+    async fn committee(&self, id: &str) -> StoreResult<Option<Arc<CommitteeRecord>>>;
 
     async fn sanctions_after(
         &self,

@@ -183,13 +183,13 @@ macro_rules! sql_store {
                 self.records_for(committees).await
             }
 
-            async fn committee(&self, id: &str) -> StoreResult<Option<CommitteeRecord>> {
+            async fn committee(&self, id: &str) -> StoreResult<Option<Arc<CommitteeRecord>>> {
                 let row: Option<CommitteeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {} WHERE id = $1", rows::COMMITTEE_COLUMNS)))
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?;
                 let Some(row) = row else { return Ok(None) };
-                Ok(self.records_for(vec![Committee::try_from(row)?]).await?.pop())
+                Ok(self.records_for(vec![Committee::try_from(row)?]).await?.pop().map(Arc::new))
             }
 
             async fn sanctions_after(&self, filter: &SanctionRowFilter, after: Option<&str>, limit: u32) -> StoreResult<Vec<Sanction>> {

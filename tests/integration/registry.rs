@@ -317,7 +317,7 @@ async fn cache_follows_writes_on_this_node_at_once_and_on_other_nodes_within_a_s
     let other =
         Arc::new(CachedStore::new(zhicheng::store::connect(&app.url, false).await.unwrap(), Default::default()));
     other.clone().follow_log(std::time::Duration::from_millis(100)).await;
-    let status_on = |record: Option<zhicheng::domain::committee::CommitteeRecord>| {
+    let status_on = |record: Option<Arc<zhicheng::domain::committee::CommitteeRecord>>| {
         record.unwrap().authorizations[0].status_on(fixtures::d("2023-07-01"))
     };
     use zhicheng::domain::authorization::AuthorizationStatus::{Active, Withdrawn};
