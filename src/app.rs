@@ -32,7 +32,7 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Signs the transparency log's checkpoints.
     pub log: Arc<LogSigner>,
-    /// Rendered committee pages, valid while the store hands out the same record.
+    /// Rendered committee pages and coverage answers, valid while the store hands out the same record.
     pub pages: crate::api::committees::PageCache,
 }
 
@@ -43,7 +43,7 @@ impl AppState {
             registry: Arc::new(registry),
             public_url: public_url.trim_end_matches('/').into(),
             log: Arc::new(log),
-            pages: crate::api::committees::page_cache(),
+            pages: crate::api::committees::PageCache::new(),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,7 @@ use super::views::{AuthorizationView, CommitteeView, ListMeta};
 use super::{Page, collect_page};
 use crate::app::AppState;
 use crate::domain::Date;
+use crate::domain::authority::AuthorityGraph;
 use crate::domain::catalog::Level;
 use crate::domain::committee::{CommitteeRecord, CommitteeStatus};
 use crate::domain::coverage::{CoverageQuery, coverage};
@@ -127,31 +128,63 @@ pub async fn get_committee(
 ) -> Result<Response, AppError> {
     let as_of = params::optional_date("as_of", &p.as_of)?.unwrap_or_else(today);
     let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
-    let key = (id, as_of);
-    let page = match state.pages.get(&key) {
-        // The store hands out the same record until a write changes it: the page is current.
-        Some((rendered_from, page)) if Arc::ptr_eq(&rendered_from, &record) => page,
-        _ => {
-            let envelope = CommitteeEnvelope { committee: CommitteeView::new(&record, as_of), as_of };
-            let page = Bytes::from(serde_json::to_vec(&envelope).map_err(|e| AppError::Internal(e.to_string()))?);
-            state.pages.insert(key, (record, page.clone()));
-            page
-        }
-    };
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], page).into_response())
+    let key = format!("committee\u{0}{id}\u{0}{as_of}");
+    if let Some(page) = state.pages.current(&key, &record, None) {
+        return Ok(json_bytes(page));
+    }
+    let page = to_bytes(&CommitteeEnvelope { committee: CommitteeView::new(&record, as_of), as_of })?;
+    state.pages.keep(key, record, None, page.clone());
+    Ok(json_bytes(page))
 }
 
-/// Rendered committee pages by (id, as of), with the record each was rendered from.
-pub type PageCache = moka::sync::Cache<(String, Date), (Arc<CommitteeRecord>, Bytes)>;
+fn to_bytes(value: &impl Serialize) -> Result<Bytes, AppError> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(|e| AppError::Internal(e.to_string()))
+}
 
-/// Up to 32 MiB of rendered pages.
-pub fn page_cache() -> PageCache {
-    moka::sync::Cache::builder()
-        .weigher(|(id, _): &(String, Date), (_, page): &(Arc<CommitteeRecord>, Bytes)| {
-            u32::try_from(id.len() + page.len()).unwrap_or(u32::MAX)
-        })
-        .max_capacity(32 * 1024 * 1024)
-        .build()
+fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+/// An answer rendered from a committee record (and the authority graph, for coverage).
+#[derive(Clone)]
+pub struct Rendered {
+    record: Arc<CommitteeRecord>,
+    graph: Option<Arc<AuthorityGraph>>,
+    body: Bytes,
+}
+
+/// Rendered committee pages and coverage answers. An entry is current while the store hands
+/// out the very record (and graph) it was rendered from: the store's cache replaces a record
+/// exactly when a write changes it, so no separate invalidation exists to get wrong.
+#[derive(Clone)]
+pub struct PageCache(moka::sync::Cache<String, Rendered>);
+
+impl PageCache {
+    /// Up to 32 MiB of rendered answers.
+    pub fn new() -> PageCache {
+        let weigher = |key: &String, r: &Rendered| u32::try_from(key.len() + r.body.len()).unwrap_or(u32::MAX);
+        PageCache(moka::sync::Cache::builder().weigher(weigher).max_capacity(32 * 1024 * 1024).build())
+    }
+
+    fn current(&self, key: &str, record: &Arc<CommitteeRecord>, graph: Option<&Arc<AuthorityGraph>>) -> Option<Bytes> {
+        let r = self.0.get(key)?;
+        let same_graph = match (&r.graph, graph) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        (Arc::ptr_eq(&r.record, record) && same_graph).then_some(r.body)
+    }
+
+    fn keep(&self, key: String, record: Arc<CommitteeRecord>, graph: Option<Arc<AuthorityGraph>>, body: Bytes) {
+        self.0.insert(key, Rendered { record, graph, body });
+    }
+}
+
+impl Default for PageCache {
+    fn default() -> Self {
+        PageCache::new()
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -204,8 +237,16 @@ pub struct CoverageResult {
 pub async fn get_coverage(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     Params(p): Params<CoverageParams>,
-) -> Result<Json<CoverageResult>, AppError> {
+) -> Result<Response, AppError> {
+    let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
+    let graph = state.store.authority_graph().await?;
+    // The same query string on the same day, against the same record and graph, has the same answer.
+    let key = format!("coverage\u{0}{id}\u{0}{}\u{0}{}", today(), raw.unwrap_or_default());
+    if let Some(answer) = state.pages.current(&key, &record, Some(&graph)) {
+        return Ok(json_bytes(answer));
+    }
     let series = params::series("series", params::required("series", &p.series)?)?;
     let level = params::level("level", params::required("level", &p.level)?)?;
     let region = params::text(&p.region).map(|r| params::region("region", r)).transpose()?;
@@ -213,8 +254,6 @@ pub async fn get_coverage(
     let own_staff = params::boolean("own_staff", &p.own_staff)?;
     let on = params::optional_date("on", &p.on)?.unwrap_or_else(today);
 
-    let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
-    let graph = state.store.authority_graph().await?;
     let query = CoverageQuery {
         series: &series,
         specialty: specialty.as_deref(),
@@ -224,11 +263,13 @@ pub async fn get_coverage(
         on,
     };
     let answer = coverage(&record, &graph, &query);
-    Ok(Json(CoverageResult {
+    let body = to_bytes(&CoverageResult {
         committee_id: id,
         covered: answer.covered,
         reasons: answer.reasons,
         authorization: answer.authorization.map(|a| AuthorizationView::new(a, on)),
         query: CoverageQueryView { series: series.clone(), specialty, level, region, own_staff, on },
-    }))
+    })?;
+    state.pages.keep(key, record.clone(), Some(graph.clone()), body.clone());
+    Ok(json_bytes(body))
 }
