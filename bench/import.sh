@@ -24,19 +24,7 @@ SQLITE="sqlite://$WORK/bench.db"
 "$BIN" demo --database-url "$SQLITE" 2>/dev/null
 t0=$(now); "$BIN" import "$WORK/import.ndjson" --authority hr-220000 --database-url "$SQLITE" 2>/dev/null; t1=$(now)
 sqlite_rate=$(rate "$LINES" "$t0" "$t1")
-sqlite_base=$(python3 - "$WORK" <<'PY'
-import csv, sqlite3, sys, time
-work = sys.argv[1]
-db = sqlite3.connect(f"{work}/baseline.db")
-db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=NORMAL")
-db.execute("CREATE TABLE committees (id TEXT PRIMARY KEY, name TEXT, kind TEXT, unit_name TEXT, unit_credit_code TEXT, authority_id TEXT, region TEXT)")
-rows = list(csv.reader(open(f"{work}/baseline.csv", encoding="utf-8")))
-t0 = time.time()
-with db:
-    db.executemany("INSERT INTO committees VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-print(round(len(rows) / (time.time() - t0)))
-PY
-)
+sqlite_base=$(python3 bench/sqlite_baseline.py "$WORK")
 
 # --- PostgreSQL
 pg_rate="n/a"; pg_base="n/a"
@@ -51,12 +39,7 @@ if [ "$(id -u)" = 0 ]; then
     rows=$(wc -l < "$WORK/baseline.csv")
     t0=$(now); psql -q "$BASE/baseline" -c "\\copy committees FROM '$WORK/baseline.csv' WITH (FORMAT csv)"; t1=$(now)
     pg_base=$(rate "$rows" "$t0" "$t1")
-    # Stop the throwaway cluster (the one listening on 55439).
-    pid_file="$(grep -lx 55439 /tmp/zhicheng-pg.*/postmaster.pid | head -n1 || true)"
-    if [ -n "$pid_file" ]; then
-        su postgres -s /bin/sh -c "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/pg_ctl -D $(dirname "$pid_file") stop -m fast" >/dev/null
-        rm -rf "$(dirname "$pid_file")"
-    fi
+    bash .ci/stop-postgres 55439
 fi
 
 ratio() { python3 -c "import sys; a, b = sys.argv[1:]; print('n/a' if 'n/a' in (a, b) else f'{float(a) / float(b):.2f}×')" "$1" "$2"; }

@@ -70,19 +70,7 @@ LUA
 # --- SQLite
 SQLITE="sqlite://$WORK/bench.db"
 sqlite_rate=$(append_rate "$SQLITE")
-sqlite_base=$(python3 - "$WORK" <<'PY'
-import csv, sqlite3, sys, time
-work = sys.argv[1]
-db = sqlite3.connect(f"{work}/baseline.db")
-db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=NORMAL")
-db.execute("CREATE TABLE committees (id TEXT PRIMARY KEY, name TEXT, kind TEXT, unit_name TEXT, unit_credit_code TEXT, authority_id TEXT, region TEXT)")
-rows = list(csv.reader(open(f"{work}/baseline.csv", encoding="utf-8")))
-t0 = time.time()
-with db:
-    db.executemany("INSERT INTO committees VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-print(round(len(rows) / (time.time() - t0)))
-PY
-)
+sqlite_base=$(python3 bench/sqlite_baseline.py "$WORK")
 read -r s_rps s_p50 s_p99 s_krps s_kp50 s_kp99 s_rss s_size <<<"$(proof_latency "$SQLITE")"
 sqlite_db_mb=$(du -m "$WORK/bench.db" | cut -f1)
 
@@ -98,11 +86,7 @@ if [ "$(id -u)" = 0 ]; then
     t0=$(now); psql -q "$BASE/baseline" -c "\\copy committees FROM '$WORK/baseline.csv' WITH (FORMAT csv)"; t1=$(now)
     pg_base=$(python3 -c "print(round($rows / ($t1 - $t0)))")
     read -r p_rps p_p50 p_p99 p_krps p_kp50 p_kp99 p_rss p_size <<<"$(proof_latency "$BASE/bench")"
-    pid_file="$(grep -lx 55438 /tmp/zhicheng-pg.*/postmaster.pid | head -n1 || true)"
-    if [ -n "$pid_file" ]; then
-        su postgres -s /bin/sh -c "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/pg_ctl -D $(dirname "$pid_file") stop -m fast" >/dev/null
-        rm -rf "$(dirname "$pid_file")"
-    fi
+    bash .ci/stop-postgres 55438
 fi
 
 ratio() { python3 -c "import sys; a, b = sys.argv[1:]; print('n/a' if 'n/a' in (a, b) else f'{float(a) / float(b):.2f}×')" "$1" "$2"; }

@@ -86,8 +86,7 @@ pub async fn tile(State(state): State<AppState>, Path(path): Path<String>) -> Re
         }
         None => {
             let first = parsed.index * tiles::WIDTH;
-            let events =
-                state.store.events_after(&EventFilter::default(), (first as i64).checked_sub(1), width as u32).await?;
+            let events = events_from(&state, first, width).await?;
             let entries: Vec<Vec<u8>> = events.iter().map(|e| e.entry()).collect();
             tiles::entry_bundle(entries.iter().map(Vec::as_slice))
         }
@@ -100,6 +99,12 @@ pub async fn tile(State(state): State<AppState>, Path(path): Path<String>) -> Re
         bytes,
     )
         .into_response())
+}
+
+/// Up to `count` events from index `start` on.
+async fn events_from(state: &AppState, start: u64, count: u64) -> Result<Vec<crate::store::Event>, AppError> {
+    let count = u32::try_from(count).unwrap_or(u32::MAX);
+    state.store.events_after(&EventFilter::default(), (start as i64).checked_sub(1), count).await
 }
 
 fn number(field: &str, value: &Option<String>) -> Result<Option<u64>, AppError> {
@@ -190,7 +195,7 @@ pub async fn inclusion(
             format!("index must be below the tree size {size}"),
         ));
     }
-    let event = state.store.events_after(&EventFilter::default(), (index as i64).checked_sub(1), 1).await?;
+    let event = events_from(&state, index, 1).await?;
     let entry = event.first().ok_or_else(|| AppError::not_found("log entry", index.to_string()))?.entry();
     let hashes = transparency::inclusion_proof(state.store.as_ref(), index, size).await?;
     Ok(Json(InclusionProof {
@@ -281,8 +286,7 @@ pub async fn entries(
             format!("end must be between start and start + {MAX_ENTRIES}"),
         ));
     }
-    let events =
-        state.store.events_after(&EventFilter::default(), (start as i64).checked_sub(1), (end - start) as u32).await?;
+    let events = events_from(&state, start, end - start).await?;
     let mut disclosures = state.store.disclosures(start as i64, end as i64).await?.into_iter().peekable();
     let entries = events
         .into_iter()

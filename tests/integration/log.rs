@@ -319,31 +319,19 @@ pub async fn certificate_proofs(app: &TestApp, number: &str, credential: &Value,
     assert_eq!(proof.checkpoint, head.note);
     let file = dir.join("cert.tlog-proof");
     std::fs::write(&file, &text).unwrap();
-    let cert = dir.join("cert.json");
-    std::fs::write(&cert, credential.to_string()).unwrap();
     let key = app.log.verifier_key();
-    let ok = zhicheng(&[
-        "log",
-        "check-proof",
-        file.to_str().unwrap(),
-        "--key",
-        &key,
-        "--certificate",
-        cert.to_str().unwrap(),
-    ]);
+    let check = |certificate: &Value| {
+        let cert = dir.join("cert.json");
+        std::fs::write(&cert, certificate.to_string()).unwrap();
+        let args =
+            ["log", "check-proof", file.to_str().unwrap(), "--key", &key, "--certificate", cert.to_str().unwrap()];
+        zhicheng(&args)
+    };
+    let ok = check(credential);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let mut other = credential.clone();
     other["credentialSubject"]["holderName"] = json!("李四");
-    std::fs::write(&cert, other.to_string()).unwrap();
-    let wrong = zhicheng(&[
-        "log",
-        "check-proof",
-        file.to_str().unwrap(),
-        "--key",
-        &key,
-        "--certificate",
-        cert.to_str().unwrap(),
-    ]);
+    let wrong = check(&other);
     assert_eq!(wrong.status.code(), Some(2));
     let answer = app.send("POST", "/api/v1/verify", None, Some(json!({"credential": credential})), &[]).await.body;
     assert_eq!(answer["checked_against"]["checkpoint"], head.note.as_str());
