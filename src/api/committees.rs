@@ -65,12 +65,13 @@ pub async fn list_committees(
     State(state): State<AppState>,
     Params(p): Params<ListCommitteesParams>,
 ) -> Result<Json<CommitteeList>, AppError> {
+    let series = params::text(&p.series).map(|s| params::series("series", s)).transpose()?;
     let filter = CommitteeRowFilter {
         q: params::text(&p.q).map(str::to_string),
         region: params::text(&p.region).map(|r| params::region("region", r)).transpose()?,
         authority_id: params::text(&p.authority).map(str::to_string),
+        series: series.clone(),
     };
-    let series = params::text(&p.series).map(|s| params::series("series", s)).transpose()?;
     let level = params::text(&p.level).map(|l| params::level("level", l)).transpose()?;
     let status = params::text(&p.status)
         .map(|s| {

@@ -36,7 +36,9 @@ where
     F: Fn(Option<String>, u32) -> Fut,
     Fut: Future<Output = Result<Vec<T>, AppError>>,
 {
-    let batch = limit.max(100) + 1;
+    // One row more than the page: with the filters the database applies first (name, region,
+    // authority, series), most rows read are kept, and reading more only renders waste.
+    let batch = limit + 1;
     let mut after = cursor;
     let mut items = Vec::new();
     loop {

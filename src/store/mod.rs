@@ -41,6 +41,9 @@ pub struct CommitteeRowFilter {
     pub region: Option<String>,
     /// Approved by this authority.
     pub authority_id: Option<String>,
+    /// Holding an authorization (of any date or state) for this series: a prefilter the
+    /// database applies before the as-of-date checks.
+    pub series: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

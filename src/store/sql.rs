@@ -177,6 +177,11 @@ macro_rules! sql_store {
                 if let Some(authority) = &filter.authority_id {
                     qb.push(" AND authority_id = ").push_bind(authority.clone());
                 }
+                if let Some(series) = &filter.series {
+                    qb.push(" AND EXISTS (SELECT 1 FROM authorizations a WHERE a.committee_id = committees.id AND a.series = ")
+                        .push_bind(series.clone())
+                        .push(")");
+                }
                 qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
                 let rows: Vec<CommitteeRow> = qb.build_query_as().fetch_all(&self.pool).await?;
                 let committees = rows.into_iter().map(Committee::try_from).collect::<Result<Vec<_>, _>>()?;
