@@ -71,10 +71,8 @@ pub async fn tile(State(state): State<AppState>, Path(path): Path<String>) -> Re
     let parsed = TilePath::parse(&path).ok_or_else(not_found)?;
     let width = parsed.width.unwrap_or(tiles::WIDTH);
     let size = state.store.log_size().await? as u64;
-    let available = match parsed.level {
-        Some(level) => tiles::width_at(size, level, parsed.index),
-        None => tiles::width_at(size, 0, parsed.index),
-    };
+    // An entry bundle is as wide as the level-0 tile of the same index.
+    let available = tiles::width_at(size, parsed.level.unwrap_or(0), parsed.index);
     if available < width {
         return Err(not_found());
     }

@@ -197,6 +197,13 @@ macro_rules! sql_log {
         impl $store {
             /// Brings the tiles up to the event table (databases from before the log existed).
             async fn catch_up_log(&self) -> StoreResult<()> {
+                {
+                    // The usual case, checked without the write lock: nothing to catch up.
+                    let mut conn = self.pool.acquire().await?;
+                    if tiled_leaves(&mut conn).await? == next_seq(&mut conn).await? as u64 {
+                        return Ok(());
+                    }
+                }
                 let mut tx = self.begin_write().await?;
                 let (mut tiled, size) = (tiled_leaves(&mut tx).await?, next_seq(&mut tx).await? as u64);
                 while tiled < size {
