@@ -36,15 +36,15 @@ pub struct KeyEnvelope {
 /// Registered issuer keys (public).
 #[utoipa::path(get, path = "/api/v1/keys", tag = "certificates", responses((status = 200, body = KeyList)))]
 pub async fn list_keys(State(state): State<AppState>) -> Result<Json<KeyList>, AppError> {
-    Ok(Json(KeyList { keys: state.store.keys().await? }))
+    Ok(Json(KeyList { keys: state.store.keys().await?.to_vec() }))
 }
 
 /// One issuer key.
 #[utoipa::path(get, path = "/api/v1/keys/{id}", tag = "certificates", params(("id" = String, Path, description = "Key id")),
     responses((status = 200, body = KeyEnvelope), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_key(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<KeyEnvelope>, AppError> {
-    let key =
-        state.store.keys().await?.into_iter().find(|k| k.id == id).ok_or_else(|| AppError::not_found("key", &id))?;
+    let keys = state.store.keys().await?;
+    let key = keys.iter().find(|k| k.id == id).cloned().ok_or_else(|| AppError::not_found("key", &id))?;
     Ok(Json(KeyEnvelope { key }))
 }
 
@@ -227,7 +227,7 @@ pub async fn verify_presented(
     holder: &HolderClaim,
 ) -> Result<(crate::domain::verification::Outcome, Option<RegisteredCertificate>), AppError> {
     let keys = state.store.keys().await?;
-    let key = presented.public_key().and_then(|pk| keys.into_iter().find(|k| k.public_key == pk));
+    let key = presented.public_key().and_then(|pk| keys.iter().find(|k| k.public_key == pk));
     let committee = match presented.committee_id() {
         Some(id) => state.store.committee(id).await?,
         None => None,
@@ -238,7 +238,7 @@ pub async fn verify_presented(
     };
     let graph = state.store.authority_graph().await?;
     let evidence = Evidence {
-        key: key.as_ref(),
+        key,
         committee: committee.as_deref(),
         graph: &graph,
         registered: registered.as_ref(),
@@ -456,7 +456,7 @@ pub async fn bundle_content(state: &AppState) -> Result<crate::offline::BundleCo
         authorities,
         delegations,
         committees,
-        keys: state.store.keys().await?,
+        keys: state.store.keys().await?.to_vec(),
         certificates: state.store.certificate_states(None).await?,
     })
 }

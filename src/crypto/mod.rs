@@ -9,13 +9,163 @@ pub mod signed_note;
 pub mod status_list;
 pub mod tiles;
 
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// RFC 8785 canonical bytes of a JSON value.
-pub fn jcs(value: &serde_json::Value) -> Vec<u8> {
-    serde_json_canonicalizer::to_vec(value).expect("a serde_json::Value always canonicalizes")
+///
+/// Written here rather than left to `serde_json_canonicalizer` because every verification
+/// canonicalizes a credential three times, and that crate's general path (a key re-encoded to
+/// UTF-16 and an allocation per property) was a fifth of a `POST /api/v1/verify` profile
+/// (docs/PERFORMANCE.md). The crate still formats non-integral and very large numbers, the one
+/// part with subtle rules, and the tests check both agree on random documents.
+pub fn jcs(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2048);
+    write_jcs(value, &mut out);
+    out
+}
+
+fn write_jcs(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(n, out),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_jcs(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            // JCS orders keys by UTF-16 code units. serde_json's map iterates in UTF-8 byte order,
+            // which is the same except around characters beyond U+FFFF, so sort only when needed.
+            if map.keys().is_sorted_by(|a, b| utf16_order(a, b).is_lt()) {
+                write_members(map.iter(), out);
+            } else {
+                let mut members: Vec<_> = map.iter().collect();
+                members.sort_by(|a, b| utf16_order(a.0, b.0));
+                write_members(members.into_iter(), out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn write_members<'a>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    for (i, (key, value)) in members.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(key, out);
+        out.push(b':');
+        write_jcs(value, out);
+    }
+}
+
+fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+/// serde_json escapes exactly what JCS does: `"`, `\\`, and control characters (as `\n` etc. or
+/// `\u00xx` in lower case); everything else is written as UTF-8.
+fn write_string(s: &str, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+}
+
+/// Integers that a double holds exactly are written as they are; the rest take ECMAScript's
+/// number-to-string rules, from `serde_json_canonicalizer`.
+fn write_number(n: &serde_json::Number, out: &mut Vec<u8>) {
+    const EXACT: u64 = 1 << 53;
+    let mut digits = itoa::Buffer::new();
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) if u <= EXACT => out.extend_from_slice(digits.format(u).as_bytes()),
+        (_, Some(i)) if i.unsigned_abs() <= EXACT => out.extend_from_slice(digits.format(i).as_bytes()),
+        _ => out.extend(
+            serde_json_canonicalizer::to_vec(&Value::Number(n.clone())).expect("a number always canonicalizes"),
+        ),
+    }
 }
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Map, json};
+
+    /// A small deterministic generator (xorshift), so a failure reproduces.
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        /// Keys and strings from an alphabet that exercises JCS's corners: ASCII order, control
+        /// characters and quotes, CJK, characters just below and above U+E000, and beyond U+FFFF.
+        fn text(&mut self) -> String {
+            const ALPHABET: &[char] = &[
+                'a', 'B', 'z', '0', '_', '"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', '张', '€', '\u{e000}',
+                '\u{ff5e}', '😀', '𝄞',
+            ];
+            (0..self.below(6)).map(|_| ALPHABET[self.below(ALPHABET.len() as u64) as usize]).collect()
+        }
+
+        fn number(&mut self) -> Value {
+            match self.below(6) {
+                0 => json!(self.next() as i64),
+                1 => json!(self.next()),
+                2 => json!(self.below(1000) as i64 - 500),
+                3 => json!(f64::from_bits(self.next()).clamp(-1e300, 1e300)),
+                4 => json!(self.below(100_000) as f64 / 1000.0),
+                _ => json!((1u64 << 53) + self.below(3)),
+            }
+        }
+
+        fn value(&mut self, depth: u32) -> Value {
+            match self.below(if depth == 0 { 4 } else { 6 }) {
+                0 => Value::Null,
+                1 => Value::Bool(self.below(2) == 0),
+                2 => self.number(),
+                3 => Value::String(self.text()),
+                4 => Value::Array((0..self.below(4)).map(|_| self.value(depth - 1)).collect()),
+                _ => Value::Object(
+                    (0..self.below(6)).map(|_| (self.text(), self.value(depth - 1))).collect::<Map<_, _>>(),
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_bytes_agree_with_serde_json_canonicalizer_on_random_documents() {
+        let mut random = Random(0x5eed_2026_1122);
+        for _ in 0..20_000 {
+            let value = random.value(4);
+            let reference = serde_json_canonicalizer::to_vec(&value).unwrap();
+            assert_eq!(String::from_utf8_lossy(&jcs(&value)), String::from_utf8_lossy(&reference), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn keys_beyond_u_ffff_sort_by_utf16_code_units() {
+        // U+1F600 is D83D DE00 in UTF-16: before U+E000 there, after it in UTF-8 byte order.
+        let value = json!({"\u{e000}": 1, "😀": 2, "a": 3});
+        assert_eq!(String::from_utf8(jcs(&value)).unwrap(), "{\"a\":3,\"😀\":2,\"\u{e000}\":1}");
+    }
 }

@@ -288,9 +288,8 @@ impl Store for CachedStore {
         self.inner.revoke_token(authority_id, token_id).await
     }
 
-    async fn keys(&self) -> StoreResult<Vec<IssuerKey>> {
-        let keys = self.cached(&self.keys, (), async { Ok(Arc::new(self.inner.keys().await?)) }).await?;
-        Ok(keys.as_ref().clone())
+    async fn keys(&self) -> StoreResult<Arc<Vec<IssuerKey>>> {
+        self.cached(&self.keys, (), self.inner.keys()).await
     }
 
     async fn registered_certificate(&self, number: &str) -> StoreResult<Option<RegisteredCertificate>> {

@@ -236,8 +236,9 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a token of `authority_id`; `None` when it has no such token.
     async fn revoke_token(&self, authority_id: &str, token_id: &str) -> StoreResult<Option<TokenInfo>>;
 
-    /// Every registered issuer key (a few per issuer: small).
-    async fn keys(&self) -> StoreResult<Vec<crate::domain::certificate::IssuerKey>>;
+    /// Every registered issuer key (a few per issuer: small). Shared, because every
+    /// verification looks its signer up here.
+    async fn keys(&self) -> StoreResult<std::sync::Arc<Vec<crate::domain::certificate::IssuerKey>>>;
 
     /// What the registry holds about a certificate number (no credential text).
     async fn registered_certificate(

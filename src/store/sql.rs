@@ -90,8 +90,8 @@ macro_rules! sql_store {
                 self.revoke_token_impl(authority_id, token_id).await
             }
 
-            async fn keys(&self) -> StoreResult<Vec<$crate::domain::certificate::IssuerKey>> {
-                self.keys_impl().await
+            async fn keys(&self) -> StoreResult<std::sync::Arc<Vec<$crate::domain::certificate::IssuerKey>>> {
+                Ok(std::sync::Arc::new(self.keys_impl().await?))
             }
 
             async fn registered_certificate(&self, number: &str) -> StoreResult<Option<$crate::domain::verification::RegisteredCertificate>> {
