@@ -34,6 +34,8 @@ pub struct AppState {
     pub log: Arc<LogSigner>,
     /// Rendered committee pages and coverage answers, valid while the store hands out the same record.
     pub pages: crate::api::committees::PageCache,
+    /// Signers' public keys, decoded once.
+    pub signer_keys: crate::api::certificates::SignerKeys,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').into(),
             log: Arc::new(log),
             pages: crate::api::committees::PageCache::new(),
+            signer_keys: crate::api::certificates::SignerKeys::new(),
         }
     }
 }

@@ -108,7 +108,7 @@ impl OfflineRegistry {
     /// The same verification the API performs, against the bundle's registry state.
     pub fn verify(&self, presented: &Presented, holder: &HolderClaim, now: DateTime<Utc>) -> Outcome {
         let evidence = Evidence {
-            key: presented.public_key().and_then(|k| self.keys.get(&k)),
+            key: presented.public_key().and_then(|k| self.keys.get(k)),
             committee: presented.committee_id().and_then(|c| self.committees.get(c)),
             graph: &self.graph,
             registered: presented.certificate_number().and_then(|n| self.certificates.get(n)),

@@ -12,16 +12,47 @@ use super::admin::publish_one;
 use super::extract::{Authenticated, JsonBody, idempotency};
 use super::params::{self, Params};
 use crate::app::AppState;
-use crate::domain::certificate::{IssuerKey, mask_name};
+use crate::crypto::multikey::decode_public;
+use crate::domain::certificate::{IssuerKey, ParsedCertificate, mask_name, parse_credential};
 use crate::domain::publish::{CertificateAct, CertificateSubmission, KeyAct, NewKey, Operation};
 use crate::domain::verification::{
     CertificateState, Check, Evidence, HolderClaim, Presented, RegisteredCertificate, Verdict, verify,
 };
 use crate::error::{AppError, Problem};
 use crate::store::{Applied, WriteOutcome};
+use ed25519_dalek::VerifyingKey;
 
 /// Verification bodies are small; anything larger is refused with 413 before parsing.
 pub const MAX_VERIFY_BYTES: usize = 64 * 1024;
+
+/// Ed25519 public keys named by presented credentials, decoded (a point decompression, about a
+/// tenth of a signature check) once per key. Any well-formed key is kept, registered or not, so
+/// the cache is bounded.
+#[derive(Clone)]
+pub struct SignerKeys(moka::sync::Cache<Box<str>, VerifyingKey>);
+
+impl SignerKeys {
+    pub fn new() -> SignerKeys {
+        SignerKeys(moka::sync::Cache::new(10_000))
+    }
+
+    pub fn presented(&self, credential: serde_json::Value) -> Presented {
+        Presented::with_key_decoder(credential, |multikey| {
+            if let Some(key) = self.0.get(multikey) {
+                return Some(key);
+            }
+            let key = decode_public(multikey).ok()?;
+            self.0.insert(multikey.into(), key);
+            Some(key)
+        })
+    }
+}
+
+impl Default for SignerKeys {
+    fn default() -> Self {
+        SignerKeys::new()
+    }
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyList {
@@ -247,8 +278,11 @@ pub async fn verify_presented(
     Ok((verify(presented, &evidence, holder), registered))
 }
 
-fn summary(presented: &Presented, registered: Option<&RegisteredCertificate>) -> Option<CertificateSummary> {
-    let s = &presented.parsed.as_ref().ok()?.subject;
+fn summary(
+    parsed: Option<&ParsedCertificate>,
+    registered: Option<&RegisteredCertificate>,
+) -> Option<CertificateSummary> {
+    let s = &parsed?.subject;
     Some(CertificateSummary {
         certificate_number: s.certificate_number.clone(),
         holder: mask_name(&s.holder_name),
@@ -272,7 +306,7 @@ pub async fn verify_certificate(
     let request = body.value;
     let holder = HolderClaim { name: request.name.clone(), id_number: request.id_number.clone() };
     let presented = match (request.credential, request.qr, request.certificate_number) {
-        (Some(credential), None, None) => Presented::new(credential),
+        (Some(credential), None, None) => state.signer_keys.presented(credential),
         (None, Some(qr), None) => {
             let credential = crate::crypto::compact::decode(&qr).map_err(|e| {
                 AppError::invalid(
@@ -282,12 +316,14 @@ pub async fn verify_certificate(
                     format!("the QR text cannot be read: {e}"),
                 )
             })?;
-            Presented::new(credential)
+            state.signer_keys.presented(credential)
         }
         (None, None, Some(number)) => {
             let name = params::required("name", &request.name)?.to_string();
             match state.store.certificate(number.trim()).await? {
-                Some((registered, credential)) if registered.holder_name == name.trim() => Presented::new(credential),
+                Some((registered, credential)) if registered.holder_name == name.trim() => {
+                    state.signer_keys.presented(credential)
+                }
                 _ => return Ok(Json(not_found(&state).await?)),
             }
         }
@@ -303,7 +339,7 @@ pub async fn verify_certificate(
     let (outcome, registered) = verify_presented(&state, &presented, &holder).await?;
     tracing::debug!(verdict = ?outcome.verdict, "certificate verified");
     Ok(Json(VerifyResponse {
-        certificate: summary(&presented, registered.as_ref()),
+        certificate: summary(presented.parsed.as_ref().ok(), registered.as_ref()),
         verdict: outcome.verdict,
         checks: outcome.checks,
         checked_against: CheckedAgainst::now(&state).await?,
@@ -348,8 +384,8 @@ pub async fn lookup(
     if registered.holder_name != name {
         return Err(not_found());
     }
-    let presented = Presented::new(credential);
-    let certificate = summary(&presented, Some(&registered))
+    // A lookup shows the registered certificate: no proof to check, only its subject to read.
+    let certificate = summary(parse_credential(&credential).ok().as_ref(), Some(&registered))
         .ok_or_else(|| AppError::Internal("a registered certificate no longer parses".into()))?;
     Ok(Json(LookupResponse { certificate }))
 }

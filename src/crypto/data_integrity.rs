@@ -5,7 +5,7 @@
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde_json::{Map, Value};
 
-use super::{jcs, multikey, sha256};
+use super::{jcs, jcs_object_view, multikey, sha256};
 
 pub const PROOF_TYPE: &str = "DataIntegrityProof";
 pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
@@ -77,9 +77,8 @@ pub fn sign(document: &Value, key: &SigningKey, verification_method: &str, creat
 pub struct Proof {
     pub verification_method: String,
     pub created: String,
-    /// The document without its proof (what the issuer signed).
-    pub document: Value,
-    config: Value,
+    /// `hashData`: the SHA-256 of the proof configuration and of the document without its proof.
+    signed: [u8; 64],
     signature: Signature,
 }
 
@@ -96,17 +95,18 @@ pub fn parse(secured: &Value) -> Result<Proof, ProofError> {
     text("proofPurpose")?;
     let signature_bytes = multikey::from_base58btc(text("proofValue")?).map_err(|_| ProofError::MalformedSignature)?;
     let signature = Signature::from_slice(&signature_bytes).map_err(|_| ProofError::MalformedSignature)?;
-    let mut document = secured.clone();
-    document.as_object_mut().expect("checked above").remove("proof");
-    let mut config = Value::Object(proof.clone());
-    config.as_object_mut().expect("an object").remove("proofValue");
-    if let Some(proof_context) = proof.get("@context") {
-        if !context_starts_with(object.get("@context"), proof_context) {
-            return Err(ProofError::ContextMismatch);
-        }
-        document["@context"] = proof_context.clone();
+    let proof_context = proof.get("@context");
+    if let Some(proof_context) = proof_context
+        && !context_starts_with(object.get("@context"), proof_context)
+    {
+        return Err(ProofError::ContextMismatch);
     }
-    Ok(Proof { verification_method, created, document, config, signature })
+    // The signed document is the secured one without `proof`, under the proof's @context.
+    let mut signed = [0; 64];
+    signed[..32].copy_from_slice(&sha256(&jcs_object_view(proof, "proofValue", None)));
+    let document = jcs_object_view(object, "proof", proof_context.map(|c| ("@context", c)));
+    signed[32..].copy_from_slice(&sha256(&document));
+    Ok(Proof { verification_method, created, signed, signature })
 }
 
 fn context_starts_with(document: Option<&Value>, proof: &Value) -> bool {
@@ -120,7 +120,7 @@ fn context_starts_with(document: Option<&Value>, proof: &Value) -> bool {
 
 impl Proof {
     pub fn verify(&self, key: &VerifyingKey) -> Result<(), ProofError> {
-        key.verify(&hash_data(&self.document, &self.config), &self.signature).map_err(|_| ProofError::BadSignature)
+        key.verify(&self.signed, &self.signature).map_err(|_| ProofError::BadSignature)
     }
 }
 

@@ -9,7 +9,7 @@ pub mod signed_note;
 pub mod status_list;
 pub mod tiles;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// RFC 8785 canonical bytes of a JSON value.
@@ -42,20 +42,35 @@ fn write_jcs(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Value::Object(map) => {
-            out.push(b'{');
-            // JCS orders keys by UTF-16 code units. serde_json's map iterates in UTF-8 byte order,
-            // which is the same except around characters beyond U+FFFF, so sort only when needed.
-            if map.keys().is_sorted_by(|a, b| utf16_order(a, b).is_lt()) {
-                write_members(map.iter(), out);
-            } else {
-                let mut members: Vec<_> = map.iter().collect();
-                members.sort_by(|a, b| utf16_order(a.0, b.0));
-                write_members(members.into_iter(), out);
-            }
-            out.push(b'}');
-        }
+        Value::Object(map) => write_object(map.iter(), out),
     }
+}
+
+/// RFC 8785 canonical bytes of `object` without the member `omit` and with `replace`'s member
+/// value swapped in when the object has it: a signed document as its proof covers it, without
+/// copying the document.
+pub fn jcs_object_view(object: &Map<String, Value>, omit: &str, replace: Option<(&str, &Value)>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2048);
+    let members = object.iter().filter(|(key, _)| key.as_str() != omit).map(|(key, value)| match replace {
+        Some((name, new)) if name == key => (key, new),
+        _ => (key, value),
+    });
+    write_object(members, &mut out);
+    out
+}
+
+fn write_object<'a>(members: impl Iterator<Item = (&'a String, &'a Value)> + Clone, out: &mut Vec<u8>) {
+    out.push(b'{');
+    // JCS orders keys by UTF-16 code units. serde_json's map iterates in UTF-8 byte order,
+    // which is the same except around characters beyond U+FFFF, so sort only when needed.
+    if members.clone().map(|(key, _)| key).is_sorted_by(|a, b| utf16_order(a, b).is_lt()) {
+        write_members(members, out);
+    } else {
+        let mut sorted: Vec<_> = members.collect();
+        sorted.sort_by(|a, b| utf16_order(a.0, b.0));
+        write_members(sorted.into_iter(), out);
+    }
+    out.push(b'}');
 }
 
 fn write_members<'a>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
@@ -100,7 +115,7 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Map, json};
+    use serde_json::json;
 
     /// A small deterministic generator (xorshift), so a failure reproduces.
     struct Random(u64);
@@ -159,6 +174,27 @@ mod tests {
             let value = random.value(4);
             let reference = serde_json_canonicalizer::to_vec(&value).unwrap();
             assert_eq!(String::from_utf8_lossy(&jcs(&value)), String::from_utf8_lossy(&reference), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn an_object_view_is_the_canonical_form_of_the_edited_copy() {
+        let mut random = Random(0x0b1e_c7ed);
+        let context = json!(["https://www.w3.org/ns/credentials/v2"]);
+        for _ in 0..2_000 {
+            let Value::Object(mut object) = random.value(3) else { continue };
+            if random.below(2) == 0 {
+                object.insert("proof".into(), random.value(2));
+            }
+            if random.below(2) == 0 {
+                object.insert("@context".into(), random.value(1));
+            }
+            let view = jcs_object_view(&object, "proof", Some(("@context", &context)));
+            object.remove("proof");
+            if let Some(c) = object.get_mut("@context") {
+                *c = context.clone();
+            }
+            assert_eq!(view, jcs(&Value::Object(object)));
         }
     }
 

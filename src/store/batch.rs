@@ -87,7 +87,7 @@ impl Prefetch {
                 }
                 Operation::IssueCertificate(c) => {
                     let presented = Presented::new(c.credential.clone());
-                    p.public_keys.extend(presented.public_key());
+                    p.public_keys.extend(presented.public_key().map(str::to_string));
                     if let Ok(parsed) = &presented.parsed {
                         p.certificate_numbers.insert(parsed.subject.certificate_number.clone());
                         p.committee_records.insert(parsed.subject.committee_id.clone());
@@ -584,7 +584,7 @@ impl Batch {
                 "the credential's issuer is neither the token's authority nor a unit it supervises",
             ));
         }
-        let key = presented.public_key().and_then(|pk| self.key_ids_by_public.get(&pk)).map(|id| &self.keys[id]);
+        let key = presented.public_key().and_then(|pk| self.key_ids_by_public.get(pk)).map(|id| &self.keys[id]);
         let evidence = Evidence {
             key,
             committee: self.committee_records.get(&parsed.subject.committee_id),
