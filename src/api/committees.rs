@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
+use axum::http::Uri;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -238,16 +239,17 @@ pub struct CoverageResult {
 pub async fn get_coverage(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-    Params(p): Params<CoverageParams>,
+    uri: Uri,
 ) -> Result<Response, AppError> {
     let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
     let graph = state.store.authority_graph().await?;
     // The same query string on the same day, against the same record and graph, has the same answer.
-    let key = format!("coverage\u{0}{id}\u{0}{}\u{0}{}", today(), raw.unwrap_or_default());
+    let key = format!("coverage\u{0}{id}\u{0}{}\u{0}{}", today(), uri.query().unwrap_or_default());
     if let Some(answer) = state.pages.current(&key, &record, Some(&graph)) {
         return Ok(json_bytes(answer));
     }
+    // Parsed only when the answer is not kept: a kept answer's query was valid.
+    let p: CoverageParams = params::from_uri(&uri)?;
     let series = params::series("series", params::required("series", &p.series)?)?;
     let level = params::level("level", params::required("level", &p.level)?)?;
     let region = params::text(&p.region).map(|r| params::region("region", r)).transpose()?;

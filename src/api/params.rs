@@ -2,6 +2,7 @@
 //! rejection names the parameter and says why in Chinese and English.
 
 use axum::extract::{FromRequestParts, Query};
+use axum::http::Uri;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,12 +18,18 @@ pub struct Params<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(v)) => Ok(Params(v)),
-            Err(e) => Err(AppError::invalid("query", "malformed_query", "查询字符串无法解析", e.body_text())),
-        }
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        from_uri(&parts.uri).map(Params)
     }
+}
+
+/// The query string of `uri`, parsed. axum's `Query` tracks the failing field's path at a cost
+/// to every request; only a query that fails needs it, so it reads the query a second time.
+pub fn from_uri<T: DeserializeOwned>(uri: &Uri) -> Result<T, AppError> {
+    serde_urlencoded::from_str(uri.query().unwrap_or_default()).or_else(|_| match Query::<T>::try_from_uri(uri) {
+        Ok(Query(v)) => Ok(v),
+        Err(e) => Err(AppError::invalid("query", "malformed_query", "查询字符串无法解析", e.body_text())),
+    })
 }
 
 pub const MAX_LIMIT: u32 = 500;

@@ -173,9 +173,12 @@ pub fn parse_credential(credential: &Value) -> Result<ParsedCertificate, FormatE
         .ok_or_else(|| format_error("validFrom", "missing or not an RFC 3339 time"))?
         .with_timezone(&Utc);
     let subject_value = object.get("credentialSubject").ok_or_else(|| format_error("credentialSubject", "missing"))?;
-    let subject: TitleSubject = serde_path_to_error::deserialize(subject_value.clone()).map_err(|e| {
-        let path = e.path().to_string();
-        format_error(&format!("credentialSubject.{path}"), e.into_inner().to_string())
+    // Read in place; only a subject that fails is read again, tracking the path, to say where.
+    let subject = TitleSubject::deserialize(subject_value).or_else(|_| {
+        serde_path_to_error::deserialize::<_, TitleSubject>(subject_value).map_err(|e| {
+            let path = e.path().to_string();
+            format_error(&format!("credentialSubject.{path}"), e.into_inner().to_string())
+        })
     })?;
     if subject.format_version != FORMAT_VERSION {
         return Err(format_error(

@@ -12,8 +12,9 @@
 //! generation before loading, and drops what it inserted if an invalidation happened meanwhile.
 
 use std::sync::Arc;
+use std::sync::PoisonError;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use moka::future::Cache;
@@ -98,14 +99,73 @@ pub struct CachedStore {
     generation: AtomicU64,
     /// The log position whose events this cache has applied (-1: not following).
     position: AtomicI64,
-    graph: Cache<(), Arc<AuthorityGraph>>,
-    keys: Cache<(), Arc<Vec<IssuerKey>>>,
+    graph: Slot<Arc<AuthorityGraph>>,
+    keys: Slot<Arc<Vec<IssuerKey>>>,
     committees: Cache<String, Option<Arc<CommitteeRecord>>>,
     certificates: Cache<String, Option<RegisteredCertificate>>,
     /// Certificate states per status authority (what its status lists are built from).
     states: Cache<String, Arc<Vec<CertificateStatus>>>,
     /// Checkpoints are signed by whichever node sequences: kept one second.
-    checkpoint: Cache<(), Option<StoredCheckpoint>>,
+    checkpoint: Slot<Option<StoredCheckpoint>>,
+}
+
+/// Where `CachedStore::cached` keeps an answer: a moka cache, or a `Slot`.
+trait Holder<K, V> {
+    async fn get(&self, key: &K) -> Option<V>;
+    async fn insert(&self, key: K, value: V);
+    async fn invalidate(&self, key: &K);
+}
+
+impl<K, V> Holder<K, V> for Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    async fn get(&self, key: &K) -> Option<V> {
+        Cache::get(self, key).await
+    }
+
+    async fn insert(&self, key: K, value: V) {
+        Cache::insert(self, key, value).await
+    }
+
+    async fn invalidate(&self, key: &K) {
+        Cache::invalidate(self, key).await
+    }
+}
+
+/// One cached value (the graph, the key list, the checkpoint), optionally for a limited time.
+/// A lock and a clone: a moka cache's per-read bookkeeping (clock reads, access recording) was
+/// most of what a cached coverage answer cost beyond HTTP, and a single value needs none of it.
+struct Slot<V> {
+    value: std::sync::RwLock<Option<(V, Instant)>>,
+    ttl: Option<Duration>,
+}
+
+impl<V: Clone> Slot<V> {
+    fn new(ttl: Option<Duration>) -> Slot<V> {
+        Slot { value: std::sync::RwLock::new(None), ttl }
+    }
+
+    fn clear(&self) {
+        *self.value.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+impl<V: Clone> Holder<(), V> for Slot<V> {
+    async fn get(&self, _: &()) -> Option<V> {
+        let held = self.value.read().unwrap_or_else(PoisonError::into_inner);
+        let (value, at) = held.as_ref()?;
+        self.ttl.is_none_or(|ttl| at.elapsed() < ttl).then(|| value.clone())
+    }
+
+    async fn insert(&self, _: (), value: V) {
+        *self.value.write().unwrap_or_else(PoisonError::into_inner) = Some((value, Instant::now()));
+    }
+
+    async fn invalidate(&self, _: &()) {
+        self.clear();
+    }
 }
 
 impl CachedStore {
@@ -114,24 +174,24 @@ impl CachedStore {
             inner,
             generation: AtomicU64::new(0),
             position: AtomicI64::new(-1),
-            graph: Cache::new(1),
-            keys: Cache::new(1),
+            graph: Slot::new(None),
+            keys: Slot::new(None),
             committees: Cache::new(sizes.committees),
             certificates: Cache::new(sizes.certificates),
             states: Cache::new(1_000),
-            checkpoint: Cache::builder().max_capacity(1).time_to_live(Duration::from_secs(1)).build(),
+            checkpoint: Slot::new(Some(Duration::from_secs(1))),
         }
     }
 
     /// Forgets everything cached.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        self.graph.invalidate_all();
-        self.keys.invalidate_all();
+        self.graph.clear();
+        self.keys.clear();
         self.committees.invalidate_all();
         self.certificates.invalidate_all();
         self.states.invalidate_all();
-        self.checkpoint.invalidate_all();
+        self.checkpoint.clear();
     }
 
     /// Drops what `events` made stale, and nothing else.
@@ -140,7 +200,7 @@ impl CachedStore {
         for event in events {
             match stale(event) {
                 Stale::Everything => return self.invalidate(),
-                Stale::Keys => self.keys.invalidate(&()).await,
+                Stale::Keys => self.keys.clear(),
                 Stale::Committee(id) => self.committees.invalidate(&id).await,
                 Stale::PartOfCommittee { entity_type, id } => match self.committee_of(&entity_type, &id).await {
                     Some(committee) => self.committees.invalidate(&committee).await,
@@ -207,10 +267,10 @@ impl CachedStore {
         });
     }
 
-    async fn cached<K, V, F>(&self, cache: &Cache<K, V>, key: K, load: F) -> StoreResult<V>
+    async fn cached<K, V, F>(&self, cache: &impl Holder<K, V>, key: K, load: F) -> StoreResult<V>
     where
-        K: std::hash::Hash + Eq + Send + Sync + Clone + 'static,
-        V: Clone + Send + Sync + 'static,
+        K: Clone,
+        V: Clone,
         F: std::future::Future<Output = StoreResult<V>>,
     {
         if let Some(value) = cache.get(&key).await {
@@ -330,7 +390,7 @@ impl Store for CachedStore {
     async fn sign_checkpoint(&self, sign: &super::CheckpointSigner<'_>) -> StoreResult<Option<StoredCheckpoint>> {
         let signed = self.inner.sign_checkpoint(sign).await?;
         if signed.is_some() {
-            self.checkpoint.invalidate(&()).await;
+            self.checkpoint.clear();
         }
         Ok(signed)
     }
