@@ -22,8 +22,12 @@ use crate::registry_key::RegistryKey;
 use crate::store::DynStore;
 use crate::transparency::LogSigner;
 
+/// What every handler shares. axum's `State` clones it for each request, so it is one `Arc`
+/// (cloning the fields one by one was a percent of a cached read).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub store: DynStore,
     /// Signs status lists and bundles.
     pub registry: Arc<RegistryKey>,
@@ -38,16 +42,24 @@ pub struct AppState {
     pub signer_keys: crate::api::certificates::SignerKeys,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(store: DynStore, registry: RegistryKey, log: LogSigner, public_url: &str) -> AppState {
-        AppState {
+        AppState(Arc::new(Shared {
             store,
             registry: Arc::new(registry),
             public_url: public_url.trim_end_matches('/').into(),
             log: Arc::new(log),
             pages: crate::api::committees::PageCache::new(),
             signer_keys: crate::api::certificates::SignerKeys::new(),
-        }
+        }))
     }
 }
 
@@ -154,7 +166,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn build_router(state: AppState) -> Router {
     let (router, api) = api_router().split_for_parts();
-    router
+    let router = router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", tidy(api)))
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
@@ -162,19 +174,28 @@ pub fn build_router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Every CORS answer is the same whatever the request's origin, so no `Vary` (tower-http
         // 0.7 drops it for `permissive` too; building it was a percent of a cached read).
-        .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)).vary([] as [axum::http::HeaderName; 0]))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<_>| {
-                    let route = req.extensions().get::<MatchedPath>().map_or(req.uri().path(), |m| m.as_str());
-                    // DEBUG, not INFO: at INFO the span's formatted fields cost a quarter of a cached
-                    // read's throughput (bench/RESULTS.md). `RUST_LOG=zhicheng=debug,tower_http=debug`
-                    // turns per-request spans on.
-                    tracing::debug_span!("request", method = %req.method(), http.route = %route)
-                })
-                .on_failure(()),
-        )
-        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)).vary([] as [axum::http::HeaderName; 0]));
+    with_request_spans(router).layer(CatchPanicLayer::custom(|_| panic_response()))
+}
+
+/// Per-request spans and response events, at DEBUG: at INFO their formatted fields cost a
+/// quarter of a cached read's throughput (bench/RESULTS.md). With DEBUG off when the router is
+/// built (the filter is fixed at start) the layer would only read clocks and wrap bodies for
+/// nothing, so it is left out. `RUST_LOG=zhicheng=debug,tower_http=debug` turns them on.
+fn with_request_spans(router: Router) -> Router {
+    if !tracing::enabled!(tracing::Level::DEBUG)
+        && !tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG)
+    {
+        return router;
+    }
+    router.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &Request<_>| {
+                let route = req.extensions().get::<MatchedPath>().map_or(req.uri().path(), |m| m.as_str());
+                tracing::debug_span!("request", method = %req.method(), http.route = %route)
+            })
+            .on_failure(()),
+    )
 }
 
 fn panic_response() -> Response {
