@@ -90,23 +90,29 @@ pub struct Server {
     pub child: tokio::process::Child,
     pub addr: String,
     pub logs: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// The key file the server signs its log with.
+    pub log_key: std::path::PathBuf,
+    /// Holds the server's key files; removed with the server.
+    _keys: tempfile::TempDir,
 }
 
 impl Server {
     pub async fn start(url: &str, log_filter: &str) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log_key = std::env::temp_dir().join(format!("zhicheng-test-{port}-log.key"));
-        Server::start_with(url, log_filter, port, &log_key).await
+        Server::start_with(url, log_filter, port, None).await
     }
 
-    /// A server on `port` signing its log with the key in `log_key` (created if missing).
-    pub async fn start_with(url: &str, log_filter: &str, port: u16, log_key: &std::path::Path) -> Server {
+    /// A server on `port` signing its log with the key in `log_key` (created if missing; a
+    /// fresh key of its own when `None`).
+    pub async fn start_with(url: &str, log_filter: &str, port: u16, log_key: Option<&std::path::Path>) -> Server {
         let addr = format!("127.0.0.1:{port}");
+        let keys = tempfile::tempdir().unwrap();
+        let log_key = log_key.map_or_else(|| keys.path().join("log.key"), std::path::Path::to_path_buf);
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zhicheng"))
             .args(["serve", "--listen", &addr, "--database-url", url, "--deployment", "test", "--log-key"])
-            .arg(log_key)
+            .arg(&log_key)
             .arg("--registry-key")
-            .arg(std::env::temp_dir().join(format!("zhicheng-test-{port}.key")))
+            .arg(keys.path().join("registry.key"))
             .env("RUST_LOG", log_filter)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
@@ -121,7 +127,7 @@ impl Server {
                 let _ = tx.send(line);
             }
         });
-        let mut server = Server { child, addr, logs: tokio::sync::mpsc::unbounded_channel().1 };
+        let mut server = Server { child, addr, logs: tokio::sync::mpsc::unbounded_channel().1, log_key, _keys: keys };
         let mut seen = Vec::new();
         loop {
             let line = tokio::time::timeout(Duration::from_secs(30), logs.recv())
@@ -246,9 +252,7 @@ async fn sigkill_during_import_leaves_the_database_untouched(app: TestApp) {
     assert!(matches!(outcome, zhicheng::store::WriteOutcome::Applied(a) if a.len() == 2_000));
     // The log agrees with the registry: every event's leaf and tile, and the checkpoint the
     // killed server signed, are intact.
-    let port = server.addr.rsplit(':').next().unwrap();
-    let key_file = std::env::temp_dir().join(format!("zhicheng-test-{port}-log.key"));
-    let key = zhicheng::registry_key::RegistryKey::load_or_create(&key_file).unwrap().signing_key().clone();
+    let key = zhicheng::registry_key::RegistryKey::load_or_create(&server.log_key).unwrap().signing_key().clone();
     let verifier = zhicheng::transparency::LogSigner::new("test", key).unwrap().verifier();
     let report = zhicheng::transparency::audit(reopened.as_ref(), &verifier).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);

@@ -260,7 +260,7 @@ async fn log_verify_and_monitor_catch_a_rewritten_and_a_forked_log() {
     let state_arg = state.to_str().unwrap().to_string();
 
     // The honest demo server: the whole log verifies, and the monitor records its checkpoint.
-    let mut honest = crate::bulk::Server::start_with(&db("a.db"), "info", free_port(), &log_key).await;
+    let mut honest = crate::bulk::Server::start_with(&db("a.db"), "info", free_port(), Some(&log_key)).await;
     let url = format!("http://{}", honest.addr);
     wait_for_checkpoint(&url).await;
     let key =
@@ -284,7 +284,7 @@ async fn log_verify_and_monitor_catch_a_rewritten_and_a_forked_log() {
     let _ = honest.child.kill().await;
 
     // A fork: another history signed with the same key. The monitor shows both notes.
-    let mut forked = crate::bulk::Server::start_with(&db("b.db"), "info", free_port(), &log_key).await;
+    let mut forked = crate::bulk::Server::start_with(&db("b.db"), "info", free_port(), Some(&log_key)).await;
     let forked_url = format!("http://{}", forked.addr);
     wait_for_checkpoint(&forked_url).await;
     let monitor = zhicheng(&["log", "monitor", "--url", &forked_url, "--state", &state_arg, "--once"]);
