@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
@@ -170,12 +171,17 @@ pub fn build_router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", tidy(api)))
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Every CORS answer is the same whatever the request's origin, so no `Vary` (tower-http
-        // 0.7 drops it for `permissive` too; building it was a percent of a cached read).
-        .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)).vary([] as [axum::http::HeaderName; 0]));
-    with_request_spans(router).layer(CatchPanicLayer::custom(|_| panic_response()))
+        .with_state(state);
+    // One `layer` call for the whole stack: each call wraps every route in another boxed service,
+    // cloned on every request.
+    with_request_spans(router).layer(
+        ServiceBuilder::new()
+            .layer(CatchPanicLayer::custom(|_| panic_response()))
+            // Every CORS answer is the same whatever the request's origin, so no `Vary`
+            // (tower-http 0.7 drops it for `permissive` too; building it was a percent of a read).
+            .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)).vary([] as [axum::http::HeaderName; 0]))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+    )
 }
 
 /// Per-request spans and response events, at DEBUG: at INFO their formatted fields cost a
