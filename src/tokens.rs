@@ -28,13 +28,7 @@ pub fn new_id(prefix: &str) -> String {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        text.push(DIGITS[usize::from(b >> 4)].into());
-        text.push(DIGITS[usize::from(b & 0x0f)].into());
-    }
-    text
+    hex::encode(bytes)
 }
 
 #[cfg(test)]

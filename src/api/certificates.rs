@@ -29,7 +29,7 @@ pub const MAX_VERIFY_BYTES: usize = 64 * 1024;
 /// tenth of a signature check) once per key. Any well-formed key is kept, registered or not, so
 /// the cache is bounded.
 #[derive(Clone)]
-pub struct SignerKeys(moka::sync::Cache<Box<str>, VerifyingKey>);
+pub struct SignerKeys(moka::sync::Cache<String, VerifyingKey>);
 
 impl SignerKeys {
     pub fn new() -> SignerKeys {
@@ -38,12 +38,7 @@ impl SignerKeys {
 
     pub fn presented(&self, credential: serde_json::Value) -> Presented {
         Presented::with_key_decoder(credential, |multikey| {
-            if let Some(key) = self.0.get(multikey) {
-                return Some(key);
-            }
-            let key = decode_public(multikey).ok()?;
-            self.0.insert(multikey.into(), key);
-            Some(key)
+            self.0.optionally_get_with_by_ref(multikey, || decode_public(multikey).ok())
         })
     }
 }

@@ -170,11 +170,7 @@ impl PageCache {
 
     fn current(&self, key: &str, record: &Arc<CommitteeRecord>, graph: Option<&Arc<AuthorityGraph>>) -> Option<Bytes> {
         let r = self.0.get(key)?;
-        let same_graph = match (&r.graph, graph) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
+        let same_graph = r.graph.as_ref().map(Arc::as_ptr) == graph.map(Arc::as_ptr);
         (Arc::ptr_eq(&r.record, record) && same_graph).then_some(r.body)
     }
 

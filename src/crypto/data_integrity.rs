@@ -44,9 +44,15 @@ impl ProofError {
 }
 
 /// The bytes an `eddsa-jcs-2022` signature covers.
-pub fn hash_data(document: &Value, proof_config: &Value) -> Vec<u8> {
-    let mut data = sha256(&jcs(proof_config)).to_vec();
-    data.extend_from_slice(&sha256(&jcs(document)));
+pub fn hash_data(document: &Value, proof_config: &Value) -> [u8; 64] {
+    hash_canonical(&jcs(proof_config), &jcs(document))
+}
+
+/// `hashData` from the canonical bytes of the proof configuration and of the document.
+fn hash_canonical(proof_config: &[u8], document: &[u8]) -> [u8; 64] {
+    let mut data = [0; 64];
+    data[..32].copy_from_slice(&sha256(proof_config));
+    data[32..].copy_from_slice(&sha256(document));
     data
 }
 
@@ -102,10 +108,10 @@ pub fn parse(secured: &Value) -> Result<Proof, ProofError> {
         return Err(ProofError::ContextMismatch);
     }
     // The signed document is the secured one without `proof`, under the proof's @context.
-    let mut signed = [0; 64];
-    signed[..32].copy_from_slice(&sha256(&jcs_object_view(proof, "proofValue", None)));
-    let document = jcs_object_view(object, "proof", proof_context.map(|c| ("@context", c)));
-    signed[32..].copy_from_slice(&sha256(&document));
+    let signed = hash_canonical(
+        &jcs_object_view(proof, "proofValue", None),
+        &jcs_object_view(object, "proof", proof_context.map(|c| ("@context", c))),
+    );
     Ok(Proof { verification_method, created, signed, signature })
 }
 
@@ -119,6 +125,11 @@ fn context_starts_with(document: Option<&Value>, proof: &Value) -> bool {
 }
 
 impl Proof {
+    /// The Multikey of a `did:key` verification method.
+    pub fn did_key(&self) -> Option<&str> {
+        self.verification_method.strip_prefix("did:key:")?.split('#').next()
+    }
+
     pub fn verify(&self, key: &VerifyingKey) -> Result<(), ProofError> {
         key.verify(&self.signed, &self.signature).map_err(|_| ProofError::BadSignature)
     }

@@ -109,20 +109,14 @@ impl Presented {
     /// As `new`, with the signer's Multikey decoded by `decode`: the server passes a cache, since
     /// decoding a point costs about a tenth of a signature check.
     pub fn with_key_decoder(credential: Value, decode: impl FnOnce(&str) -> Option<VerifyingKey>) -> Presented {
-        let mut presented = Presented {
-            parsed: parse_credential(&credential),
-            proof: data_integrity::parse(&credential),
-            credential,
-            signer: None,
-        };
-        presented.signer = presented.public_key().and_then(decode);
-        presented
+        let proof = data_integrity::parse(&credential);
+        let signer = proof.as_ref().ok().and_then(Proof::did_key).and_then(decode);
+        Presented { parsed: parse_credential(&credential), proof, credential, signer }
     }
 
     /// The Multikey named by the proof's `did:key` verification method.
     pub fn public_key(&self) -> Option<&str> {
-        let method = &self.proof.as_ref().ok()?.verification_method;
-        method.strip_prefix("did:key:")?.split('#').next()
+        self.proof.as_ref().ok()?.did_key()
     }
 
     pub fn certificate_number(&self) -> Option<&str> {
