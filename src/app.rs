@@ -41,6 +41,8 @@ pub struct Shared {
     pub pages: crate::api::committees::PageCache,
     /// Signers' public keys, decoded once.
     pub signer_keys: crate::api::certificates::SignerKeys,
+    /// Checks the signatures of concurrent verifications together.
+    pub signatures: crate::signature_batch::SignatureBatcher,
 }
 
 impl std::ops::Deref for AppState {
@@ -60,6 +62,7 @@ impl AppState {
             log: Arc::new(log),
             pages: crate::api::committees::PageCache::new(),
             signer_keys: crate::api::certificates::SignerKeys::new(),
+            signatures: crate::signature_batch::SignatureBatcher::default(),
         }))
     }
 }

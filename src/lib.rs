@@ -16,6 +16,7 @@ pub mod error;
 pub mod import;
 pub mod offline;
 pub mod registry_key;
+pub mod signature_batch;
 pub mod store;
 pub mod tokens;
 pub mod transparency;

@@ -249,9 +249,12 @@ pub struct VerifyResponse {
 /// Evidence and outcome for one presented credential.
 pub async fn verify_presented(
     state: &AppState,
-    presented: &Presented,
+    presented: &mut Presented,
     holder: &HolderClaim,
 ) -> Result<(crate::domain::verification::Outcome, Option<RegisteredCertificate>), AppError> {
+    if let (None, Some(check)) = (presented.signature_valid(), presented.signature_check()) {
+        presented.set_signature_valid(state.signatures.verify(check).await);
+    }
     let keys = state.store.keys().await?;
     let key = presented.public_key().and_then(|pk| keys.iter().find(|k| k.public_key == pk));
     let committee = match presented.committee_id() {
@@ -300,7 +303,7 @@ pub async fn verify_certificate(
 ) -> Result<Json<VerifyResponse>, AppError> {
     let request = body.value;
     let holder = HolderClaim { name: request.name.clone(), id_number: request.id_number.clone() };
-    let presented = match (request.credential, request.qr, request.certificate_number) {
+    let mut presented = match (request.credential, request.qr, request.certificate_number) {
         (Some(credential), None, None) => state.signer_keys.presented(credential),
         (None, Some(qr), None) => {
             let credential = crate::crypto::compact::decode(&qr).map_err(|e| {
@@ -331,7 +334,7 @@ pub async fn verify_certificate(
             ));
         }
     };
-    let (outcome, registered) = verify_presented(&state, &presented, &holder).await?;
+    let (outcome, registered) = verify_presented(&state, &mut presented, &holder).await?;
     tracing::debug!(verdict = ?outcome.verdict, "certificate verified");
     Ok(Json(VerifyResponse {
         certificate: summary(presented.parsed.as_ref().ok(), registered.as_ref()),

@@ -191,7 +191,7 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
 }
 
 pub async fn verify_answer(args: &VerifyArgs) -> Result<Value, AppError> {
-    let presented = presented(&args.input)?;
+    let mut presented = presented(&args.input)?;
     let holder = HolderClaim { name: args.name.clone(), id_number: args.id_number.clone() };
     let (outcome, as_of, log_size) = match &args.bundle {
         Some(path) => {
@@ -218,7 +218,7 @@ pub async fn verify_answer(args: &VerifyArgs) -> Result<Value, AppError> {
                 )?,
                 "",
             );
-            let (outcome, _) = crate::api::certificates::verify_presented(&state, &presented, &holder).await?;
+            let (outcome, _) = crate::api::certificates::verify_presented(&state, &mut presented, &holder).await?;
             (outcome, Utc::now(), store.log_size().await?)
         }
     };

@@ -131,7 +131,26 @@ impl Proof {
     }
 
     pub fn verify(&self, key: &VerifyingKey) -> Result<(), ProofError> {
-        key.verify(&self.signed, &self.signature).map_err(|_| ProofError::BadSignature)
+        if self.check_with(*key).verify() { Ok(()) } else { Err(ProofError::BadSignature) }
+    }
+
+    /// The signature check of this proof with `key`, to be made here or elsewhere (in a batch).
+    pub fn check_with(&self, key: VerifyingKey) -> SignatureCheck {
+        SignatureCheck { message: self.signed, signature: self.signature, key }
+    }
+}
+
+/// One Ed25519 check: the signed bytes (`hashData`), the signature and the key.
+#[derive(Debug, Clone)]
+pub struct SignatureCheck {
+    pub message: [u8; 64],
+    pub signature: Signature,
+    pub key: VerifyingKey,
+}
+
+impl SignatureCheck {
+    pub fn verify(&self) -> bool {
+        self.key.verify(&self.message, &self.signature).is_ok()
     }
 }
 

@@ -11,7 +11,7 @@ use super::authority::AuthorityGraph;
 use super::certificate::{IssuerKey, IssuerRef, ParsedCertificate, holder_id_matches, parse_credential};
 use super::committee::CommitteeRecord;
 use super::coverage::{CoverageQuery, authorization_coverage, sanction_reasons};
-use crate::crypto::data_integrity::{self, Proof, ProofError};
+use crate::crypto::data_integrity::{self, Proof, ProofError, SignatureCheck};
 use crate::crypto::{jcs, multikey, sha256};
 use ed25519_dalek::VerifyingKey;
 
@@ -99,6 +99,8 @@ pub struct Presented {
     pub proof: Result<Proof, ProofError>,
     /// The key named by the proof, when it is a well-formed Ed25519 `did:key`.
     signer: Option<VerifyingKey>,
+    /// The signature check's result when it was made elsewhere (the server batches them).
+    signature_valid: Option<bool>,
 }
 
 impl Presented {
@@ -111,7 +113,22 @@ impl Presented {
     pub fn with_key_decoder(credential: Value, decode: impl FnOnce(&str) -> Option<VerifyingKey>) -> Presented {
         let proof = data_integrity::parse(&credential);
         let signer = proof.as_ref().ok().and_then(Proof::did_key).and_then(decode);
-        Presented { parsed: parse_credential(&credential), proof, credential, signer }
+        Presented { parsed: parse_credential(&credential), proof, credential, signer, signature_valid: None }
+    }
+
+    /// The signature check to make, when the proof is well-formed and names a usable key.
+    pub fn signature_check(&self) -> Option<SignatureCheck> {
+        Some(self.proof.as_ref().ok()?.check_with(self.signer?))
+    }
+
+    /// The result of `signature_check()` when it was made elsewhere.
+    pub fn signature_valid(&self) -> Option<bool> {
+        self.signature_valid
+    }
+
+    /// Records the result of `signature_check()` made elsewhere, so `verify` does not redo it.
+    pub fn set_signature_valid(&mut self, valid: bool) {
+        self.signature_valid = Some(valid);
     }
 
     /// The Multikey named by the proof's `did:key` verification method.
@@ -202,7 +219,7 @@ pub fn verify(presented: &Presented, evidence: &Evidence<'_>, holder: &HolderCla
             return finish(checks);
         }
     };
-    let signature = signature_check(presented);
+    let signature = signature_step(presented);
     let signed = signature.status == CheckStatus::Pass;
     checks.push(signature);
     if !signed {
@@ -237,7 +254,7 @@ fn finish(mut checks: Vec<Check>) -> Outcome {
     Outcome { verdict, checks }
 }
 
-fn signature_check(presented: &Presented) -> Check {
+fn signature_step(presented: &Presented) -> Check {
     let proof = match &presented.proof {
         Ok(p) => p,
         Err(e) => {
@@ -257,9 +274,10 @@ fn signature_check(presented: &Presented) -> Check {
             "the verification method is not a did:key Ed25519 key",
         );
     };
-    match proof.verify(key) {
-        Ok(()) => pass(Step::Signature, "签名有效", "the Ed25519 signature is valid"),
-        Err(_) => fail(
+    let valid = presented.signature_valid.unwrap_or_else(|| proof.verify(key).is_ok());
+    match valid {
+        true => pass(Step::Signature, "签名有效", "the Ed25519 signature is valid"),
+        false => fail(
             Step::Signature,
             "bad_signature",
             "签名无效：证书内容被篡改或伪造",

@@ -17,6 +17,7 @@ both!(
     lookups_mask_names_and_hide_wrong_names,
     issuing_refuses_what_would_not_verify,
     every_key_and_signature_code,
+    a_batch_cannot_make_a_malleated_signature_valid,
 );
 
 pub struct Issuer {
@@ -493,4 +494,49 @@ async fn every_key_and_signature_code(app: TestApp) {
     app.send("POST", "/api/v1/verify", None, Some(json!({"qr": "HC1:NOTOURS"})), &[])
         .await
         .problem(400, "malformed_qr");
+}
+
+/// The server checks concurrent signatures as a batch, and a batch can accept a signature whose
+/// `R` carries a small-order component that the one-by-one check rejects. Only someone altering
+/// a genuine signature makes one, and it cannot change a verdict: issuing refuses it, so it
+/// never matches a registered certificate (docs/DECISIONS.md, "Verifying signatures in batches").
+async fn a_batch_cannot_make_a_malleated_signature_valid(app: TestApp) {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use zhicheng::domain::verification::{HolderClaim, Presented, Verdict};
+
+    let s = setup(&app).await;
+    let genuine =
+        s.issuer.sign(&subject("M-1", "c-eng", "ENGINEERING", "intermediate", "2023-05-01"), "jilin", now_minus(1));
+    issue(&app, &s, &genuine).await;
+    // R + T, T of order 2: [s]B = R + [k]A no longer holds, but 2·(R + T − [s]B + [k]A) = 0.
+    let mut malleated = genuine.clone();
+    let proof_value = genuine["proof"]["proofValue"].as_str().unwrap();
+    let mut signature = multikey::from_base58btc(proof_value).unwrap();
+    let r = CompressedEdwardsY(signature[..32].try_into().unwrap()).decompress().unwrap();
+    signature[..32].copy_from_slice((r + EIGHT_TORSION[4]).compress().as_bytes());
+    malleated["proof"]["proofValue"] = json!(multikey::base58btc(&signature));
+
+    let mut presented = Presented::new(malleated.clone());
+    assert!(!presented.signature_check().unwrap().verify(), "one by one, the malleated signature fails");
+    let answer = verify(&app, json!({"credential": malleated})).await;
+    assert_eq!(failures(&answer), [pair("signature", "bad_signature")]);
+    // Were a batch to accept it, the registry would still not know it.
+    let state = zhicheng::app::AppState::new(
+        app.store.clone(),
+        zhicheng::registry_key::RegistryKey::generate(),
+        zhicheng::transparency::LogSigner::new("test", SigningKey::from_bytes(&[7; 32])).unwrap(),
+        "",
+    );
+    presented.set_signature_valid(true);
+    let (outcome, _) =
+        zhicheng::api::certificates::verify_presented(&state, &mut presented, &HolderClaim::default()).await.unwrap();
+    assert_eq!(outcome.verdict, Verdict::Invalid);
+    let failed: Vec<_> = outcome
+        .checks
+        .iter()
+        .filter(|c| c.status == zhicheng::domain::verification::CheckStatus::Fail)
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(failed, ["registry_mismatch"]);
 }
