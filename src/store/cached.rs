@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use moka::future::Cache;
+use moka::sync::Cache;
 
 use super::{
     AuthorityFilter, CertificateStatus, CommitteeRowFilter, Counts, Dataset, DynStore, Event, EventFilter, Idempotency,
@@ -122,15 +122,15 @@ where
     V: Clone + Send + Sync + 'static,
 {
     async fn get(&self, key: &K) -> Option<V> {
-        Cache::get(self, key).await
+        Cache::get(self, key)
     }
 
     async fn insert(&self, key: K, value: V) {
-        Cache::insert(self, key, value).await
+        Cache::insert(self, key, value)
     }
 
     async fn invalidate(&self, key: &K) {
-        Cache::invalidate(self, key).await
+        Cache::invalidate(self, key)
     }
 }
 
@@ -201,14 +201,14 @@ impl CachedStore {
             match stale(event) {
                 Stale::Everything => return self.invalidate(),
                 Stale::Keys => self.keys.clear(),
-                Stale::Committee(id) => self.committees.invalidate(&id).await,
+                Stale::Committee(id) => self.committees.invalidate(&id),
                 Stale::PartOfCommittee { entity_type, id } => match self.committee_of(&entity_type, &id).await {
-                    Some(committee) => self.committees.invalidate(&committee).await,
+                    Some(committee) => self.committees.invalidate(&committee),
                     None => self.committees.invalidate_all(),
                 },
                 Stale::Nothing => {}
                 Stale::Certificate(number) => {
-                    self.certificates.invalidate(&number).await;
+                    self.certificates.invalidate(&number);
                     self.states.invalidate_all();
                 }
             }
