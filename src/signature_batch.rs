@@ -1,8 +1,8 @@
 //! Signature checks of concurrent requests, verified together.
 //!
-//! A request that finds no check waiting leads a batch: it lets the requests that are ready
-//! to run go first (one `yield_now`), then verifies the checks they queued meanwhile, itself
-//! included, as one batch (`ed25519_dalek::verify_batch`: at 4–8 signatures a batch costs
+//! A request that finds no check waiting starts a batch: a task that lets the requests that
+//! are ready to run go first (one `yield_now`), then verifies the checks they queued
+//! meanwhile, the first included, as one batch (`ed25519_dalek::verify_batch`: at 4–8 signatures a batch costs
 //! 0.55–0.65 of checking them one by one) and hands each its answer. Nothing waits for a batch
 //! to fill: a lone request is checked at once, alone. A batch that fails is checked one
 //! signature at a time, so a bad signature fails only its own request.
@@ -40,7 +40,9 @@ impl SignatureBatcher {
             waiting.len() == 1
         };
         if first {
-            self.clone().lead().await;
+            // A task of its own: were the leader this request, a client hanging up would drop
+            // it mid-batch and leave every later check waiting for a leader that never comes.
+            tokio::spawn(self.clone().lead());
         }
         answered.await.unwrap_or(false)
     }
@@ -81,6 +83,7 @@ fn answer(batch: Vec<Job>) {
 mod tests {
     use super::*;
     use ed25519_dalek::{Signer, SigningKey};
+    use std::time::Duration;
 
     fn check(seed: u8, message: u8) -> SignatureCheck {
         let key = SigningKey::from_bytes(&[seed; 32]);
@@ -125,6 +128,18 @@ mod tests {
         let answers: Vec<bool> = receivers.into_iter().map(|mut r| r.try_recv().unwrap()).collect();
         assert_eq!(answers.iter().filter(|v| !**v).count(), 1);
         assert!(!answers[5]);
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_after_starting_a_batch_leaves_no_check_waiting() {
+        let batcher = SignatureBatcher::default();
+        let mut first = Box::pin(batcher.verify(check(1, 1)));
+        // Polled once (it queues its check and starts the batch), then dropped: a client hung up.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        drop(first);
+        let next = tokio::time::timeout(Duration::from_secs(5), batcher.verify(check(2, 2))).await;
+        assert_eq!(next, Ok(true));
     }
 
     #[tokio::test]
