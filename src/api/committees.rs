@@ -129,13 +129,19 @@ pub async fn get_committee(
     Params(p): Params<CommitteeParams>,
 ) -> Result<Response, AppError> {
     let as_of = params::optional_date("as_of", &p.as_of)?.unwrap_or_else(today);
-    let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
     let key = format!("committee\u{0}{id}\u{0}{as_of}");
-    if let Some(page) = state.pages.current(&key, &record, None) {
+    // Read before the record: if it has not moved when the page is next asked for, the record
+    // the page was rendered from is still current.
+    let version = state.store.committees_version();
+    if let Some(page) = state.pages.unchanged(&key, version) {
+        return Ok(json_bytes(page));
+    }
+    let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
+    if let Some(page) = state.pages.current(&key, &record, None, version) {
         return Ok(json_bytes(page));
     }
     let page = to_bytes(&CommitteeEnvelope { committee: CommitteeView::new(&record, as_of), as_of })?;
-    state.pages.keep(key, record, None, page.clone());
+    state.pages.keep(key, Rendered { record, graph: None, version, body: page.clone() });
     Ok(json_bytes(page))
 }
 
@@ -152,12 +158,16 @@ fn json_bytes(body: Bytes) -> Response {
 pub struct Rendered {
     record: Arc<CommitteeRecord>,
     graph: Option<Arc<AuthorityGraph>>,
+    /// The store's `committees_version` read before the record was.
+    version: Option<u64>,
     body: Bytes,
 }
 
 /// Rendered committee pages and coverage answers. An entry is current while the store hands
 /// out the very record (and graph) it was rendered from: the store's cache replaces a record
-/// exactly when a write changes it, so no separate invalidation exists to get wrong.
+/// exactly when a write changes it, so no separate invalidation exists to get wrong. While the
+/// store's `committees_version` has not moved, no record can have changed, and an entry is
+/// served without reading its record at all.
 #[derive(Clone)]
 pub struct PageCache(moka::sync::Cache<String, Rendered>);
 
@@ -168,14 +178,35 @@ impl PageCache {
         PageCache(moka::sync::Cache::builder().weigher(weigher).max_capacity(32 * 1024 * 1024).build())
     }
 
-    fn current(&self, key: &str, record: &Arc<CommitteeRecord>, graph: Option<&Arc<AuthorityGraph>>) -> Option<Bytes> {
+    /// The kept answer, when no committee record can have changed since it was rendered.
+    fn unchanged(&self, key: &str, version: Option<u64>) -> Option<Bytes> {
         let r = self.0.get(key)?;
-        let same_graph = r.graph.as_ref().map(Arc::as_ptr) == graph.map(Arc::as_ptr);
-        (Arc::ptr_eq(&r.record, record) && same_graph).then_some(r.body)
+        (version.is_some() && r.version == version).then_some(r.body)
     }
 
-    fn keep(&self, key: String, record: Arc<CommitteeRecord>, graph: Option<Arc<AuthorityGraph>>, body: Bytes) {
-        self.0.insert(key, Rendered { record, graph, body });
+    /// The kept answer, when it was rendered from `record` (and `graph`); kept again under
+    /// `version`, read before `record` was.
+    fn current(
+        &self,
+        key: &str,
+        record: &Arc<CommitteeRecord>,
+        graph: Option<&Arc<AuthorityGraph>>,
+        version: Option<u64>,
+    ) -> Option<Bytes> {
+        let mut r = self.0.get(key)?;
+        let same_graph = r.graph.as_ref().map(Arc::as_ptr) == graph.map(Arc::as_ptr);
+        if !(Arc::ptr_eq(&r.record, record) && same_graph) {
+            return None;
+        }
+        if r.version != version {
+            r.version = version;
+            self.0.insert(key.to_string(), r.clone());
+        }
+        Some(r.body)
+    }
+
+    fn keep(&self, key: String, rendered: Rendered) {
+        self.0.insert(key, rendered);
     }
 }
 
@@ -237,11 +268,15 @@ pub async fn get_coverage(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
-    let graph = state.store.authority_graph().await?;
     // The same query string on the same day, against the same record and graph, has the same answer.
     let key = format!("coverage\u{0}{id}\u{0}{}\u{0}{}", today(), uri.query().unwrap_or_default());
-    if let Some(answer) = state.pages.current(&key, &record, Some(&graph)) {
+    let version = state.store.committees_version();
+    if let Some(answer) = state.pages.unchanged(&key, version) {
+        return Ok(json_bytes(answer));
+    }
+    let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
+    let graph = state.store.authority_graph().await?;
+    if let Some(answer) = state.pages.current(&key, &record, Some(&graph), version) {
         return Ok(json_bytes(answer));
     }
     // Parsed only when the answer is not kept: a kept answer's query was valid.
@@ -269,6 +304,6 @@ pub async fn get_coverage(
         authorization: answer.authorization.map(|a| AuthorizationView::new(a, on)),
         query: CoverageQueryView { series: series.clone(), specialty, level, region, own_staff, on },
     })?;
-    state.pages.keep(key, record.clone(), Some(graph.clone()), body.clone());
+    state.pages.keep(key, Rendered { record, graph: Some(graph), version, body: body.clone() });
     Ok(json_bytes(body))
 }

@@ -97,6 +97,8 @@ pub fn stale(event: &Event) -> Stale {
 pub struct CachedStore {
     inner: DynStore,
     generation: AtomicU64,
+    /// Moves on after every drop of a committee record or of the graph (`committees_version`).
+    committees_version: AtomicU64,
     /// The log position whose events this cache has applied (-1: not following).
     position: AtomicI64,
     graph: Slot<Arc<AuthorityGraph>>,
@@ -173,6 +175,7 @@ impl CachedStore {
         CachedStore {
             inner,
             generation: AtomicU64::new(0),
+            committees_version: AtomicU64::new(0),
             position: AtomicI64::new(-1),
             graph: Slot::new(None),
             keys: Slot::new(None),
@@ -192,6 +195,7 @@ impl CachedStore {
         self.certificates.invalidate_all();
         self.states.invalidate_all();
         self.checkpoint.clear();
+        self.committees_version.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Drops what `events` made stale, and nothing else.
@@ -201,11 +205,10 @@ impl CachedStore {
             match stale(event) {
                 Stale::Everything => return self.invalidate(),
                 Stale::Keys => self.keys.clear(),
-                Stale::Committee(id) => self.committees.invalidate(&id),
-                Stale::PartOfCommittee { entity_type, id } => match self.committee_of(&entity_type, &id).await {
-                    Some(committee) => self.committees.invalidate(&committee),
-                    None => self.committees.invalidate_all(),
-                },
+                Stale::Committee(id) => self.drop_committee(Some(&id)),
+                Stale::PartOfCommittee { entity_type, id } => {
+                    self.drop_committee(self.committee_of(&entity_type, &id).await.as_deref())
+                }
                 Stale::Nothing => {}
                 Stale::Certificate(number) => {
                     self.certificates.invalidate(&number);
@@ -213,6 +216,15 @@ impl CachedStore {
                 }
             }
         }
+    }
+
+    /// Drops one committee's record (all of them for `None`); the version moves on after.
+    fn drop_committee(&self, id: Option<&str>) {
+        match id {
+            Some(id) => self.committees.invalidate(id),
+            None => self.committees.invalidate_all(),
+        }
+        self.committees_version.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The committee an authorization or a committee sanction belongs to, as its first event names it.
@@ -281,6 +293,8 @@ impl CachedStore {
         cache.insert(key.clone(), value.clone()).await;
         if self.generation.load(Ordering::SeqCst) != before {
             cache.invalidate(&key).await;
+            // A reader may have been handed the stale value meanwhile.
+            self.committees_version.fetch_add(1, Ordering::SeqCst);
         }
         Ok(value)
     }
@@ -423,6 +437,10 @@ impl Store for CachedStore {
         limit: u32,
     ) -> StoreResult<Vec<CommitteeRecord>> {
         self.inner.committees_after(filter, after, limit).await
+    }
+
+    fn committees_version(&self) -> Option<u64> {
+        Some(self.committees_version.load(Ordering::SeqCst))
     }
 
     async fn committee(&self, id: &str) -> StoreResult<Option<Arc<CommitteeRecord>>> {

@@ -299,6 +299,13 @@ pub trait Store: Send + Sync + 'static {
     /// One committee's record, shared: callers may key derived data (rendered pages) on its identity.
     async fn committee(&self, id: &str) -> StoreResult<Option<Arc<CommitteeRecord>>>;
 
+    /// A number that changes whenever a committee record or the authority graph this store
+    /// hands out may have changed; `None` when the store cannot tell. Read before `committee`,
+    /// an unchanged version later means the record read is still current.
+    fn committees_version(&self) -> Option<u64> {
+        None
+    }
+
     async fn sanctions_after(
         &self,
         filter: &SanctionRowFilter,
