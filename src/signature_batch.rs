@@ -2,12 +2,12 @@
 //!
 //! A request that finds no check waiting starts a batch: a task that lets the requests that
 //! are ready to run go first (one `yield_now`), then verifies the checks they queued
-//! meanwhile, the first included, as one batch (`ed25519_dalek::verify_batch`: at 4–8 signatures a batch costs
-//! 0.55–0.65 of checking them one by one) and hands each its answer. Nothing waits for a batch
-//! to fill: a lone request is checked at once, alone. A batch that fails is checked one
-//! signature at a time, so a bad signature fails only its own request.
+//! meanwhile, the first included, as one `ed25519_dalek::verify_batch` (at 4–8 signatures,
+//! 0.55–0.65 of the cost of checking them one by one) and hands each its answer. Nothing
+//! waits for a batch to fill: a lone request is checked at once, alone. A batch that fails is
+//! checked one signature at a time, so a bad signature fails only its own request.
 //!
-//! Why a batch may not change a verdict: docs/DECISIONS.md, "Verifying signatures in batches".
+//! Why a batch cannot change a verdict: docs/DECISIONS.md, "Verifying signatures in batches".
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use std::pin::Pin;
@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use crate::crypto::data_integrity::SignatureCheck;
 
 /// Largest batch: past 16 the cost per signature rises again (the multiscalar multiplication
-/// outgrows the cache), and a leader should not hold its worker thread for long.
+/// outgrows the cache), and a batch should not hold its worker thread for long.
 const MAX_BATCH: usize = 16;
 
 struct Job {
@@ -40,15 +40,15 @@ impl SignatureBatcher {
             waiting.len() == 1
         };
         if first {
-            // A task of its own: were the leader this request, a client hanging up would drop
-            // it mid-batch and leave every later check waiting for a leader that never comes.
+            // A task of its own: were the batch run by this request, a client hanging up would
+            // drop it midway and leave every later check waiting for a batch that never comes.
             tokio::spawn(self.clone().lead());
         }
         answered.await.unwrap_or(false)
     }
 
-    /// Verifies up to `MAX_BATCH` waiting checks; a new leader takes any left over. (Boxed:
-    /// the future spawns another of its own type.)
+    /// Verifies up to `MAX_BATCH` waiting checks; a new batch task takes any left over.
+    /// (Boxed: the future spawns another of its own type.)
     fn lead(self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move {
             tokio::task::yield_now().await;

@@ -198,11 +198,12 @@ impl PageCache {
         if !(Arc::ptr_eq(&r.record, record) && same_graph) {
             return None;
         }
+        let body = r.body.clone();
         if r.version != version {
             r.version = version;
-            self.0.insert(key.to_string(), r.clone());
+            self.0.insert(key.to_string(), r);
         }
-        Some(r.body)
+        Some(body)
     }
 
     fn keep(&self, key: String, rendered: Rendered) {

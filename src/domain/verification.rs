@@ -274,15 +274,15 @@ fn signature_step(presented: &Presented) -> Check {
             "the verification method is not a did:key Ed25519 key",
         );
     };
-    let valid = presented.signature_valid.unwrap_or_else(|| proof.verify(key).is_ok());
-    match valid {
-        true => pass(Step::Signature, "签名有效", "the Ed25519 signature is valid"),
-        false => fail(
+    if presented.signature_valid.unwrap_or_else(|| proof.verify(key).is_ok()) {
+        pass(Step::Signature, "签名有效", "the Ed25519 signature is valid")
+    } else {
+        fail(
             Step::Signature,
             "bad_signature",
             "签名无效：证书内容被篡改或伪造",
             "invalid signature: the certificate was altered or forged",
-        ),
+        )
     }
 }
 
