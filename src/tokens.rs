@@ -17,7 +17,7 @@ pub fn generate_secret() -> String {
 
 /// The digest stored for a token.
 pub fn digest(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// An id with a prefix that sorts by creation time: 12 hex digits of milliseconds, then 8 random.
@@ -25,10 +25,6 @@ pub fn new_id(prefix: &str) -> String {
     let millis = chrono::Utc::now().timestamp_millis().max(0) as u64;
     let random: u32 = rand::rng().random();
     format!("{prefix}{millis:012x}{random:08x}")
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
 }
 
 #[cfg(test)]

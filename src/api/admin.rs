@@ -370,7 +370,7 @@ pub async fn import(
         AppError::invalid("body", "not_utf8", "文件应为 UTF-8 编码", format!("the file is not UTF-8: {e}"))
     })?;
     let parsed = crate::import::parse(text, format, csv_type)?;
-    let digest = crate::tokens::hex(&Sha256::digest(&body));
+    let digest = hex::encode(Sha256::digest(&body));
     let idem = idempotency(&headers, "POST /api/v1/admin/import", &digest)?;
     tracing::info!(operations = parsed.operations.len(), authority.id = %actor.authority_id, credential = %actor.credential, "import started");
     let outcome =

@@ -420,8 +420,7 @@ pub async fn status_list(
         .filter_map(|i| u64::try_from(i).ok())
         .collect();
     let encoded = crate::crypto::status_list::encode(&set);
-    let etag =
-        format!("\"{}\"", &crate::tokens::hex(&crate::crypto::sha256(format!("{purpose}:{encoded}").as_bytes()))[..32]);
+    let etag = format!("\"{}\"", &hex::encode(crate::crypto::sha256(format!("{purpose}:{encoded}").as_bytes()))[..32]);
     let cache = HeaderValue::from_static("public, max-age=60");
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();

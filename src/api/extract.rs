@@ -82,7 +82,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let bytes =
             Bytes::from_request(req, state).await.map_err(|e| body_too_large(&e, crate::app::MAX_BODY_BYTES))?;
         let value = parse_json(&bytes)?;
-        Ok(JsonBody { value, digest: crate::tokens::hex(&Sha256::digest(&bytes)) })
+        Ok(JsonBody { value, digest: hex::encode(Sha256::digest(&bytes)) })
     }
 }
 
@@ -133,6 +133,6 @@ pub fn idempotency(
             "Idempotency-Key must be 1 to 255 visible characters",
         )
     })?;
-    let request = crate::tokens::hex(&Sha256::digest(format!("{method_and_path}\n{body_digest}").as_bytes()));
+    let request = hex::encode(Sha256::digest(format!("{method_and_path}\n{body_digest}").as_bytes()));
     Ok(Some(Idempotency { key: key.to_string(), request_sha256: request }))
 }

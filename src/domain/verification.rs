@@ -146,7 +146,7 @@ impl Presented {
 
     /// The registry's digest of the credential: SHA-256 of its JCS form.
     pub fn digest(&self) -> String {
-        crate::tokens::hex(&sha256(&jcs(&self.credential)))
+        hex::encode(sha256(&jcs(&self.credential)))
     }
 }
 
