@@ -4,6 +4,8 @@
 //! Layers point one way: `api` and `cli` use `store`, which uses `domain`; `domain` knows
 //! nothing of HTTP or SQL.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod app;
 pub mod cli;
@@ -18,5 +20,6 @@ pub mod offline;
 pub mod registry_key;
 pub mod signature_batch;
 pub mod store;
+pub mod tlog;
 pub mod tokens;
 pub mod transparency;

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 
-use crate::crypto::merkle::{self, Hash, Nodes, leaf_hash};
-use crate::crypto::signed_note::{Checkpoint, NoteSigner, NoteVerifier};
-use crate::crypto::tiles::{self, TileNodes, TreeBuilder};
 use crate::domain::log::check_entry;
 use crate::error::AppError;
 use crate::store::{EventFilter, Store, StoreResult, StoredCheckpoint};
+use crate::tlog::merkle::{self, Hash, Nodes, leaf_hash};
+use crate::tlog::signed_note::{Checkpoint, NoteSigner, NoteVerifier};
+use crate::tlog::tiles::{self, TileNodes, TreeBuilder};
 
 /// The checkpoint origin line of a deployment: `zhicheng.registry/<deployment>`.
 pub fn origin(deployment: &str) -> String {

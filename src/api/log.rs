@@ -12,11 +12,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::params::{self, Params};
 use crate::app::AppState;
-use crate::crypto::merkle::{Hash, leaf_hash};
-use crate::crypto::tiles::{self, TilePath};
 use crate::domain::log::Disclosure;
 use crate::error::{AppError, Problem};
 use crate::store::{EventFilter, StoredCheckpoint};
+use crate::tlog::merkle::{Hash, leaf_hash};
+use crate::tlog::tiles::{self, TilePath};
 use crate::transparency;
 
 /// Full tiles and any prefix of a tile never change once written.
@@ -330,7 +330,7 @@ pub async fn certificate_proof(
         return Ok(response);
     };
     let hashes = transparency::inclusion_proof(state.store.as_ref(), event.seq as u64, checkpoint.size).await?;
-    let proof = crate::crypto::signed_note::TlogProof {
+    let proof = crate::tlog::signed_note::TlogProof {
         extra: Some(event.entry()),
         index: event.seq as u64,
         hashes,

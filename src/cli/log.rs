@@ -7,11 +7,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::LogCommand;
-use crate::crypto::merkle::{self, leaf_hash};
-use crate::crypto::signed_note::{Checkpoint, NoteVerifier, TlogProof};
-use crate::crypto::tiles::{self, TilePath, TreeBuilder};
 use crate::domain::log::check_entry;
 use crate::error::AppError;
+use crate::tlog::merkle::{self, leaf_hash};
+use crate::tlog::signed_note::{Checkpoint, NoteVerifier};
+use crate::tlog::tiles::{self, TilePath, TreeBuilder};
 
 /// Why a check did not pass.
 enum Failure {
@@ -105,12 +105,7 @@ impl Remote {
 }
 
 fn open_checkpoint(verifier: &NoteVerifier, note: &str) -> Result<Checkpoint, Failure> {
-    let body = verifier.open(note).map_err(|e| failed(format!("checkpoint signature: {e}")))?;
-    let checkpoint = Checkpoint::parse(body).map_err(|e| failed(format!("checkpoint: {e}")))?;
-    if checkpoint.origin != verifier.name {
-        return Err(failed(format!("checkpoint origin {:?} is not the key's {:?}", checkpoint.origin, verifier.name)));
-    }
-    Ok(checkpoint)
+    crate::tlog::proof::open_checkpoint(verifier, note).map_err(|e| failed(e.0))
 }
 
 async fn verify(url: &str, key: Option<String>) -> Result<(), Failure> {
@@ -274,30 +269,22 @@ fn check_proof(path: &Path, key: &str, certificate: Option<&Path>) -> Result<(),
     let read = |p: &Path| {
         std::fs::read_to_string(p).map_err(|e| AppError::Config(format!("cannot read {}: {e}", p.display())))
     };
-    let proof = TlogProof::parse(&read(path)?).map_err(|e| failed(format!("{}: {e}", path.display())))?;
     let verifier = NoteVerifier::parse(key).map_err(|e| AppError::Config(format!("--key: {e}")))?;
-    let checkpoint = open_checkpoint(&verifier, &proof.checkpoint)?;
-    let entry = proof.extra.as_deref().ok_or_else(|| failed("the proof carries no entry (extra)"))?;
-    if !merkle::verify_inclusion(proof.index, checkpoint.size, &leaf_hash(entry), &proof.hashes, &checkpoint.root) {
-        return Err(failed(format!("the entry is not at index {} of the signed tree", proof.index)));
-    }
-    let entry: serde_json::Value = serde_json::from_slice(entry).map_err(|e| failed(format!("entry: {e}")))?;
+    let proven =
+        crate::tlog::proof::check(&read(path)?, &verifier).map_err(|e| failed(format!("{}: {e}", path.display())))?;
+    let (entry, checkpoint) = (&proven.entry, &proven.checkpoint);
     if let Some(cert) = certificate {
         let credential: serde_json::Value =
             serde_json::from_str(&read(cert)?).map_err(|e| AppError::Config(format!("{}: {e}", cert.display())))?;
         let presented = crate::domain::verification::Presented::new(credential);
         let number = presented.parsed.as_ref().map(|p| p.subject.certificate_number.clone()).unwrap_or_default();
-        let logged = &entry["payload"]["operation"];
-        if entry["kind"] != "certificate.issued"
-            || logged["number"] != number.as_str()
-            || logged["sha256"] != presented.digest().as_str()
-        {
+        if !crate::domain::event::records_issuance(entry, &number, &presented.digest()) {
             return Err(failed("the logged entry is not this certificate's issuance"));
         }
     }
     println!(
         "entry {} ({}) is in {} at size {} / 已收录于签名日志",
-        proof.index, entry["kind"], checkpoint.origin, checkpoint.size
+        proven.index, entry["kind"], checkpoint.origin, checkpoint.size
     );
     Ok(())
 }

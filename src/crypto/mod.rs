@@ -3,11 +3,8 @@
 
 pub mod compact;
 pub mod data_integrity;
-pub mod merkle;
 pub mod multikey;
-pub mod signed_note;
 pub mod status_list;
-pub mod tiles;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};

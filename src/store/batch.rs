@@ -14,6 +14,7 @@ use crate::domain::authorization::{Action, Authorization, HistoryRecord, Terms};
 use crate::domain::certificate::{IssuerKey, IssuerRef};
 use crate::domain::committee::Committee;
 use crate::domain::committee::CommitteeRecord;
+use crate::domain::event::{EventPayload, IssuedCertificate, Logged, Touched};
 use crate::domain::publish::ViolationKind;
 use crate::domain::publish::{self, Actor, Operation, Violation};
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
@@ -123,6 +124,8 @@ pub struct PendingEvent {
     pub effective_on: Option<Date>,
     pub back_dated: bool,
     pub payload: serde_json::Value,
+    /// What a cached copy must drop once the event is written.
+    pub touched: Touched,
 }
 
 /// The loaded state and the pending writes of one transaction.
@@ -448,16 +451,41 @@ impl Batch {
                 ("certificate", a.number.clone(), None)
             }
         };
-        let mut event = event(cx, op, entity_type, &id, before);
-        if let Operation::IssueCertificate(_) = op {
-            // The log keeps the credential's digest, not its text: the holder's name stays out.
+        // The log keeps an issued credential's digest, not its text: the holder's name stays out.
+        let issued = matches!(op, Operation::IssueCertificate(_)).then(|| {
             let issued = self.new_certificates.last().expect("just issued");
-            event.payload["operation"] = serde_json::json!({
-                "op": "issue_certificate", "number": issued.number, "sha256": issued.credential_sha256,
-            });
-        }
-        self.events.push(event);
+            IssuedCertificate { number: issued.number.clone(), sha256: issued.credential_sha256.clone() }
+        });
+        let payload = EventPayload::new(&id, Logged::of(op, &id, issued)).with_before(before);
+        let touched = self.touched(&payload.operation, entity_type, &id);
+        self.events.push(event(cx, op, payload, touched));
         Ok(())
+    }
+
+    /// What a cached copy of the registry must drop after `logged`, known exactly here since
+    /// the batch holds every entity an operation names.
+    fn touched(&self, logged: &Logged, entity_type: &str, id: &str) -> Touched {
+        let committee_of_authorization =
+            |id: &str| self.authorizations.get(id).map(|a| Touched::Committee(a.committee_id.clone()));
+        let of_sanction = |id: &str| {
+            self.sanctions.get(id).map(|s| Touched::sanction_subject(s.subject.kind, s.subject.id.as_deref()))
+        };
+        let exact = match logged {
+            Logged::CreateCommittee(_) | Logged::AmendCommittee(_) => Some(Touched::Committee(id.to_string())),
+            Logged::GrantAuthorization(a) => Some(Touched::Committee(a.committee_id.clone())),
+            Logged::AmendAuthorization(_)
+            | Logged::SuspendAuthorization(_)
+            | Logged::ReinstateAuthorization(_)
+            | Logged::WithdrawAuthorization(_) => committee_of_authorization(id),
+            Logged::PublishSanction(_) | Logged::LiftSanction(_) => of_sanction(id),
+            Logged::RegisterKey(_) | Logged::RetireKey(_) | Logged::CompromiseKey(_) => Some(Touched::Keys),
+            Logged::IssueCertificate(_)
+            | Logged::RevokeCertificate(_)
+            | Logged::SuspendCertificate(_)
+            | Logged::UnsuspendCertificate(_) => Some(Touched::Certificate(id.to_string())),
+            Logged::CreateAuthority(_) | Logged::AmendAuthority(_) | Logged::Delegate(_) => Some(Touched::Everything),
+        };
+        exact.unwrap_or_else(|| Touched::PartOfCommittee { entity_type: entity_type.to_string(), id: id.to_string() })
     }
 
     fn register_key(&mut self, cx: &Context<'_>, k: &publish::NewKey) -> Result<String, Violation> {
@@ -745,6 +773,7 @@ impl Batch {
                 id: e.entity_id.clone(),
                 event_seq: first_seq + i as i64,
                 back_dated: e.back_dated,
+                touched: e.touched.clone(),
             })
             .collect()
     }
@@ -768,29 +797,20 @@ fn record(
     }
 }
 
-fn event(
-    cx: &Context<'_>,
-    op: &Operation,
-    entity_type: &'static str,
-    id: &str,
-    before: Option<serde_json::Value>,
-) -> PendingEvent {
+fn event(cx: &Context<'_>, op: &Operation, payload: EventPayload, touched: Touched) -> PendingEvent {
     let effective_on = publish::effective_on(op);
     let back_dated =
         publish::back_dating_matters(op) && effective_on.is_some_and(|d| publish::is_back_dated(d, cx.today));
-    let mut payload = serde_json::json!({ "id": id, "operation": op });
-    if let Some(before) = before {
-        payload["before"] = before;
-    }
     PendingEvent {
-        kind: op.event_kind().to_string(),
-        entity_type,
-        entity_id: id.to_string(),
+        kind: payload.operation.kind().to_string(),
+        entity_type: payload.operation.entity_type(),
+        entity_id: payload.id.clone(),
         authority_id: cx.actor.authority_id.clone(),
         credential: cx.actor.credential.clone(),
         logged_at: cx.now,
         effective_on,
         back_dated,
-        payload,
+        payload: payload.to_json(),
+        touched,
     }
 }

@@ -20,12 +20,14 @@ use async_trait::async_trait;
 use moka::sync::Cache;
 
 use super::{
-    AuthorityFilter, CertificateStatus, CommitteeRowFilter, Counts, Dataset, DynStore, Event, EventFilter, Idempotency,
-    Progress, SanctionRowFilter, Store, StoreResult, StoredCheckpoint, TokenCheck, TokenInfo, WriteOutcome,
+    Applied, AuthorityFilter, CertificateStatus, CommitteeRowFilter, Counts, Dataset, DynStore, Event, EventFilter,
+    Idempotency, Progress, SanctionRowFilter, Store, StoreResult, StoredCheckpoint, TokenCheck, TokenInfo,
+    WriteOutcome,
 };
 use crate::domain::authority::{Authority, AuthorityGraph};
 use crate::domain::certificate::IssuerKey;
 use crate::domain::committee::CommitteeRecord;
+use crate::domain::event::Touched;
 use crate::domain::publish::{Actor, Operation, Role};
 use crate::domain::sanction::Sanction;
 use crate::domain::verification::RegisteredCertificate;
@@ -46,53 +48,6 @@ impl Default for CacheSizes {
 /// Past this many new events at once (a bulk import elsewhere), forgetting everything is
 /// cheaper than reading them all.
 const PRECISE_UP_TO: i64 = 10_000;
-
-/// What one event makes stale.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stale {
-    /// Authorities and delegations: the graph, and every committee record with it.
-    Everything,
-    Keys,
-    Committee(String),
-    /// An authorization or sanction whose committee the event does not name (a suspension,
-    /// a lift): its committee, named by the entity's first event.
-    PartOfCommittee {
-        entity_type: String,
-        id: String,
-    },
-    Certificate(String),
-    Nothing,
-}
-
-fn part(event: &Event) -> Stale {
-    Stale::PartOfCommittee { entity_type: event.entity_type.clone(), id: event.entity_id.clone() }
-}
-
-/// What `event` changed, from its entity and payload.
-pub fn stale(event: &Event) -> Stale {
-    let p = &event.payload;
-    let named_committee = || {
-        [&p["operation"]["committee_id"], &p["committee_id"]].into_iter().find_map(|v| v.as_str().map(str::to_string))
-    };
-    let sanctioned_committee = || {
-        [&p["operation"]["subject"], &p["subject"]]
-            .into_iter()
-            .find(|s| s["kind"] == "committee")
-            .and_then(|s| s["id"].as_str().map(str::to_string))
-    };
-    match event.entity_type.as_str() {
-        "committee" => Stale::Committee(event.entity_id.clone()),
-        "authorization" => named_committee().map_or_else(|| part(event), Stale::Committee),
-        // A sanction against anyone but a committee changes no cached record.
-        "sanction" => sanctioned_committee().map_or_else(
-            || if p["operation"]["op"] == "lift_sanction" { part(event) } else { Stale::Nothing },
-            Stale::Committee,
-        ),
-        "key" => Stale::Keys,
-        "certificate" => Stale::Certificate(event.entity_id.clone()),
-        _ => Stale::Everything,
-    }
-}
 
 pub struct CachedStore {
     inner: DynStore,
@@ -198,20 +153,27 @@ impl CachedStore {
         self.committees_version.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Drops what `events` made stale, and nothing else.
+    /// Drops what `events` (read from the log) made stale, and nothing else.
     pub async fn apply(&self, events: &[Event]) {
+        let touched: Vec<Touched> =
+            events.iter().map(|e| Touched::of(&e.entity_type, &e.entity_id, &e.payload)).collect();
+        self.forget(&touched).await;
+    }
+
+    /// Drops what each write touched, and nothing else.
+    async fn forget(&self, touched: &[Touched]) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        for event in events {
-            match stale(event) {
-                Stale::Everything => return self.invalidate(),
-                Stale::Keys => self.keys.clear(),
-                Stale::Committee(id) => self.drop_committee(Some(&id)),
-                Stale::PartOfCommittee { entity_type, id } => {
-                    self.drop_committee(self.committee_of(&entity_type, &id).await.as_deref())
+        for t in touched {
+            match t {
+                Touched::Everything => return self.invalidate(),
+                Touched::Keys => self.keys.clear(),
+                Touched::Committee(id) => self.drop_committee(Some(id)),
+                Touched::PartOfCommittee { entity_type, id } => {
+                    self.drop_committee(self.committee_of(entity_type, id).await.as_deref())
                 }
-                Stale::Nothing => {}
-                Stale::Certificate(number) => {
-                    self.certificates.invalidate(&number);
+                Touched::Nothing => {}
+                Touched::Certificate(number) => {
+                    self.certificates.invalidate(number);
                     self.states.invalidate_all();
                 }
             }
@@ -232,20 +194,20 @@ impl CachedStore {
         let filter =
             EventFilter { entity_type: Some(entity_type.into()), entity_id: Some(id.into()), ..Default::default() };
         let first = self.inner.events_after(&filter, None, 1).await.ok()?.pop()?;
-        match stale(&first) {
-            Stale::Committee(c) => Some(c),
+        match Touched::of(&first.entity_type, &first.entity_id, &first.payload) {
+            Touched::Committee(c) => Some(c),
             _ => None,
         }
     }
 
-    /// Applies the events a write through this node appended (`first..first + count`).
-    async fn after_write(&self, first: i64, count: usize) {
-        let events = match self.inner.events_after(&EventFilter::default(), Some(first - 1), count as u32).await {
-            Ok(events) if events.len() == count => events,
-            _ => return self.invalidate(),
-        };
-        self.apply(&events).await;
-        let _ = self.position.compare_exchange(first, first + count as i64, Ordering::SeqCst, Ordering::SeqCst);
+    /// Applies a write made through this node: what its operations touched is dropped, and
+    /// the log position moves past its events (`first..first + count`).
+    async fn after_write(&self, applied: &[Applied]) {
+        let Some(first) = applied.first().map(|a| a.event_seq) else { return };
+        let touched: Vec<Touched> = applied.iter().map(|a| a.touched.clone()).collect();
+        self.forget(&touched).await;
+        let end = first + applied.len() as i64;
+        let _ = self.position.compare_exchange(first, end, Ordering::SeqCst, Ordering::SeqCst);
     }
 
     /// Reads the events other nodes appended since the last call and applies them.
@@ -328,10 +290,8 @@ impl Store for CachedStore {
         progress: Option<Progress<'_>>,
     ) -> StoreResult<WriteOutcome> {
         let result = self.inner.execute(actor, ops, idempotency, progress).await;
-        if let Ok(WriteOutcome::Applied(applied)) = &result
-            && let Some(first) = applied.first()
-        {
-            self.after_write(first.event_seq, applied.len()).await;
+        if let Ok(WriteOutcome::Applied(applied)) = &result {
+            self.after_write(applied).await;
         }
         result
     }
@@ -389,7 +349,7 @@ impl Store for CachedStore {
         }
     }
 
-    async fn log_tiles(&self, keys: &[crate::crypto::tiles::TileKey]) -> StoreResult<super::TileMap> {
+    async fn log_tiles(&self, keys: &[crate::tlog::tiles::TileKey]) -> StoreResult<super::TileMap> {
         self.inner.log_tiles(keys).await
     }
 
@@ -454,59 +414,5 @@ impl Store for CachedStore {
         limit: u32,
     ) -> StoreResult<Vec<Sanction>> {
         self.inner.sanctions_after(filter, after, limit).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn event(entity_type: &str, id: &str, payload: serde_json::Value) -> Event {
-        Event {
-            seq: 0,
-            kind: String::new(),
-            entity_type: entity_type.into(),
-            entity_id: id.into(),
-            prev: None,
-            authority_id: "a".into(),
-            credential: "test".into(),
-            logged_at: chrono::Utc::now(),
-            effective_on: None,
-            back_dated: false,
-            payload,
-        }
-    }
-
-    #[test]
-    fn each_event_names_exactly_what_it_made_stale() {
-        use serde_json::json;
-        let committee = |id: &str| Stale::Committee(id.into());
-        let part = |t: &str, id: &str| Stale::PartOfCommittee { entity_type: t.into(), id: id.into() };
-        let cases = [
-            (event("committee", "c1", json!({})), committee("c1")),
-            (
-                event("authorization", "a1", json!({"operation": {"op": "grant_authorization", "committee_id": "c1"}})),
-                committee("c1"),
-            ),
-            (event("authorization", "a1", json!({"committee_id": "c1", "record": {}})), committee("c1")),
-            (
-                event("authorization", "a1", json!({"operation": {"op": "withdraw_authorization"}})),
-                part("authorization", "a1"),
-            ),
-            (
-                event("sanction", "s1", json!({"operation": {"subject": {"kind": "committee", "id": "c1"}}})),
-                committee("c1"),
-            ),
-            (event("sanction", "s1", json!({"subject": {"kind": "committee", "id": "c1"}})), committee("c1")),
-            (event("sanction", "s1", json!({"operation": {"op": "lift_sanction"}})), part("sanction", "s1")),
-            (event("sanction", "s2", json!({"operation": {"subject": {"kind": "applicant"}}})), Stale::Nothing),
-            (event("key", "k1", json!({})), Stale::Keys),
-            (event("certificate", "N-1", json!({})), Stale::Certificate("N-1".into())),
-            (event("authority", "x", json!({})), Stale::Everything),
-            (event("delegation", "d", json!({})), Stale::Everything),
-        ];
-        for (e, expected) in cases {
-            assert_eq!(stale(&e), expected, "{} {}", e.entity_type, e.payload);
-        }
     }
 }

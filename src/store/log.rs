@@ -48,8 +48,8 @@ pub(super) fn to_log_events(
 
 macro_rules! sql_log {
     ($store:ty, $db:ty) => {
-        use $crate::crypto::merkle::{Hash as LogHash, leaf_hash};
-        use $crate::crypto::tiles::{self, TileKey};
+        use $crate::tlog::merkle::{Hash as LogHash, leaf_hash};
+        use $crate::tlog::tiles::{self, TileKey};
         use $crate::domain::log::Disclosure;
         use $crate::store::StoredCheckpoint;
 
@@ -170,11 +170,11 @@ macro_rules! sql_log {
         /// The root of the first `size` leaves, from stored tiles.
         async fn tree_root_at(conn: &mut Conn, size: u64) -> StoreResult<LogHash> {
             let needed = tiles::tiles_needed(|r| {
-                $crate::crypto::merkle::tree_root(size, r);
+                $crate::tlog::merkle::tree_root(size, r);
             });
             let fetched = read_tiles(conn, &needed).await?;
             let mut nodes = tiles::TileNodes::new(&fetched);
-            let root = $crate::crypto::merkle::tree_root(size, &mut nodes);
+            let root = $crate::tlog::merkle::tree_root(size, &mut nodes);
             match nodes.missing {
                 None => Ok(root),
                 Some((level, index)) => Err(AppError::Internal(format!("log tile {level}/{index} is missing"))),

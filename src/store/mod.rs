@@ -115,15 +115,15 @@ pub use crate::domain::log::Event;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCheckpoint {
     pub size: u64,
-    pub root: crate::crypto::merkle::Hash,
+    pub root: crate::tlog::merkle::Hash,
     pub note: String,
 }
 
 /// Signs the checkpoint of a tree `(size, root)`, returning the signed note.
-pub type CheckpointSigner<'a> = dyn Fn(u64, &crate::crypto::merkle::Hash) -> String + Send + Sync + 'a;
+pub type CheckpointSigner<'a> = dyn Fn(u64, &crate::tlog::merkle::Hash) -> String + Send + Sync + 'a;
 
 /// Stored log tiles by `(level, index)`.
-pub type TileMap = std::collections::HashMap<crate::crypto::tiles::TileKey, Vec<crate::crypto::merkle::Hash>>;
+pub type TileMap = std::collections::HashMap<crate::tlog::tiles::TileKey, Vec<crate::tlog::merkle::Hash>>;
 
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -142,6 +142,10 @@ pub struct Applied {
     pub id: String,
     pub event_seq: i64,
     pub back_dated: bool,
+    /// What the write changed, for caches; not part of the answer.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub touched: crate::domain::event::Touched,
 }
 
 /// A client's `Idempotency-Key` and a digest of the request it came with.
@@ -260,7 +264,7 @@ pub trait Store: Send + Sync + 'static {
     async fn log_size(&self) -> StoreResult<i64>;
 
     /// Stored tiles of the log's hash tree (any width; missing ones are left out).
-    async fn log_tiles(&self, keys: &[crate::crypto::tiles::TileKey]) -> StoreResult<TileMap>;
+    async fn log_tiles(&self, keys: &[crate::tlog::tiles::TileKey]) -> StoreResult<TileMap>;
 
     /// The newest signed checkpoint.
     async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;

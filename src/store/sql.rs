@@ -110,7 +110,7 @@ macro_rules! sql_store {
                 self.log_size_impl().await
             }
 
-            async fn log_tiles(&self, keys: &[$crate::crypto::tiles::TileKey]) -> StoreResult<$crate::store::TileMap> {
+            async fn log_tiles(&self, keys: &[$crate::tlog::tiles::TileKey]) -> StoreResult<$crate::store::TileMap> {
                 self.log_tiles_impl(keys).await
             }
 

@@ -6,6 +6,7 @@ macro_rules! sql_writes {
     ($store:ty, $db:ty) => {
         type Conn = <$db as sqlx::Database>::Connection;
 
+        use $crate::domain::event::{CertificateAction, EventPayload, Touched, trusted};
         use $crate::store::batch::{Batch, Context, PendingEvent, Prefetch};
 
         /// The sequence number the next event gets: events are numbered from 0 without gaps
@@ -468,7 +469,7 @@ macro_rules! sql_writes {
             for k in &ds.keys {
                 batch.keys.insert(k.id.clone(), k.clone());
                 batch.new_keys.push(k.id.clone());
-                events.push(event("key.registered", "key", &k.id, &k.registered_by, None, serde_json::json!(k)));
+                events.extend(trusted::key(k).into_iter().map(|p| event(&k.registered_by, None, p)));
             }
             for c in &ds.certificates {
                 let presented = $crate::domain::verification::Presented::new(c.credential.clone());
@@ -487,10 +488,11 @@ macro_rules! sql_writes {
                     suspension_index: Some(c.suspension_index),
                     logged_at: c.logged_at,
                 });
-                events.push(event("certificate.issued", "certificate", &number, &c.status_authority, None, serde_json::json!({"number": number, "sha256": presented.digest()})));
+                events.push(event(&c.status_authority, None, trusted::certificate_issued(&number, &presented.digest())));
                 for (seq, (action, reason, at)) in c.changes.iter().enumerate() {
-                    batch.status_changes.push($crate::store::batch::StatusChange { number: number.clone(), seq: seq as i64, action, reason: reason.clone(), effective_at: *at });
-                    events.push(event(&format!("certificate.{action}"), "certificate", &number, &c.status_authority, None, serde_json::json!({"number": number, "reason": reason})));
+                    let action = CertificateAction::parse(action).ok_or_else(|| AppError::Internal(format!("dataset certificate {number}: unknown status change {action:?}")))?;
+                    batch.status_changes.push($crate::store::batch::StatusChange { number: number.clone(), seq: seq as i64, action: action.code(), reason: reason.clone(), effective_at: *at });
+                    events.push(event(&c.status_authority, None, trusted::certificate_change(&number, action, reason, *at)));
                 }
             }
             flush_certificates(conn, &batch, now).await?;
@@ -502,17 +504,18 @@ macro_rules! sql_writes {
         fn trusted_events(
             credential: &str,
             now: chrono::DateTime<Utc>,
-        ) -> impl Fn(&str, &'static str, &str, &str, Option<$crate::domain::Date>, serde_json::Value) -> PendingEvent + '_ {
-            move |kind, entity_type, id, authority, effective_on, payload| PendingEvent {
-                kind: kind.to_string(),
-                entity_type,
-                entity_id: id.to_string(),
+        ) -> impl Fn(&str, Option<$crate::domain::Date>, EventPayload) -> PendingEvent + '_ {
+            move |authority, effective_on, payload| PendingEvent {
+                kind: payload.operation.kind().to_string(),
+                entity_type: payload.operation.entity_type(),
+                entity_id: payload.id.clone(),
                 authority_id: authority.to_string(),
                 credential: credential.to_string(),
                 logged_at: now,
                 effective_on,
                 back_dated: false,
-                payload,
+                touched: Touched::Everything,
+                payload: payload.to_json(),
             }
         }
 
@@ -533,25 +536,25 @@ macro_rules! sql_writes {
             let event = trusted_events(credential, now);
             let mut events = Vec::new();
             for a in &ds.authorities {
-                events.push(event("authority.created", "authority", &a.id, a.parent_id.as_deref().unwrap_or(&a.id), None, serde_json::json!(a)));
+                events.push(event(a.parent_id.as_deref().unwrap_or(&a.id), None, trusted::authority(a)));
             }
             for d in &ds.delegations {
-                events.push(event("delegation.granted", "delegation", &d.id, &d.delegated_by, Some(d.valid_from), serde_json::json!(d)));
+                events.push(event(&d.delegated_by, Some(d.valid_from), trusted::delegation(d)));
             }
             for c in &ds.committees {
-                events.push(event("committee.created", "committee", &c.id, &c.authority_id, None, serde_json::json!(c)));
+                events.push(event(&c.authority_id, None, trusted::committee(c)));
             }
             for a in &ds.authorizations {
                 for r in &a.history {
-                    let kind = format!("authorization.{}", r.action.code());
-                    let payload = serde_json::json!({ "id": a.id, "committee_id": a.committee_id, "record": r });
-                    events.push(event(&kind, "authorization", &a.id, &a.granted_by, Some(r.effective_on), payload));
+                    if let Some(payload) = trusted::authorization_record(a, r) {
+                        events.push(event(&a.granted_by, Some(r.effective_on), payload));
+                    }
                 }
             }
             for s in &ds.sanctions {
-                events.push(event("sanction.published", "sanction", &s.id, &s.decided_by, Some(s.effective_from), serde_json::json!(s)));
+                events.push(event(&s.decided_by, Some(s.effective_from), trusted::sanction(s)));
                 if let Some(l) = &s.lift {
-                    events.push(event("sanction.lifted", "sanction", &s.id, &s.decided_by, Some(l.effective_on), serde_json::json!(l)));
+                    events.push(event(&s.decided_by, Some(l.effective_on), trusted::sanction_lift(&s.id, l)));
                 }
             }
             events

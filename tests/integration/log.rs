@@ -7,11 +7,11 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use zhicheng::crypto::merkle::{self, Hash, leaf_hash};
-use zhicheng::crypto::signed_note::{Checkpoint, NoteVerifier, TlogProof};
-use zhicheng::crypto::tiles;
 use zhicheng::domain::log::discloses;
 use zhicheng::domain::publish::Role;
+use zhicheng::tlog::merkle::{self, Hash, leaf_hash};
+use zhicheng::tlog::signed_note::{Checkpoint, NoteVerifier, TlogProof};
+use zhicheng::tlog::tiles;
 
 use crate::fixtures;
 use crate::publishing::{committee_body, grant_body};

@@ -7,6 +7,7 @@ mod bulk;
 mod cache;
 mod certificates;
 mod cli;
+mod events;
 mod fixtures;
 mod log;
 mod meta;

@@ -67,6 +67,11 @@ impl TestApp {
     /// `None` when no PostgreSQL server is configured — unless the run requires one
     /// (`ZHICHENG_REQUIRE_POSTGRES=1`, as CI sets), in which case a missing server fails.
     pub async fn postgres() -> Option<TestApp> {
+        TestApp::postgres_from("").await
+    }
+
+    /// A PostgreSQL app over a new database that first ran `sql` (a plain dump, say).
+    pub async fn postgres_from(sql: &str) -> Option<TestApp> {
         let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
             assert!(
                 std::env::var(REQUIRE_PG_VAR).is_err(),
@@ -82,8 +87,23 @@ impl TestApp {
             .await
             .expect("create test database");
         let url = with_database(&admin_url, &database);
+        let cleanup = Cleanup::Postgres { admin_url, database };
+        if !sql.is_empty() {
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("PostgreSQL test connection");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut conn).await.expect("set-up SQL");
+        }
         let store = store::connect(&url, true).await.expect("PostgreSQL store");
-        Some(TestApp::with(store, url, Cleanup::Postgres { admin_url, database }))
+        Some(TestApp::with(store, url, cleanup))
+    }
+
+    /// An SQLite app over a copy of an existing database file.
+    pub async fn sqlite_from(file: &[u8]) -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("test.db");
+        std::fs::write(&path, file).expect("database copy");
+        let url = format!("sqlite://{}", path.display());
+        let store = store::connect(&url, false).await.expect("SQLite store");
+        TestApp::with(store, url, Cleanup::Sqlite(dir))
     }
 
     /// Every test goes through the caching decorator, as the server does: a write followed

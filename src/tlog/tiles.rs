@@ -237,7 +237,7 @@ pub fn parse_entry_bundle(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::merkle::{LeafSlice, leaf_hash, prove_consistency, prove_inclusion, tree_root};
+    use crate::tlog::merkle::{LeafSlice, leaf_hash, prove_consistency, prove_inclusion, tree_root};
 
     fn leaves(n: u64) -> Vec<Hash> {
         (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()
