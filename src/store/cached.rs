@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use moka::sync::Cache;
 
+use super::prelude::*;
 use super::{
     Applied, AuthorityFilter, CertificateStatus, CommitteeRowFilter, Counts, Dataset, DynStore, Event, EventFilter,
-    Idempotency, Progress, SanctionRowFilter, Store, StoreResult, StoredCheckpoint, TokenCheck, TokenInfo,
-    WriteOutcome,
+    Idempotency, Progress, SanctionRowFilter, StoreResult, StoredCheckpoint, TokenCheck, TokenInfo, WriteOutcome,
 };
 use crate::domain::authority::{Authority, AuthorityGraph};
 use crate::domain::certificate::IssuerKey;
@@ -263,7 +263,7 @@ impl CachedStore {
 }
 
 #[async_trait]
-impl Store for CachedStore {
+impl RegistryReads for CachedStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -274,107 +274,6 @@ impl Store for CachedStore {
 
     async fn counts(&self) -> StoreResult<Counts> {
         self.inner.counts().await
-    }
-
-    async fn import_dataset(&self, dataset: &Dataset, credential: &str) -> StoreResult<()> {
-        let result = self.inner.import_dataset(dataset, credential).await;
-        self.invalidate();
-        result
-    }
-
-    async fn execute(
-        &self,
-        actor: &Actor,
-        ops: &[Operation],
-        idempotency: Option<&Idempotency>,
-        progress: Option<Progress<'_>>,
-    ) -> StoreResult<WriteOutcome> {
-        let result = self.inner.execute(actor, ops, idempotency, progress).await;
-        if let Ok(WriteOutcome::Applied(applied)) = &result {
-            self.after_write(applied).await;
-        }
-        result
-    }
-
-    async fn events_after(&self, filter: &EventFilter, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
-        self.inner.events_after(filter, after, limit).await
-    }
-
-    async fn create_token(
-        &self,
-        authority_id: &str,
-        role: Role,
-        label: Option<&str>,
-        created_by: &str,
-    ) -> StoreResult<(TokenInfo, String)> {
-        self.inner.create_token(authority_id, role, label, created_by).await
-    }
-
-    async fn authenticate(&self, secret: &str) -> StoreResult<TokenCheck> {
-        self.inner.authenticate(secret).await
-    }
-
-    async fn tokens(&self, authority_id: &str) -> StoreResult<Vec<TokenInfo>> {
-        self.inner.tokens(authority_id).await
-    }
-
-    async fn revoke_token(&self, authority_id: &str, token_id: &str) -> StoreResult<Option<TokenInfo>> {
-        self.inner.revoke_token(authority_id, token_id).await
-    }
-
-    async fn keys(&self) -> StoreResult<Arc<Vec<IssuerKey>>> {
-        self.cached(&self.keys, (), self.inner.keys()).await
-    }
-
-    async fn registered_certificate(&self, number: &str) -> StoreResult<Option<RegisteredCertificate>> {
-        self.cached(&self.certificates, number.to_string(), self.inner.registered_certificate(number)).await
-    }
-
-    async fn certificate(&self, number: &str) -> StoreResult<Option<(RegisteredCertificate, serde_json::Value)>> {
-        self.inner.certificate(number).await
-    }
-
-    async fn certificate_states(&self, status_authority: Option<&str>) -> StoreResult<Vec<CertificateStatus>> {
-        // One authority's states (its status lists) are cached; all of them (the bundle) are not.
-        let Some(authority) = status_authority else { return self.inner.certificate_states(None).await };
-        let load = async { Ok(Arc::new(self.inner.certificate_states(Some(authority)).await?)) };
-        Ok(self.cached(&self.states, authority.to_string(), load).await?.as_ref().clone())
-    }
-
-    /// The log position this cache reflects, when it follows the log.
-    async fn log_size(&self) -> StoreResult<i64> {
-        match self.position.load(Ordering::SeqCst) {
-            p if p >= 0 => Ok(p),
-            _ => self.inner.log_size().await,
-        }
-    }
-
-    async fn log_tiles(&self, keys: &[crate::tlog::tiles::TileKey]) -> StoreResult<super::TileMap> {
-        self.inner.log_tiles(keys).await
-    }
-
-    async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
-        self.cached(&self.checkpoint, (), self.inner.latest_checkpoint()).await
-    }
-
-    async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<super::StoredCheckpoint>> {
-        self.inner.checkpoint_at(size).await
-    }
-
-    async fn sign_checkpoint(&self, sign: &super::CheckpointSigner<'_>) -> StoreResult<Option<StoredCheckpoint>> {
-        let signed = self.inner.sign_checkpoint(sign).await?;
-        if signed.is_some() {
-            self.checkpoint.clear();
-        }
-        Ok(signed)
-    }
-
-    async fn disclosures(&self, start: i64, end: i64) -> StoreResult<Vec<(i64, crate::domain::log::Disclosure)>> {
-        self.inner.disclosures(start, end).await
-    }
-
-    async fn erase_disclosures(&self, seq: i64) -> StoreResult<u64> {
-        self.inner.erase_disclosures(seq).await
     }
 
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>> {
@@ -414,5 +313,117 @@ impl Store for CachedStore {
         limit: u32,
     ) -> StoreResult<Vec<Sanction>> {
         self.inner.sanctions_after(filter, after, limit).await
+    }
+}
+
+#[async_trait]
+impl Publishing for CachedStore {
+    async fn import_dataset(&self, dataset: &Dataset, credential: &str) -> StoreResult<()> {
+        let result = self.inner.import_dataset(dataset, credential).await;
+        self.invalidate();
+        result
+    }
+
+    async fn execute(
+        &self,
+        actor: &Actor,
+        ops: &[Operation],
+        idempotency: Option<&Idempotency>,
+        progress: Option<Progress<'_>>,
+    ) -> StoreResult<WriteOutcome> {
+        let result = self.inner.execute(actor, ops, idempotency, progress).await;
+        if let Ok(WriteOutcome::Applied(applied)) = &result {
+            self.after_write(applied).await;
+        }
+        result
+    }
+
+    async fn events_after(&self, filter: &EventFilter, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
+        self.inner.events_after(filter, after, limit).await
+    }
+}
+
+#[async_trait]
+impl Tokens for CachedStore {
+    async fn create_token(
+        &self,
+        authority_id: &str,
+        role: Role,
+        label: Option<&str>,
+        created_by: &str,
+    ) -> StoreResult<(TokenInfo, String)> {
+        self.inner.create_token(authority_id, role, label, created_by).await
+    }
+
+    async fn authenticate(&self, secret: &str) -> StoreResult<TokenCheck> {
+        self.inner.authenticate(secret).await
+    }
+
+    async fn tokens(&self, authority_id: &str) -> StoreResult<Vec<TokenInfo>> {
+        self.inner.tokens(authority_id).await
+    }
+
+    async fn revoke_token(&self, authority_id: &str, token_id: &str) -> StoreResult<Option<TokenInfo>> {
+        self.inner.revoke_token(authority_id, token_id).await
+    }
+}
+
+#[async_trait]
+impl CertificateReads for CachedStore {
+    async fn keys(&self) -> StoreResult<Arc<Vec<IssuerKey>>> {
+        self.cached(&self.keys, (), self.inner.keys()).await
+    }
+
+    async fn registered_certificate(&self, number: &str) -> StoreResult<Option<RegisteredCertificate>> {
+        self.cached(&self.certificates, number.to_string(), self.inner.registered_certificate(number)).await
+    }
+
+    async fn certificate(&self, number: &str) -> StoreResult<Option<(RegisteredCertificate, serde_json::Value)>> {
+        self.inner.certificate(number).await
+    }
+
+    async fn certificate_states(&self, status_authority: Option<&str>) -> StoreResult<Vec<CertificateStatus>> {
+        // One authority's states (its status lists) are cached; all of them (the bundle) are not.
+        let Some(authority) = status_authority else { return self.inner.certificate_states(None).await };
+        let load = async { Ok(Arc::new(self.inner.certificate_states(Some(authority)).await?)) };
+        Ok(self.cached(&self.states, authority.to_string(), load).await?.as_ref().clone())
+    }
+}
+
+#[async_trait]
+impl LogStore for CachedStore {
+    async fn log_size(&self) -> StoreResult<i64> {
+        match self.position.load(Ordering::SeqCst) {
+            p if p >= 0 => Ok(p),
+            _ => self.inner.log_size().await,
+        }
+    }
+
+    async fn log_tiles(&self, keys: &[crate::tlog::tiles::TileKey]) -> StoreResult<super::TileMap> {
+        self.inner.log_tiles(keys).await
+    }
+
+    async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
+        self.cached(&self.checkpoint, (), self.inner.latest_checkpoint()).await
+    }
+
+    async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<super::StoredCheckpoint>> {
+        self.inner.checkpoint_at(size).await
+    }
+
+    async fn sign_checkpoint(&self, sign: &super::CheckpointSigner<'_>) -> StoreResult<Option<StoredCheckpoint>> {
+        let signed = self.inner.sign_checkpoint(sign).await?;
+        if signed.is_some() {
+            self.checkpoint.clear();
+        }
+        Ok(signed)
+    }
+
+    async fn disclosures(&self, start: i64, end: i64) -> StoreResult<Vec<(i64, crate::domain::log::Disclosure)>> {
+        self.inner.disclosures(start, end).await
+    }
+
+    async fn erase_disclosures(&self, seq: i64) -> StoreResult<u64> {
+        self.inner.erase_disclosures(seq).await
     }
 }

@@ -12,19 +12,21 @@ use utoipa::ToSchema;
 use crate::domain::Date;
 use crate::domain::authority::{Authority, AuthorityGraph, Delegation};
 use crate::domain::authorization::Authorization;
+use crate::domain::certificate::IssuerKey;
 use crate::domain::committee::{Committee, CommitteeRecord};
+use crate::domain::log::Disclosure;
 use crate::domain::publish::{Actor, Operation, Role};
 use crate::domain::sanction::{Sanction, SubjectKind};
+use crate::domain::verification::RegisteredCertificate;
 use crate::error::AppError;
+use crate::tlog::tiles::TileKey;
 
 mod batch;
 pub mod cached;
 mod log;
 mod postgres;
 mod rows;
-mod sql;
 mod sqlite;
-mod write;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -196,8 +198,10 @@ pub enum TokenCheck {
 /// Called with the number of operations applied so far.
 pub type Progress<'a> = &'a (dyn Fn(usize) + Send + Sync);
 
+/// What the public registry pages and answers read: authorities, committees with their
+/// records, sanctions.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait RegistryReads: Send + Sync + 'static {
     /// Which database this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 
@@ -205,82 +209,6 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     async fn counts(&self) -> StoreResult<Counts>;
-
-    /// Writes a whole dataset in one transaction, with one event per record attributed to
-    /// `credential`. For trusted bulk loads (demo data, fixtures); publications use `execute`.
-    async fn import_dataset(&self, dataset: &Dataset, credential: &str) -> StoreResult<()>;
-
-    /// Applies operations in one transaction: each is checked against the state left by the
-    /// ones before it, written, and recorded as an event. Any broken rule rejects all of them
-    /// (`AppError::Rejected`, every bad operation with its 1-based position) and writes nothing.
-    async fn execute(
-        &self,
-        actor: &Actor,
-        ops: &[Operation],
-        idempotency: Option<&Idempotency>,
-        progress: Option<Progress<'_>>,
-    ) -> StoreResult<WriteOutcome>;
-
-    async fn events_after(&self, filter: &EventFilter, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
-
-    /// Creates a token and returns it with its secret, which is not stored.
-    async fn create_token(
-        &self,
-        authority_id: &str,
-        role: Role,
-        label: Option<&str>,
-        created_by: &str,
-    ) -> StoreResult<(TokenInfo, String)>;
-
-    /// Looks a secret up and records its use.
-    async fn authenticate(&self, secret: &str) -> StoreResult<TokenCheck>;
-
-    async fn tokens(&self, authority_id: &str) -> StoreResult<Vec<TokenInfo>>;
-
-    /// Revokes a token of `authority_id`; `None` when it has no such token.
-    async fn revoke_token(&self, authority_id: &str, token_id: &str) -> StoreResult<Option<TokenInfo>>;
-
-    /// Every registered issuer key (a few per issuer: small). Shared, because every
-    /// verification looks its signer up here.
-    async fn keys(&self) -> StoreResult<std::sync::Arc<Vec<crate::domain::certificate::IssuerKey>>>;
-
-    /// What the registry holds about a certificate number (no credential text).
-    async fn registered_certificate(
-        &self,
-        number: &str,
-    ) -> StoreResult<Option<crate::domain::verification::RegisteredCertificate>>;
-
-    /// A registered certificate and its credential.
-    async fn certificate(
-        &self,
-        number: &str,
-    ) -> StoreResult<Option<(crate::domain::verification::RegisteredCertificate, serde_json::Value)>>;
-
-    /// Every registered certificate's digest, status-list slots and current state (no names),
-    /// for one status authority or all: status lists and offline bundles are built from this.
-    async fn certificate_states(&self, status_authority: Option<&str>) -> StoreResult<Vec<CertificateStatus>>;
-
-    /// How many events the log holds: what a verification was checked against.
-    async fn log_size(&self) -> StoreResult<i64>;
-
-    /// Stored tiles of the log's hash tree (any width; missing ones are left out).
-    async fn log_tiles(&self, keys: &[crate::tlog::tiles::TileKey]) -> StoreResult<TileMap>;
-
-    /// The newest signed checkpoint.
-    async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;
-
-    /// The checkpoint signed at exactly `size`, if one was.
-    async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<StoredCheckpoint>>;
-
-    /// Signs and stores a checkpoint of the whole log when it grew since the last one (or
-    /// none exists). `None` when there is nothing new, or another node is the sequencer.
-    async fn sign_checkpoint(&self, sign: &CheckpointSigner<'_>) -> StoreResult<Option<StoredCheckpoint>>;
-
-    /// What the commitments of events `start..end` stand for, where not erased.
-    async fn disclosures(&self, start: i64, end: i64) -> StoreResult<Vec<(i64, crate::domain::log::Disclosure)>>;
-
-    /// Erases the personal data behind event `seq`'s commitments; the log is untouched.
-    async fn erase_disclosures(&self, seq: i64) -> StoreResult<u64>;
 
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>>;
 
@@ -316,6 +244,103 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Sanction>>;
+}
+
+/// Writes, and the history they leave.
+#[async_trait]
+pub trait Publishing: Send + Sync + 'static {
+    /// Writes a whole dataset in one transaction, with one event per record attributed to
+    /// `credential`. For trusted bulk loads (demo data, fixtures); publications use `execute`.
+    async fn import_dataset(&self, dataset: &Dataset, credential: &str) -> StoreResult<()>;
+
+    /// Applies operations in one transaction: each is checked against the state left by the
+    /// ones before it, written, and recorded as an event. Any broken rule rejects all of them
+    /// (`StoreError::Rejected`, every bad operation with its 1-based position) and writes nothing.
+    async fn execute(
+        &self,
+        actor: &Actor,
+        ops: &[Operation],
+        idempotency: Option<&Idempotency>,
+        progress: Option<Progress<'_>>,
+    ) -> StoreResult<WriteOutcome>;
+
+    async fn events_after(&self, filter: &EventFilter, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
+}
+
+/// API tokens.
+#[async_trait]
+pub trait Tokens: Send + Sync + 'static {
+    /// Creates a token and returns it with its secret, which is not stored.
+    async fn create_token(
+        &self,
+        authority_id: &str,
+        role: Role,
+        label: Option<&str>,
+        created_by: &str,
+    ) -> StoreResult<(TokenInfo, String)>;
+
+    /// Looks a secret up and records its use.
+    async fn authenticate(&self, secret: &str) -> StoreResult<TokenCheck>;
+
+    async fn tokens(&self, authority_id: &str) -> StoreResult<Vec<TokenInfo>>;
+
+    /// Revokes a token of `authority_id`; `None` when it has no such token.
+    async fn revoke_token(&self, authority_id: &str, token_id: &str) -> StoreResult<Option<TokenInfo>>;
+}
+
+/// Issuer keys and registered certificates.
+#[async_trait]
+pub trait CertificateReads: Send + Sync + 'static {
+    /// Every registered issuer key (a few per issuer: small). Shared, because every
+    /// verification looks its signer up here.
+    async fn keys(&self) -> StoreResult<Arc<Vec<IssuerKey>>>;
+
+    /// What the registry holds about a certificate number (no credential text).
+    async fn registered_certificate(&self, number: &str) -> StoreResult<Option<RegisteredCertificate>>;
+
+    /// A registered certificate and its credential.
+    async fn certificate(&self, number: &str) -> StoreResult<Option<(RegisteredCertificate, serde_json::Value)>>;
+
+    /// Every registered certificate's digest, status-list slots and current state (no names),
+    /// for one status authority or all: status lists and offline bundles are built from this.
+    async fn certificate_states(&self, status_authority: Option<&str>) -> StoreResult<Vec<CertificateStatus>>;
+}
+
+/// The transparency log: its size, tiles, checkpoints and the disclosures behind commitments.
+#[async_trait]
+pub trait LogStore: Send + Sync + 'static {
+    /// How many events the log holds: what a verification was checked against.
+    async fn log_size(&self) -> StoreResult<i64>;
+
+    /// Stored tiles of the log's hash tree (any width; missing ones are left out).
+    async fn log_tiles(&self, keys: &[TileKey]) -> StoreResult<TileMap>;
+
+    /// The newest signed checkpoint.
+    async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;
+
+    /// The checkpoint signed at exactly `size`, if one was.
+    async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<StoredCheckpoint>>;
+
+    /// Signs and stores a checkpoint of the whole log when it grew since the last one (or
+    /// none exists). `None` when there is nothing new, or another node is the sequencer.
+    async fn sign_checkpoint(&self, sign: &CheckpointSigner<'_>) -> StoreResult<Option<StoredCheckpoint>>;
+
+    /// What the commitments of events `start..end` stand for, where not erased.
+    async fn disclosures(&self, start: i64, end: i64) -> StoreResult<Vec<(i64, Disclosure)>>;
+
+    /// Erases the personal data behind event `seq`'s commitments; the log is untouched.
+    async fn erase_disclosures(&self, seq: i64) -> StoreResult<u64>;
+}
+
+/// The whole store: every purpose's trait. Callers name the trait of the methods they use
+/// (`use crate::store::prelude::*` brings them all).
+pub trait Store: RegistryReads + Publishing + Tokens + CertificateReads + LogStore {}
+
+impl<T: RegistryReads + Publishing + Tokens + CertificateReads + LogStore> Store for T {}
+
+/// The store's traits, for `use crate::store::prelude::*`.
+pub mod prelude {
+    pub use super::{CertificateReads, LogStore, Publishing, RegistryReads, Store, Tokens};
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -5,6 +5,8 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Postgres};
 
+use crate::error::AppError;
+
 pub struct PgStore {
     pool: Pool<Postgres>,
 }
@@ -54,6 +56,10 @@ impl PgStore {
     }
 }
 
-super::sql::sql_store!(PgStore, Postgres);
-super::write::sql_writes!(PgStore, Postgres);
-super::log::sql_log!(PgStore, Postgres);
+type DB = Postgres;
+type ThisStore = PgStore;
+
+// The shared SQL, compiled for this backend's `DB` and `ThisStore` (see sql/mod.rs).
+#[allow(clippy::duplicate_mod, reason = "sql/ is mounted once per backend on purpose")]
+#[path = "sql/mod.rs"]
+mod sql;

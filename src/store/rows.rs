@@ -11,8 +11,10 @@ use crate::domain::authority::{Authority, AuthorityLevel, Delegation};
 use crate::domain::authorization::{Action, Authorization, HistoryRecord, Terms};
 use crate::domain::catalog::Level;
 use crate::domain::committee::{Committee, CommitteeKind, OrganizingUnit};
+use crate::domain::publish::Role;
 use crate::domain::sanction::{Lift, Measure, Sanction, Subject, SubjectKind};
 use crate::error::AppError;
+use crate::store::{StoredCheckpoint, TokenInfo};
 
 fn corrupt(what: &str, value: &str) -> AppError {
     AppError::Internal(format!("unknown {what} code {value:?} in the database"))
@@ -203,3 +205,116 @@ pub const AUTHORIZATION_COLUMNS: &str = "a.id, a.committee_id, a.granted_by, a.d
 
 pub const COMMITTEE_COLUMNS: &str =
     "id, name, kind, unit_name, unit_credit_code, authority_id, region, domains, contact FROM committees";
+
+#[derive(sqlx::FromRow)]
+pub struct IssuerKeyRow {
+    pub id: String,
+    pub owner_kind: String,
+    pub owner_id: String,
+    pub public_key: String,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub retired_at: Option<DateTime<Utc>>,
+    pub compromised_at: Option<DateTime<Utc>>,
+    pub registered_by: String,
+}
+
+impl TryFrom<IssuerKeyRow> for crate::domain::certificate::IssuerKey {
+    type Error = AppError;
+    fn try_from(r: IssuerKeyRow) -> Result<Self, AppError> {
+        use crate::domain::certificate::IssuerRef;
+        let owner = match r.owner_kind.as_str() {
+            "authority" => IssuerRef::Authority(r.owner_id),
+            "committee" => IssuerRef::Committee(r.owner_id),
+            other => return Err(AppError::Internal(format!("unknown key owner kind {other:?}"))),
+        };
+        Ok(crate::domain::certificate::IssuerKey {
+            id: r.id,
+            owner,
+            public_key: r.public_key,
+            valid_from: r.valid_from,
+            valid_until: r.valid_until,
+            retired_at: r.retired_at,
+            compromised_at: r.compromised_at,
+            registered_by: r.registered_by,
+        })
+    }
+}
+
+pub const KEY_COLUMNS: &str = "id, owner_kind, owner_id, public_key, valid_from, valid_until, retired_at, compromised_at, registered_by FROM issuer_keys";
+
+#[derive(sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: String,
+    pub authority_id: String,
+    pub role: String,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<TokenRow> for TokenInfo {
+    type Error = AppError;
+    fn try_from(r: TokenRow) -> Result<Self, AppError> {
+        let role = Role::parse(&r.role)
+            .ok_or_else(|| AppError::Internal(format!("unknown role {:?} in the database", r.role)))?;
+        Ok(TokenInfo {
+            id: r.id,
+            authority_id: r.authority_id,
+            role,
+            label: r.label,
+            created_at: r.created_at,
+            created_by: r.created_by,
+            revoked_at: r.revoked_at,
+            last_used_at: r.last_used_at,
+        })
+    }
+}
+
+pub const TOKEN_COLUMNS: &str =
+    "id, authority_id, role, label, created_at, created_by, revoked_at, last_used_at FROM api_tokens";
+
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    pub seq: i64,
+    pub kind: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub authority_id: String,
+    pub credential: String,
+    pub logged_at: DateTime<Utc>,
+    pub effective_on: Option<crate::domain::Date>,
+    pub back_dated: bool,
+    pub payload: String,
+    pub prev_seq: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct CheckpointRow {
+    pub size: i64,
+    pub root: Vec<u8>,
+    pub note: String,
+}
+
+impl From<CheckpointRow> for StoredCheckpoint {
+    fn from(r: CheckpointRow) -> Self {
+        StoredCheckpoint { size: r.size as u64, root: r.root.try_into().unwrap_or([0; 32]), note: r.note }
+    }
+}
+
+/// A certificate's status change as stored: action, reason, effective at.
+pub type StatusChangeRow<'a> = (&'a str, &'a str, DateTime<Utc>);
+
+/// Status changes `(number, action, reason, effective at)`, ordered by number and
+/// sequence, grouped by certificate number.
+pub fn changes_by_number(
+    changes: &[(String, String, String, DateTime<Utc>)],
+) -> std::collections::HashMap<&str, Vec<StatusChangeRow<'_>>> {
+    let mut by_number: std::collections::HashMap<&str, Vec<_>> = std::collections::HashMap::new();
+    for c in changes {
+        by_number.entry(c.0.as_str()).or_default().push((c.1.as_str(), c.2.as_str(), c.3));
+    }
+    by_number
+}

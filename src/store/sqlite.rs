@@ -6,6 +6,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
+use crate::error::AppError;
+
 pub struct SqliteStore {
     pool: Pool<Sqlite>,
 }
@@ -68,6 +70,10 @@ impl SqliteStore {
     }
 }
 
-super::sql::sql_store!(SqliteStore, Sqlite);
-super::write::sql_writes!(SqliteStore, Sqlite);
-super::log::sql_log!(SqliteStore, Sqlite);
+type DB = Sqlite;
+type ThisStore = SqliteStore;
+
+// The shared SQL, compiled for this backend's `DB` and `ThisStore` (see sql/mod.rs).
+#[allow(clippy::duplicate_mod, reason = "sql/ is mounted once per backend on purpose")]
+#[path = "sql/mod.rs"]
+mod sql;

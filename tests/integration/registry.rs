@@ -310,8 +310,8 @@ async fn history_tables_refuse_rewrites(app: TestApp) {
 async fn cache_follows_writes_on_this_node_at_once_and_on_other_nodes_within_a_second(app: TestApp) {
     use std::sync::Arc;
     use zhicheng::domain::publish::{Actor, AuthorizationAct, Operation, Role};
-    use zhicheng::store::Store;
     use zhicheng::store::cached::CachedStore;
+    use zhicheng::store::prelude::*;
     app.load(&fixtures::registry()).await;
     // A second API node on the same database, with its own cache following the log.
     let other =
