@@ -9,15 +9,8 @@ use utoipa::ToSchema;
 
 use crate::domain::publish::{Violation, ViolationKind};
 
-/// At most this many bad lines are reported for one rejected import.
-pub const MAX_REPORTED_LINES: usize = 1000;
-
-/// A broken rule on one line (1-based) of a bulk write.
-#[derive(Debug, Clone)]
-pub struct LineViolation {
-    pub line: usize,
-    pub violation: Violation,
-}
+pub use crate::domain::publish::{LineViolation, MAX_REPORTED_LINES};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -48,8 +41,9 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("configuration: {0}")]
     Config(String),
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    /// The database cannot be reached or did not answer in time (503).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -96,6 +90,18 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::Rejected(lines) => AppError::Rejected(lines),
+            StoreError::Refused(violation) => AppError::Rule(violation),
+            StoreError::Unavailable(cause) => AppError::Unavailable(cause),
+            StoreError::Config(message) => AppError::Config(message),
+            e @ (StoreError::Corrupt(_) | StoreError::Internal(_)) => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl AppError {
     pub fn invalid(
         field: &str,
@@ -134,14 +140,11 @@ impl AppError {
             AppError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Database(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
-                StatusCode::CONFLICT
-            }
             AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } | AppError::RouteNotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Database(sqlx::Error::PoolTimedOut) | AppError::NotYetLogged => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Config(_) | AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable(_) | AppError::NotYetLogged => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Config(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -212,12 +215,6 @@ impl AppError {
                     message_en: format!("unsupported {media:?}"),
                     line: None,
                 }],
-            ),
-            _ if status == StatusCode::CONFLICT => (
-                "conflict",
-                "与登记状态冲突 / Conflict",
-                "同一内容已被并发写入 / the same record was written concurrently".into(),
-                vec![],
             ),
             AppError::NotFound { resource, id } => (
                 "not-found",

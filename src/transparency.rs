@@ -88,7 +88,7 @@ async fn on_tiles<T>(store: &dyn Store, compute: impl Fn(&mut dyn Nodes) -> T) -
     let out = compute(&mut nodes);
     match nodes.missing {
         None => Ok(out),
-        Some((level, index)) => Err(AppError::Internal(format!("log tile {level}/{index} is missing"))),
+        Some((level, index)) => Err(crate::store::StoreError::Corrupt(format!("log tile {level}/{index} is missing"))),
     }
 }
 

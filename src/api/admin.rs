@@ -50,8 +50,11 @@ pub async fn publish_one(
     op: Operation,
 ) -> Result<Response, AppError> {
     let idem = idempotency(headers, route, digest)?;
-    let outcome =
-        state.store.execute(actor, std::slice::from_ref(&op), idem.as_ref(), None).await.map_err(AppError::single)?;
+    let outcome = state
+        .store
+        .execute(actor, std::slice::from_ref(&op), idem.as_ref(), None)
+        .await
+        .map_err(|e| AppError::from(e).single())?;
     let (mut applied, replayed) = match outcome {
         WriteOutcome::Applied(a) => (a, false),
         WriteOutcome::Replayed(a) => (a, true),
@@ -373,8 +376,11 @@ pub async fn import(
     let digest = hex::encode(Sha256::digest(&body));
     let idem = idempotency(&headers, "POST /api/v1/admin/import", &digest)?;
     tracing::info!(operations = parsed.operations.len(), authority.id = %actor.authority_id, credential = %actor.credential, "import started");
-    let outcome =
-        state.store.execute(&actor, &parsed.operations, idem.as_ref(), None).await.map_err(|e| parsed.locate(e))?;
+    let outcome = state
+        .store
+        .execute(&actor, &parsed.operations, idem.as_ref(), None)
+        .await
+        .map_err(|e| parsed.locate(e.into()))?;
     let (applied, replayed) = match outcome {
         WriteOutcome::Applied(a) => (a, false),
         WriteOutcome::Replayed(a) => (a, true),

@@ -150,7 +150,7 @@ pub async fn issue_certificates(
         .store
         .execute(&actor, &ops, idem.as_ref(), None)
         .await
-        .map_err(|e| if single { e.single() } else { e })?;
+        .map_err(|e| if single { AppError::from(e).single() } else { e.into() })?;
     let (applied, replayed) = match outcome {
         WriteOutcome::Applied(a) => (a, false),
         WriteOutcome::Replayed(a) => (a, true),

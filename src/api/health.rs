@@ -28,7 +28,7 @@ pub async fn healthz() -> Json<Health> {
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
     state.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
-        AppError::Database(sqlx::Error::PoolTimedOut)
+        AppError::Unavailable(e.to_string())
     })?;
     Ok(Json(Health {
         status: "ready".into(),

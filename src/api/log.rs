@@ -102,7 +102,7 @@ pub async fn tile(State(state): State<AppState>, Path(path): Path<String>) -> Re
 /// Up to `count` events from index `start` on.
 async fn events_from(state: &AppState, start: u64, count: u64) -> Result<Vec<crate::store::Event>, AppError> {
     let count = u32::try_from(count).unwrap_or(u32::MAX);
-    state.store.events_after(&EventFilter::default(), (start as i64).checked_sub(1), count).await
+    Ok(state.store.events_after(&EventFilter::default(), (start as i64).checked_sub(1), count).await?)
 }
 
 fn number(field: &str, value: &Option<String>) -> Result<Option<u64>, AppError> {

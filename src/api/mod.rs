@@ -15,8 +15,6 @@ pub mod views;
 
 use std::future::Future;
 
-use crate::error::AppError;
-
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -25,16 +23,16 @@ pub struct Page<T> {
 /// Fills one page of `limit` items that pass `wanted`, reading the store in id order from
 /// `cursor` in batches, so that filters on derived state (status as of a date) paginate
 /// exactly like filters the database applies itself.
-pub async fn collect_page<T, F, Fut>(
+pub async fn collect_page<T, E, F, Fut>(
     cursor: Option<String>,
     limit: u32,
     wanted: impl Fn(&T) -> bool,
     fetch: F,
     id_of: impl Fn(&T) -> String,
-) -> Result<Page<T>, AppError>
+) -> Result<Page<T>, E>
 where
     F: Fn(Option<String>, u32) -> Fut,
-    Fut: Future<Output = Result<Vec<T>, AppError>>,
+    Fut: Future<Output = Result<Vec<T>, E>>,
 {
     // One row more than the page: with the filters the database applies first (name, region,
     // authority, series), most rows read are kept, and reading more only renders waste.

@@ -126,7 +126,7 @@ pub async fn change_status(args: &crate::config::StatusArgs, act: &str) -> Resul
         _ => Operation::UnsuspendCertificate(body),
     };
     let actor = Actor { authority_id: args.authority.clone(), credential: "cli".into(), role: Role::Issuer };
-    store.execute(&actor, &[op], None, None).await.map_err(AppError::single)?;
+    store.execute(&actor, &[op], None, None).await.map_err(|e| AppError::from(e).single())?;
     eprintln!("{} {act}d", args.number);
     Ok(())
 }

@@ -251,7 +251,7 @@ async fn audit(database_url: &str, key: Option<String>, log_key: &Path, deployme
         }
     };
     let store = super::open(database_url, false).await?;
-    let report = crate::transparency::audit(store.as_ref(), &verifier).await?;
+    let report = crate::transparency::audit(store.as_ref(), &verifier).await.map_err(AppError::from)?;
     for p in &report.problems {
         println!("problem: {p}");
     }

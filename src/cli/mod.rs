@@ -252,7 +252,7 @@ async fn import(args: ImportArgs) -> Result<(), AppError> {
     let started = std::time::Instant::now();
     let outcome = store.execute(&actor, &parsed.operations, None, Some(&progress)).await;
     bar.finish_and_clear();
-    let applied = match outcome.map_err(|e| parsed.locate(e)).map_err(report_rejection)? {
+    let applied = match outcome.map_err(|e| parsed.locate(e.into())).map_err(report_rejection)? {
         crate::store::WriteOutcome::Applied(a) | crate::store::WriteOutcome::Replayed(a) => a.len(),
     };
     let seconds = started.elapsed().as_secs_f64();

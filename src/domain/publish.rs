@@ -107,6 +107,16 @@ impl Violation {
 
 pub type Checked<T> = Result<T, Violation>;
 
+/// At most this many bad lines are reported for one rejected import.
+pub const MAX_REPORTED_LINES: usize = 1000;
+
+/// A broken rule on one line (1-based) of a bulk write.
+#[derive(Debug, Clone)]
+pub struct LineViolation {
+    pub line: usize,
+    pub violation: Violation,
+}
+
 /// A national approval lasts at most three years (人社部令第40号); re-approval is a new grant.
 pub const MAX_APPROVAL_MONTHS: u32 = 36;
 

@@ -18,11 +18,11 @@ use crate::domain::log::Disclosure;
 use crate::domain::publish::{Actor, Operation, Role};
 use crate::domain::sanction::{Sanction, SubjectKind};
 use crate::domain::verification::RegisteredCertificate;
-use crate::error::AppError;
 use crate::tlog::tiles::TileKey;
 
 mod batch;
 pub mod cached;
+mod error;
 mod log;
 mod postgres;
 mod rows;
@@ -31,7 +31,7 @@ mod sqlite;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-pub type StoreResult<T> = Result<T, AppError>;
+pub use error::{StoreError, StoreResult};
 
 /// Filters the database can apply itself; derived-state filters (status, series, level,
 /// as-of dates) are applied above it on the derived records.
@@ -353,7 +353,7 @@ pub async fn connect(url: &str, create_if_missing: bool) -> StoreResult<DynStore
     } else if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url, create_if_missing).await?))
     } else {
-        Err(AppError::Config(format!(
+        Err(StoreError::Config(format!(
             "数据库地址应以 sqlite: 或 postgres:// 开头 / the database URL must start with sqlite: or postgres:// (got {})",
             redact_url(url)
         )))

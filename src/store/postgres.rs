@@ -5,7 +5,7 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Postgres};
 
-use crate::error::AppError;
+use crate::store::StoreError;
 
 pub struct PgStore {
     pool: Pool<Postgres>,
@@ -14,13 +14,10 @@ pub struct PgStore {
 impl PgStore {
     pub const BACKEND: &'static str = "postgres";
 
-    pub async fn connect(url: &str) -> Result<Self, AppError> {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool =
             PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-        sqlx::migrate!("migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
         let store = PgStore { pool };
         store.catch_up_log().await?;
         Ok(store)

@@ -13,11 +13,11 @@ use crate::domain::catalog::Level;
 use crate::domain::committee::{Committee, CommitteeKind, OrganizingUnit};
 use crate::domain::publish::Role;
 use crate::domain::sanction::{Lift, Measure, Sanction, Subject, SubjectKind};
-use crate::error::AppError;
+use crate::store::StoreError;
 use crate::store::{StoredCheckpoint, TokenInfo};
 
-fn corrupt(what: &str, value: &str) -> AppError {
-    AppError::Internal(format!("unknown {what} code {value:?} in the database"))
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown {what} code {value:?} in the database"))
 }
 
 #[derive(sqlx::FromRow)]
@@ -30,8 +30,8 @@ pub struct AuthorityRow {
 }
 
 impl TryFrom<AuthorityRow> for Authority {
-    type Error = AppError;
-    fn try_from(r: AuthorityRow) -> Result<Self, AppError> {
+    type Error = StoreError;
+    fn try_from(r: AuthorityRow) -> Result<Self, StoreError> {
         let level = AuthorityLevel::parse(&r.level).ok_or_else(|| corrupt("authority level", &r.level))?;
         Ok(Authority { id: r.id, name: r.name, level, region: r.region, parent_id: r.parent_id })
     }
@@ -80,8 +80,8 @@ pub struct CommitteeRow {
 }
 
 impl TryFrom<CommitteeRow> for Committee {
-    type Error = AppError;
-    fn try_from(r: CommitteeRow) -> Result<Self, AppError> {
+    type Error = StoreError;
+    fn try_from(r: CommitteeRow) -> Result<Self, StoreError> {
         let kind = CommitteeKind::parse(&r.kind).ok_or_else(|| corrupt("committee kind", &r.kind))?;
         Ok(Committee {
             id: r.id,
@@ -115,7 +115,7 @@ pub struct AuthorizationRecordRow {
 /// grouped by committee id.
 pub fn fold_authorizations(
     rows: Vec<AuthorizationRecordRow>,
-) -> Result<BTreeMap<String, Vec<Authorization>>, AppError> {
+) -> Result<BTreeMap<String, Vec<Authorization>>, StoreError> {
     let mut by_committee: BTreeMap<String, Vec<Authorization>> = BTreeMap::new();
     for r in rows {
         let action = Action::parse(&r.action).ok_or_else(|| corrupt("authorization action", &r.action))?;
@@ -165,8 +165,8 @@ pub struct SanctionRow {
 }
 
 impl TryFrom<SanctionRow> for Sanction {
-    type Error = AppError;
-    fn try_from(r: SanctionRow) -> Result<Self, AppError> {
+    type Error = StoreError;
+    fn try_from(r: SanctionRow) -> Result<Self, StoreError> {
         let kind = SubjectKind::parse(&r.subject_kind).ok_or_else(|| corrupt("subject kind", &r.subject_kind))?;
         let measure = Measure::parse(&r.measure).ok_or_else(|| corrupt("measure", &r.measure))?;
         let lift = match (r.lift_effective_on, r.lift_document_number, r.lift_logged_at) {
@@ -220,13 +220,13 @@ pub struct IssuerKeyRow {
 }
 
 impl TryFrom<IssuerKeyRow> for crate::domain::certificate::IssuerKey {
-    type Error = AppError;
-    fn try_from(r: IssuerKeyRow) -> Result<Self, AppError> {
+    type Error = StoreError;
+    fn try_from(r: IssuerKeyRow) -> Result<Self, StoreError> {
         use crate::domain::certificate::IssuerRef;
         let owner = match r.owner_kind.as_str() {
             "authority" => IssuerRef::Authority(r.owner_id),
             "committee" => IssuerRef::Committee(r.owner_id),
-            other => return Err(AppError::Internal(format!("unknown key owner kind {other:?}"))),
+            other => return Err(StoreError::Corrupt(format!("unknown key owner kind {other:?}"))),
         };
         Ok(crate::domain::certificate::IssuerKey {
             id: r.id,
@@ -256,10 +256,10 @@ pub struct TokenRow {
 }
 
 impl TryFrom<TokenRow> for TokenInfo {
-    type Error = AppError;
-    fn try_from(r: TokenRow) -> Result<Self, AppError> {
+    type Error = StoreError;
+    fn try_from(r: TokenRow) -> Result<Self, StoreError> {
         let role = Role::parse(&r.role)
-            .ok_or_else(|| AppError::Internal(format!("unknown role {:?} in the database", r.role)))?;
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {:?} in the database", r.role)))?;
         Ok(TokenInfo {
             id: r.id,
             authority_id: r.authority_id,

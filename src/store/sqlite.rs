@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
-use crate::error::AppError;
+use crate::store::StoreError;
 
 pub struct SqliteStore {
     pool: Pool<Sqlite>,
@@ -17,22 +17,22 @@ impl SqliteStore {
 
     /// Opens (and migrates) the database. A missing file is created only when asked: a typo
     /// in a path must not silently start an empty registry.
-    pub async fn connect(url: &str, create_if_missing: bool) -> Result<Self, AppError> {
+    pub async fn connect(url: &str, create_if_missing: bool) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| AppError::Config(format!("SQLite 地址无效 / invalid SQLite URL: {e}")))?;
+            .map_err(|e| StoreError::Config(format!("SQLite 地址无效 / invalid SQLite URL: {e}")))?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory {
             let path = options.get_filename().to_path_buf();
             if !path.exists() {
                 if !create_if_missing {
-                    return Err(AppError::Config(format!(
+                    return Err(StoreError::Config(format!(
                         "数据库文件不存在：{0}（先运行 `zhicheng migrate` 或 `zhicheng demo`）/ the database file {0} does not exist (run `zhicheng migrate` or `zhicheng demo` first)",
                         path.display()
                     )));
                 }
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)
-                        .map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
+                        .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
                 }
             }
         }
@@ -47,10 +47,7 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool =
             SqlitePoolOptions::new().max_connections(if in_memory { 1 } else { 8 }).connect_with(options).await?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let store = SqliteStore { pool };
         store.catch_up_log().await?;
         Ok(store)

@@ -14,4 +14,5 @@ mod meta;
 mod offline;
 mod publishing;
 mod registry;
+mod store_errors;
 mod validation;

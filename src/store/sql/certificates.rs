@@ -33,7 +33,7 @@ impl CertificateReads for ThisStore {
             .fetch_one(&self.pool)
             .await?;
         let credential =
-            serde_json::from_str(&credential).map_err(|e| AppError::Internal(format!("stored credential: {e}")))?;
+            serde_json::from_str(&credential).map_err(|e| StoreError::Corrupt(format!("stored credential: {e}")))?;
         Ok(Some((registered, credential)))
     }
 

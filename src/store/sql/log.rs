@@ -75,7 +75,7 @@ async fn append_tiles(conn: &mut Conn, old_size: u64, leaves: &[LogHash]) -> Sto
     for (key, width) in tiles::edge_tiles(old_size) {
         let stored = read_tiles(conn, &[key]).await?.remove(&key).unwrap_or_default();
         if stored.len() as u64 != width {
-            return Err(AppError::Internal(format!(
+            return Err(StoreError::Internal(format!(
                 "log tile {}/{} holds {} hashes, the log needs {width}: run `zhicheng log audit`",
                 key.0,
                 key.1,
@@ -112,7 +112,7 @@ async fn read_tiles(
         let rows: Vec<(i32, i64, Vec<u8>)> = qb.build_query_as().fetch_all(&mut *conn).await?;
         for (level, index, bytes) in rows {
             let hashes = tiles::hashes_of(&bytes)
-                .ok_or_else(|| AppError::Internal(format!("log tile {level}/{index} is not a list of hashes")))?;
+                .ok_or_else(|| StoreError::Corrupt(format!("log tile {level}/{index} is not a list of hashes")))?;
             out.insert((level as u32, index as u64), hashes);
         }
     }
@@ -139,7 +139,7 @@ async fn tree_root_at(conn: &mut Conn, size: u64) -> StoreResult<LogHash> {
     let root = crate::tlog::merkle::tree_root(size, &mut nodes);
     match nodes.missing {
         None => Ok(root),
-        Some((level, index)) => Err(AppError::Internal(format!("log tile {level}/{index} is missing"))),
+        Some((level, index)) => Err(StoreError::Corrupt(format!("log tile {level}/{index} is missing"))),
     }
 }
 

@@ -22,7 +22,7 @@ use crate::domain::committee::{Committee, CommitteeRecord};
 use crate::domain::log::{Disclosure, Event};
 use crate::domain::publish::{Actor, Operation, Role, Violation};
 use crate::domain::sanction::Sanction;
-use crate::error::AppError;
+use crate::store::StoreError;
 use crate::store::prelude::*;
 use crate::store::rows::{
     self, AuthorityRow, AuthorizationRecordRow, CheckpointRow, CommitteeRow, DelegationRow, EventRow, IssuerKeyRow,

@@ -19,7 +19,7 @@ impl Tokens for ThisStore {
             .fetch_optional(&self.pool)
             .await?;
         if exists.is_none() {
-            return Err(AppError::Rule(Violation::unknown("authority_id", "部门", "authority", authority_id)));
+            return Err(StoreError::Refused(Violation::unknown("authority_id", "部门", "authority", authority_id)));
         }
         sqlx::query("INSERT INTO api_tokens (id, authority_id, role, secret_sha256, label, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&id)

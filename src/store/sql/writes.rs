@@ -526,7 +526,7 @@ async fn insert_dataset_certificates(
         let parsed = presented
             .parsed
             .as_ref()
-            .map_err(|e| AppError::Internal(format!("dataset certificate: {}: {}", e.field, e.message)))?;
+            .map_err(|e| StoreError::Internal(format!("dataset certificate: {}: {}", e.field, e.message)))?;
         let number = parsed.subject.certificate_number.clone();
         batch.new_certificates.push(crate::store::batch::NewCertificate {
             number: number.clone(),
@@ -544,7 +544,7 @@ async fn insert_dataset_certificates(
         events.push(event(&c.status_authority, None, trusted::certificate_issued(&number, &presented.digest())));
         for (seq, (action, reason, at)) in c.changes.iter().enumerate() {
             let action = CertificateAction::parse(action).ok_or_else(|| {
-                AppError::Internal(format!("dataset certificate {number}: unknown status change {action:?}"))
+                StoreError::Internal(format!("dataset certificate {number}: unknown status change {action:?}"))
             })?;
             batch.status_changes.push(crate::store::batch::StatusChange {
                 number: number.clone(),
@@ -663,7 +663,7 @@ async fn stored_answer(conn: &mut Conn, actor: &Actor, idem: &Idempotency) -> St
             .await?;
     let Some((request, response)) = row else { return Ok(None) };
     if request != idem.request_sha256 {
-        return Err(AppError::Rule(Violation::conflict(
+        return Err(StoreError::Refused(Violation::conflict(
             "idempotency_key_reused",
             "Idempotency-Key",
             "该 Idempotency-Key 已用于另一个请求",
@@ -671,65 +671,8 @@ async fn stored_answer(conn: &mut Conn, actor: &Actor, idem: &Idempotency) -> St
         )));
     }
     let applied =
-        serde_json::from_str(&response).map_err(|e| AppError::Internal(format!("stored idempotent answer: {e}")))?;
+        serde_json::from_str(&response).map_err(|e| StoreError::Corrupt(format!("stored idempotent answer: {e}")))?;
     Ok(Some(WriteOutcome::Replayed(applied)))
-}
-
-impl ThisStore {
-    async fn execute_in_transaction(
-        &self,
-        actor: &Actor,
-        ops: &[Operation],
-        idempotency: Option<&Idempotency>,
-        progress: Option<crate::store::Progress<'_>>,
-    ) -> StoreResult<WriteOutcome> {
-        let mut tx = self.begin_write().await?;
-        if let Some(idem) = idempotency
-            && let Some(answer) = stored_answer(&mut tx, actor, idem).await?
-        {
-            return Ok(answer);
-        }
-        let mut batch = load_batch(&mut tx, actor, ops).await?;
-        let cx = Context { actor, now: crate::domain::log::log_time(Utc::now()), today: crate::store::today() };
-        let mut rejected = Vec::new();
-        for (i, op) in ops.iter().enumerate() {
-            if let Err(violation) = batch.apply(&cx, op) {
-                rejected.push(crate::error::LineViolation { line: i + 1, violation });
-                if rejected.len() >= crate::error::MAX_REPORTED_LINES {
-                    break;
-                }
-            }
-            if let Some(report) = progress
-                && ((i + 1) % 1000 == 0 || i + 1 == ops.len())
-            {
-                report(i + 1);
-            }
-        }
-        if !rejected.is_empty() {
-            tx.rollback().await?;
-            return Err(AppError::Rejected(rejected));
-        }
-        let first_seq = next_seq(&mut tx).await?;
-        tracing::debug!(operations = ops.len(), events.first = first_seq, "writing batch");
-        flush(&mut tx, &batch, first_seq, cx.now).await?;
-        let applied = batch.applied(first_seq);
-        if let Some(idem) = idempotency {
-            let response = serde_json::to_string(&applied).map_err(|e| AppError::Internal(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO idempotency_keys (authority_id, key, request_sha256, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&actor.authority_id)
-            .bind(&idem.key)
-            .bind(&idem.request_sha256)
-            .bind(201_i32)
-            .bind(response)
-            .bind(cx.now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(WriteOutcome::Applied(applied))
-    }
 }
 
 #[async_trait::async_trait]
@@ -750,6 +693,9 @@ impl Publishing for ThisStore {
         Ok(())
     }
 
+    /// Runs under the write lock, which every writer on every node takes: an idempotency key
+    /// is checked and stored by one writer at a time, so two requests with the same key
+    /// cannot both get past `stored_answer`.
     async fn execute(
         &self,
         actor: &Actor,
@@ -757,19 +703,52 @@ impl Publishing for ThisStore {
         idempotency: Option<&Idempotency>,
         progress: Option<crate::store::Progress<'_>>,
     ) -> StoreResult<WriteOutcome> {
-        match self.execute_in_transaction(actor, ops, idempotency, progress).await {
-            // Two identical requests raced: the loser finds the winner's answer.
-            Err(AppError::Database(e))
-                if idempotency.is_some() && e.as_database_error().is_some_and(|d| d.is_unique_violation()) =>
-            {
-                let mut conn = self.pool.acquire().await?;
-                match stored_answer(&mut conn, actor, idempotency.expect("checked above")).await? {
-                    Some(answer) => Ok(answer),
-                    None => Err(AppError::Database(e)),
+        let mut tx = self.begin_write().await?;
+        if let Some(idem) = idempotency
+            && let Some(answer) = stored_answer(&mut tx, actor, idem).await?
+        {
+            return Ok(answer);
+        }
+        let mut batch = load_batch(&mut tx, actor, ops).await?;
+        let cx = Context { actor, now: crate::domain::log::log_time(Utc::now()), today: crate::store::today() };
+        let mut rejected = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            if let Err(violation) = batch.apply(&cx, op) {
+                rejected.push(crate::domain::publish::LineViolation { line: i + 1, violation });
+                if rejected.len() >= crate::domain::publish::MAX_REPORTED_LINES {
+                    break;
                 }
             }
-            other => other,
+            if let Some(report) = progress
+                && ((i + 1) % 1000 == 0 || i + 1 == ops.len())
+            {
+                report(i + 1);
+            }
         }
+        if !rejected.is_empty() {
+            tx.rollback().await?;
+            return Err(StoreError::Rejected(rejected));
+        }
+        let first_seq = next_seq(&mut tx).await?;
+        tracing::debug!(operations = ops.len(), events.first = first_seq, "writing batch");
+        flush(&mut tx, &batch, first_seq, cx.now).await?;
+        let applied = batch.applied(first_seq);
+        if let Some(idem) = idempotency {
+            let response = serde_json::to_string(&applied).map_err(|e| StoreError::Internal(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO idempotency_keys (authority_id, key, request_sha256, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&actor.authority_id)
+            .bind(&idem.key)
+            .bind(&idem.request_sha256)
+            .bind(201_i32)
+            .bind(response)
+            .bind(cx.now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(WriteOutcome::Applied(applied))
     }
 
     async fn events_after(&self, filter: &EventFilter, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
