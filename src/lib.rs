@@ -6,20 +6,13 @@
 
 #![forbid(unsafe_code)]
 
-pub mod api;
-pub mod app;
 pub mod cli;
-pub mod config;
 pub mod crypto;
 pub mod demo;
-pub mod demo_certificates;
 pub mod domain;
-pub mod error;
-pub mod import;
-pub mod offline;
-pub mod registry_key;
-pub mod signature_batch;
+pub mod http;
+pub mod publish;
 pub mod store;
 pub mod tlog;
-pub mod tokens;
 pub mod transparency;
+pub mod verify;

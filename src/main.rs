@@ -5,5 +5,5 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    zhicheng::cli::run(zhicheng::config::Cli::parse()).await
+    zhicheng::cli::run(zhicheng::cli::config::Cli::parse()).await
 }

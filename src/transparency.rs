@@ -1,61 +1,18 @@
 //! The transparency log as a service: the log key and its checkpoints, the sequencer that signs
 //! them, proofs computed from stored tiles, and the audit that rebuilds the tree from the
-//! event table. The pure parts live in `crypto::{merkle, tiles, signed_note}` and `domain::log`.
+//! event table. The pure parts live in `tlog` and `domain::log`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ed25519_dalek::SigningKey;
-
 use crate::domain::log::check_entry;
-use crate::error::AppError;
 use crate::store::{EventFilter, Store, StoreResult, StoredCheckpoint};
 use crate::tlog::merkle::{self, Hash, Nodes, leaf_hash};
-use crate::tlog::signed_note::{Checkpoint, NoteSigner, NoteVerifier};
+use crate::tlog::signed_note::{Checkpoint, NoteVerifier};
 use crate::tlog::tiles::{self, TileNodes, TreeBuilder};
 
-/// The checkpoint origin line of a deployment: `zhicheng.registry/<deployment>`.
-pub fn origin(deployment: &str) -> String {
-    format!("zhicheng.registry/{deployment}")
-}
-
-/// The log's signing key, named by the log's origin.
-#[derive(Clone)]
-pub struct LogSigner {
-    note: NoteSigner,
-    pub origin: String,
-}
-
-impl std::fmt::Debug for LogSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogSigner").field("origin", &self.origin).finish_non_exhaustive()
-    }
-}
-
-impl LogSigner {
-    pub fn new(deployment: &str, key: SigningKey) -> Result<LogSigner, AppError> {
-        let origin = origin(deployment);
-        let note = NoteSigner::new(&origin, key)
-            .map_err(|e| AppError::Config(format!("日志名称无效 / invalid log origin {origin:?}: {e}")))?;
-        Ok(LogSigner { note, origin })
-    }
-
-    /// The signed note of the checkpoint `(size, root)`.
-    pub fn sign(&self, size: u64, root: &Hash) -> String {
-        let body = Checkpoint { origin: self.origin.clone(), size, root: *root }.body();
-        self.note.sign(&body).expect("a checkpoint body is a valid note text")
-    }
-
-    /// The verifier key in signed-note text form: `<origin>+<key id>+<base64 key>`.
-    pub fn verifier_key(&self) -> String {
-        self.note.verifier_key()
-    }
-
-    pub fn verifier(&self) -> NoteVerifier {
-        NoteVerifier::parse(&self.verifier_key()).expect("our own verifier key parses")
-    }
-}
+pub use crate::tlog::signer::{LogSigner, origin};
 
 /// Signs a checkpoint if the log grew since the last one (or has none yet).
 pub async fn sign_checkpoint(store: &dyn Store, log: &LogSigner) -> StoreResult<Option<StoredCheckpoint>> {

@@ -7,12 +7,12 @@ use chrono::Utc;
 use rand::Rng;
 use serde_json::Value;
 
-use crate::config::{IssueArgs, VerifyArgs};
+use crate::cli::config::{IssueArgs, VerifyArgs};
 use crate::crypto::{compact, data_integrity, multikey};
 use crate::domain::certificate::{IssuerRef, StatusEntry, TitleSubject, holder_id_digest, unsigned_credential};
 use crate::domain::verification::{HolderClaim, Presented};
-use crate::error::AppError;
-use crate::registry_key::write_secret;
+use crate::http::problem::AppError;
+use crate::verify::registry_key::write_secret;
 
 fn read(path: &Path) -> Result<String, AppError> {
     std::fs::read_to_string(path)
@@ -116,7 +116,7 @@ async fn publish(registry: &str, token: &str, credential: &Value) -> Result<(), 
 }
 
 /// Revokes, suspends or unsuspends a certificate in the local database, as an issuer of `--authority`.
-pub async fn change_status(args: &crate::config::StatusArgs, act: &str) -> Result<(), AppError> {
+pub async fn change_status(args: &crate::cli::config::StatusArgs, act: &str) -> Result<(), AppError> {
     use crate::domain::publish::{Actor, CertificateAct, Operation, Role};
     let store = super::open(&args.database.database_url, false).await?;
     let body = CertificateAct { number: args.number.clone(), reason: args.reason.clone(), effective_at: None };
@@ -197,7 +197,8 @@ pub async fn verify_answer(args: &VerifyArgs) -> Result<Value, AppError> {
         Some(path) => {
             let bundle: Value =
                 serde_json::from_str(&read(path)?).map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
-            let registry = crate::offline::open(&bundle, args.registry_key.as_deref()).map_err(AppError::Config)?;
+            let registry =
+                crate::verify::offline::open(&bundle, args.registry_key.as_deref()).map_err(AppError::Config)?;
             if args.registry_key.is_none() {
                 eprintln!(
                     "bundle signed by registry key {} (pass --registry-key to require it)",
@@ -209,16 +210,7 @@ pub async fn verify_answer(args: &VerifyArgs) -> Result<Value, AppError> {
         }
         None => {
             let store = super::open(&args.database.database_url, false).await?;
-            let state = crate::app::AppState::new(
-                store.clone(),
-                crate::registry_key::RegistryKey::generate(),
-                crate::transparency::LogSigner::new(
-                    "local",
-                    crate::registry_key::RegistryKey::generate().signing_key().clone(),
-                )?,
-                "",
-            );
-            let (outcome, _) = crate::api::certificates::verify_presented(&state, &mut presented, &holder).await?;
+            let (outcome, _) = crate::verify::Verifier::new(store.clone()).verify(&mut presented, &holder).await?;
             (outcome, Utc::now(), store.log_size().await?)
         }
     };
@@ -230,7 +222,7 @@ pub async fn verify_answer(args: &VerifyArgs) -> Result<Value, AppError> {
 }
 
 /// Writes each example as `<name>.json`, `<name>.qr.txt` and `<name>.png`, with a README.
-pub fn write_examples(dir: &Path, examples: &[crate::demo_certificates::Example]) -> Result<(), AppError> {
+pub fn write_examples(dir: &Path, examples: &[crate::demo::certificates::Example]) -> Result<(), AppError> {
     std::fs::create_dir_all(dir).map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
     let mut readme = String::from(
         "# 示例证书 / Example certificates\n\nVerify one: `zhicheng verify data/examples/<name>.json` (against the local database),\nor offline: `curl -s http://127.0.0.1:8080/api/v1/bundle > bundle.json && zhicheng verify data/examples/<name>.json --bundle bundle.json`,\nor `curl -s -X POST http://127.0.0.1:8080/api/v1/verify -H 'content-type: application/json' -d \"{\\\"credential\\\": $(cat data/examples/<name>.json)}\"`.\n\n",

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::LogCommand;
+use crate::cli::config::LogCommand;
 use crate::domain::log::check_entry;
-use crate::error::AppError;
+use crate::http::problem::AppError;
 use crate::tlog::merkle::{self, leaf_hash};
 use crate::tlog::signed_note::{Checkpoint, NoteVerifier};
 use crate::tlog::tiles::{self, TilePath, TreeBuilder};
@@ -246,8 +246,11 @@ async fn audit(database_url: &str, key: Option<String>, log_key: &Path, deployme
                     AppError::Config(format!("{} not found: pass --key or --log-key", log_key.display())).into()
                 );
             }
-            let signing = crate::registry_key::RegistryKey::load_or_create(log_key)?.signing_key().clone();
-            crate::transparency::LogSigner::new(deployment, signing)?.verifier()
+            let signing = crate::verify::registry_key::RegistryKey::load_or_create(log_key)
+                .map_err(AppError::from)?
+                .signing_key()
+                .clone();
+            crate::transparency::LogSigner::new(deployment, signing).map_err(AppError::from)?.verifier()
         }
     };
     let store = super::open(database_url, false).await?;
@@ -278,7 +281,7 @@ fn check_proof(path: &Path, key: &str, certificate: Option<&Path>) -> Result<(),
             serde_json::from_str(&read(cert)?).map_err(|e| AppError::Config(format!("{}: {e}", cert.display())))?;
         let presented = crate::domain::verification::Presented::new(credential);
         let number = presented.parsed.as_ref().map(|p| p.subject.certificate_number.clone()).unwrap_or_default();
-        if !crate::domain::event::records_issuance(entry, &number, &presented.digest()) {
+        if !crate::publish::event::records_issuance(entry, &number, &presented.digest()) {
             return Err(failed("the logged entry is not this certificate's issuance"));
         }
     }

@@ -1,6 +1,7 @@
 //! Sub-commands. Each one sets up what it needs and hands over to the library.
 
 mod certs;
+pub mod config;
 mod log;
 
 use std::process::ExitCode;
@@ -9,9 +10,12 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use crate::app::{AppState, build_router};
-use crate::config::{Cli, Command, DEFAULT_DATABASE_URL, DemoArgs, ImportArgs, LogFormat, ServeArgs, TokenCommand};
-use crate::error::AppError;
+use crate::cli::config::{
+    Cli, Command, DEFAULT_DATABASE_URL, DemoArgs, ImportArgs, LogFormat, ServeArgs, TokenCommand,
+};
+use crate::http::problem::AppError;
+use crate::http::router::build_router;
+use crate::http::state::AppState;
 use crate::store::{self, Dataset, DynStore, redact_url};
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -53,7 +57,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 
 /// The OpenAPI document as committed in `openapi/openapi.json`.
 pub fn openapi_json() -> String {
-    crate::app::openapi().to_pretty_json().expect("the OpenAPI document serializes")
+    crate::http::router::openapi().to_pretty_json().expect("the OpenAPI document serializes")
 }
 
 fn init_tracing(format: LogFormat) {
@@ -151,9 +155,9 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     // Writes by other nodes sharing the database reach this node's cache within a second.
     cached.clone().follow_log(std::time::Duration::from_millis(500)).await;
     let store: DynStore = cached;
-    let registry = crate::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
+    let registry = crate::verify::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
     tracing::info!(registry.public_key = %registry.public, "registry key loaded");
-    let log_key = crate::registry_key::RegistryKey::load_or_create(&args.log_key)?;
+    let log_key = crate::verify::registry_key::RegistryKey::load_or_create(&args.log_key)?;
     let log = crate::transparency::LogSigner::new(&args.deployment, log_key.signing_key().clone())?;
     tracing::info!(log.origin = %log.origin, log.key = %log.verifier_key(), "transparency log key loaded");
     crate::transparency::spawn_sequencer(store.clone(), Arc::new(log.clone()), std::time::Duration::from_secs(1));
@@ -229,14 +233,15 @@ async fn token(command: TokenCommand) -> Result<(), AppError> {
 
 /// Applies a bulk file directly to the database, as the given authority's publisher.
 async fn import(args: ImportArgs) -> Result<(), AppError> {
-    use crate::import::Format;
-    let format = args.format.unwrap_or(match args.file.extension().and_then(|e| e.to_str()) {
+    use crate::publish::import::Format;
+    let format = args.format.map(Format::from).unwrap_or(match args.file.extension().and_then(|e| e.to_str()) {
         Some("csv") => Format::Csv,
         _ => Format::Ndjson,
     });
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| AppError::Config(format!("无法读取 {0} / cannot read {0}: {e}", args.file.display())))?;
-    let parsed = crate::import::parse(&text, format, args.csv_type).map_err(report_rejection)?;
+    let parsed = crate::publish::import::parse(&text, format, args.csv_type.map(Into::into))
+        .map_err(|e| report_rejection(e.into()))?;
     let store = open(&args.database.database_url, false).await?;
     let actor = crate::domain::publish::Actor {
         authority_id: args.authority.clone(),
@@ -252,7 +257,7 @@ async fn import(args: ImportArgs) -> Result<(), AppError> {
     let started = std::time::Instant::now();
     let outcome = store.execute(&actor, &parsed.operations, None, Some(&progress)).await;
     bar.finish_and_clear();
-    let applied = match outcome.map_err(|e| parsed.locate(e.into())).map_err(report_rejection)? {
+    let applied = match outcome.map_err(|e| report_rejection(AppError::in_file(e, &parsed)))? {
         crate::store::WriteOutcome::Applied(a) | crate::store::WriteOutcome::Replayed(a) => a.len(),
     };
     let seconds = started.elapsed().as_secs_f64();

@@ -10,7 +10,6 @@ pub mod certificate;
 pub mod committee;
 pub mod coverage;
 pub mod credit_code;
-pub mod event;
 pub mod log;
 pub mod publish;
 pub mod reason;

@@ -27,10 +27,10 @@ use super::{
 use crate::domain::authority::{Authority, AuthorityGraph};
 use crate::domain::certificate::IssuerKey;
 use crate::domain::committee::CommitteeRecord;
-use crate::domain::event::Touched;
 use crate::domain::publish::{Actor, Operation, Role};
 use crate::domain::sanction::Sanction;
 use crate::domain::verification::RegisteredCertificate;
+use crate::publish::event::Touched;
 
 /// How many entries each cache may hold.
 #[derive(Debug, Clone, Copy)]

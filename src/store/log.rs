@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use rand::Rng;
 
-use super::batch::PendingEvent;
 use crate::domain::log::{Disclosure, Event, redact};
+use crate::publish::batch::PendingEvent;
 
 /// Numbers pending events from `first_seq`, links each to the previous event about its entity
 /// (`heads`: the latest logged event per `(type, id)`), and moves personal data out.

@@ -20,17 +20,18 @@ use crate::domain::sanction::{Sanction, SubjectKind};
 use crate::domain::verification::RegisteredCertificate;
 use crate::tlog::tiles::TileKey;
 
-mod batch;
 pub mod cached;
 mod error;
 mod log;
 mod postgres;
 mod rows;
+pub mod secrets;
 mod sqlite;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+pub use crate::publish::{Applied, WriteOutcome};
 pub use error::{StoreError, StoreResult};
 
 /// Filters the database can apply itself; derived-state filters (status, series, level,
@@ -135,33 +136,11 @@ pub struct EventFilter {
     pub entity_id: Option<String>,
 }
 
-/// What one operation did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Applied {
-    /// The event kind, e.g. `committee.created`.
-    pub op: String,
-    /// The id of the entity created or changed.
-    pub id: String,
-    pub event_seq: i64,
-    pub back_dated: bool,
-    /// What the write changed, for caches; not part of the answer.
-    #[serde(skip)]
-    #[schema(ignore)]
-    pub touched: crate::domain::event::Touched,
-}
-
 /// A client's `Idempotency-Key` and a digest of the request it came with.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
     pub key: String,
     pub request_sha256: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum WriteOutcome {
-    Applied(Vec<Applied>),
-    /// The same key and request were seen before: the first result, nothing written.
-    Replayed(Vec<Applied>),
 }
 
 /// A token as listed: never the secret.

@@ -5,4 +5,5 @@
 pub mod merkle;
 pub mod proof;
 pub mod signed_note;
+pub mod signer;
 pub mod tiles;

@@ -243,7 +243,7 @@ async fn sigkill_during_import_leaves_the_database_untouched(app: TestApp) {
                 credential: "test".into(),
                 role: Role::Publisher,
             },
-            &zhicheng::import::parse_ndjson(&bulk_file(2_000, None)).unwrap().operations,
+            &zhicheng::publish::import::parse_ndjson(&bulk_file(2_000, None)).unwrap().operations,
             None,
             None,
         )
@@ -252,7 +252,8 @@ async fn sigkill_during_import_leaves_the_database_untouched(app: TestApp) {
     assert!(matches!(outcome, zhicheng::store::WriteOutcome::Applied(a) if a.len() == 2_000));
     // The log agrees with the registry: every event's leaf and tile, and the checkpoint the
     // killed server signed, are intact.
-    let key = zhicheng::registry_key::RegistryKey::load_or_create(&server.log_key).unwrap().signing_key().clone();
+    let key =
+        zhicheng::verify::registry_key::RegistryKey::load_or_create(&server.log_key).unwrap().signing_key().clone();
     let verifier = zhicheng::transparency::LogSigner::new("test", key).unwrap().verifier();
     let report = zhicheng::transparency::audit(reopened.as_ref(), &verifier).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -306,6 +307,6 @@ async fn tokens_never_reach_the_logs(app: TestApp) {
     assert!(logs.contains("published"), "the server logged the writes: {logs}");
     for secret in [&admin, &publisher, &"zct_wrong-secret-value".to_string()] {
         assert!(!logs.contains(secret.as_str()) && !logs.contains(&secret[4..]), "a token reached the logs");
-        assert!(!logs.contains(&zhicheng::tokens::digest(secret)), "a token digest reached the logs");
+        assert!(!logs.contains(&zhicheng::store::secrets::digest(secret)), "a token digest reached the logs");
     }
 }

@@ -522,15 +522,9 @@ async fn a_batch_cannot_make_a_malleated_signature_valid(app: TestApp) {
     let answer = verify(&app, json!({"credential": malleated})).await;
     assert_eq!(failures(&answer), [pair("signature", "bad_signature")]);
     // Were a batch to accept it, the registry would still not know it.
-    let state = zhicheng::app::AppState::new(
-        app.store.clone(),
-        zhicheng::registry_key::RegistryKey::generate(),
-        zhicheng::transparency::LogSigner::new("test", SigningKey::from_bytes(&[7; 32])).unwrap(),
-        "",
-    );
     presented.set_signature_valid(true);
-    let (outcome, _) =
-        zhicheng::api::certificates::verify_presented(&state, &mut presented, &HolderClaim::default()).await.unwrap();
+    let verifier = zhicheng::verify::Verifier::new(app.store.clone());
+    let (outcome, _) = verifier.verify(&mut presented, &HolderClaim::default()).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Invalid);
     let failed: Vec<_> = outcome
         .checks

@@ -5,8 +5,8 @@
 use std::io::Read;
 
 use serde_json::Value;
-use zhicheng::domain::event::{EventPayload, records_issuance};
 use zhicheng::domain::verification::Presented;
+use zhicheng::publish::event::{EventPayload, records_issuance};
 use zhicheng::tlog::proof;
 use zhicheng::tlog::signed_note::NoteVerifier;
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod architecture;
 mod bulk;
 mod cache;
 mod certificates;

@@ -12,7 +12,7 @@ both!(
     status_lists_publish_revocations_signed_by_the_registry
 );
 
-async fn load_demo(app: &TestApp) -> Vec<zhicheng::demo_certificates::Example> {
+async fn load_demo(app: &TestApp) -> Vec<zhicheng::demo::certificates::Example> {
     let demo = zhicheng::demo::demo(zhicheng::store::today(), 2_000);
     app.load(&demo.dataset).await;
     demo.examples
@@ -30,7 +30,7 @@ async fn offline_and_online_verification_agree_on_every_demo_example(app: TestAp
         ["valid", "revoked", "forged-signature", "above-authorized-level", "expired-approval", "key-after-compromise"]
     );
     let bundle = app.ok("/api/v1/bundle").await;
-    let registry = zhicheng::offline::open(&bundle, None).expect("the bundle verifies");
+    let registry = zhicheng::verify::offline::open(&bundle, None).expect("the bundle verifies");
     let dir = tempfile::tempdir().unwrap();
     let bundle_file = dir.path().join("bundle.json");
     std::fs::write(&bundle_file, bundle.to_string()).unwrap();
@@ -81,8 +81,10 @@ async fn offline_and_online_verification_agree_on_every_demo_example(app: TestAp
     // A bundle altered in transit, or signed by another key, is refused.
     let mut altered = bundle.clone();
     altered["credentialSubject"]["log_size"] = json!(0);
-    assert!(zhicheng::offline::open(&altered, None).is_err());
-    assert!(zhicheng::offline::open(&bundle, Some("z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2")).is_err());
+    assert!(zhicheng::verify::offline::open(&altered, None).is_err());
+    assert!(
+        zhicheng::verify::offline::open(&bundle, Some("z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2")).is_err()
+    );
     // The bundle carries no holder names.
     assert!(!bundle.to_string().contains(examples[0].credential["credentialSubject"]["holderName"].as_str().unwrap()));
 }

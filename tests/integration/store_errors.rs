@@ -1,7 +1,7 @@
 //! The store's errors say what happened in persistence terms, and the HTTP layer maps them:
 //! a unique-key violation under the write lock is a bug (500), never "written concurrently".
 
-use zhicheng::error::AppError;
+use zhicheng::http::problem::AppError;
 use zhicheng::store::StoreError;
 
 use crate::fixtures;

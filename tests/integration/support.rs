@@ -11,7 +11,8 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use sqlx::Connection;
 use tower::ServiceExt;
-use zhicheng::app::{AppState, build_router};
+use zhicheng::http::router::build_router;
+use zhicheng::http::state::AppState;
 use zhicheng::store::{self, Dataset, DynStore};
 
 pub struct TestApp {
@@ -110,10 +111,14 @@ impl TestApp {
     /// by a read anywhere in the suite would catch a stale cache.
     fn with(store: DynStore, url: String, cleanup: Cleanup) -> TestApp {
         let store: DynStore = std::sync::Arc::new(zhicheng::store::cached::CachedStore::new(store, Default::default()));
-        let log_key = zhicheng::registry_key::RegistryKey::generate().signing_key().clone();
+        let log_key = zhicheng::verify::registry_key::RegistryKey::generate().signing_key().clone();
         let log = zhicheng::transparency::LogSigner::new("test", log_key).expect("log signer");
-        let state =
-            AppState::new(store.clone(), zhicheng::registry_key::RegistryKey::generate(), log, "http://registry.test");
+        let state = AppState::new(
+            store.clone(),
+            zhicheng::verify::registry_key::RegistryKey::generate(),
+            log,
+            "http://registry.test",
+        );
         let log = state.log.clone();
         TestApp { router: build_router(state), store, log, url, _cleanup: cleanup }
     }

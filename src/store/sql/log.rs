@@ -1,10 +1,9 @@
 //! The log's SQL: events appended as leaves with their tiles in the write's transaction,
 //! disclosures (erasable salts), checkpoints signed under the sequencer lock.
 
-use super::writes::{next_seq, read_events};
 #[allow(clippy::wildcard_imports)]
 use super::*;
-use crate::store::batch::PendingEvent;
+use crate::publish::batch::PendingEvent;
 use crate::tlog::merkle::{Hash as LogHash, leaf_hash};
 use crate::tlog::tiles::{self, TileKey};
 
@@ -235,4 +234,54 @@ impl LogStore for ThisStore {
             .await?
             .rows_affected())
     }
+}
+
+/// The sequence number the next event gets: events are numbered from 0 without gaps
+/// (the number is the event's index in the transparency log), under the write lock.
+pub(super) async fn next_seq(conn: &mut Conn) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq) + 1, 0) FROM events").fetch_one(&mut *conn).await
+}
+
+pub(super) async fn read_events(
+    conn: &mut Conn,
+    filter: &EventFilter,
+    after: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<Event>> {
+    let mut qb = QueryBuilder::<DB>::new(
+        "SELECT seq, kind, entity_type, entity_id, authority_id, credential, logged_at, effective_on, back_dated, payload, prev_seq FROM events WHERE 1 = 1",
+    );
+    if let Some(after) = after {
+        qb.push(" AND seq > ").push_bind(after);
+    }
+    if let Some(a) = &filter.authority_id {
+        qb.push(" AND authority_id = ").push_bind(a.clone());
+    }
+    if let Some(k) = &filter.kind {
+        qb.push(" AND kind = ").push_bind(k.clone());
+    }
+    if let Some(t) = &filter.entity_type {
+        qb.push(" AND entity_type = ").push_bind(t.clone());
+    }
+    if let Some(e) = &filter.entity_id {
+        qb.push(" AND entity_id = ").push_bind(e.clone());
+    }
+    qb.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+    let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Event {
+            seq: r.seq,
+            kind: r.kind,
+            entity_type: r.entity_type,
+            entity_id: r.entity_id,
+            prev: r.prev_seq,
+            authority_id: r.authority_id,
+            credential: r.credential,
+            logged_at: r.logged_at,
+            effective_on: r.effective_on,
+            back_dated: r.back_dated,
+            payload: serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::String(r.payload)),
+        })
+        .collect())
 }

@@ -12,8 +12,8 @@ impl Tokens for ThisStore {
         label: Option<&str>,
         created_by: &str,
     ) -> StoreResult<(TokenInfo, String)> {
-        let secret = crate::tokens::generate_secret();
-        let id = crate::tokens::new_id("tok_");
+        let secret = crate::store::secrets::generate_secret();
+        let id = crate::publish::ids::new_id("tok_");
         let exists = sqlx::query_scalar::<_, i32>("SELECT 1 FROM authorities WHERE id = $1")
             .bind(authority_id)
             .fetch_optional(&self.pool)
@@ -25,7 +25,7 @@ impl Tokens for ThisStore {
             .bind(&id)
             .bind(authority_id)
             .bind(role.code())
-            .bind(crate::tokens::digest(&secret))
+            .bind(crate::store::secrets::digest(&secret))
             .bind(label)
             .bind(Utc::now())
             .bind(created_by)
@@ -41,7 +41,7 @@ impl Tokens for ThisStore {
     async fn authenticate(&self, secret: &str) -> StoreResult<crate::store::TokenCheck> {
         let row: Option<TokenRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} WHERE secret_sha256 = $1")))
-                .bind(crate::tokens::digest(secret))
+                .bind(crate::store::secrets::digest(secret))
                 .fetch_optional(&self.pool)
                 .await?;
         let Some(row) = row else { return Ok(crate::store::TokenCheck::Unknown) };

@@ -1,18 +1,12 @@
 //! Writes: row inserts (for one record and for bulk loads alike), the operation executor
 //! with its transaction, events, tokens and idempotency keys.
 
-use super::log::insert_events;
+use super::log::{insert_events, next_seq, read_events};
 #[allow(clippy::wildcard_imports)]
 use super::*;
-use crate::domain::event::{CertificateAction, EventPayload, Touched, trusted};
-use crate::store::batch::{Batch, Context, PendingEvent, Prefetch};
+use crate::publish::batch::{Batch, Context, PendingEvent, Prefetch};
+use crate::publish::event::{CertificateAction, EventPayload, Touched, trusted};
 use crate::store::rows::changes_by_number;
-
-/// The sequence number the next event gets: events are numbered from 0 without gaps
-/// (the number is the event's index in the transparency log), under the write lock.
-pub(super) async fn next_seq(conn: &mut Conn) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq) + 1, 0) FROM events").fetch_one(&mut *conn).await
-}
 
 /// Rows of `select` whose `column` is one of `values`, in batched `IN` queries.
 pub(super) async fn fetch_in<T>(
@@ -351,7 +345,7 @@ struct CertificateRow {
 pub(super) async fn load_certificates(
     conn: &mut Conn,
     numbers: &std::collections::HashSet<String>,
-) -> StoreResult<Vec<(String, crate::store::batch::CertificateEntry)>> {
+) -> StoreResult<Vec<(String, crate::publish::batch::CertificateEntry)>> {
     use crate::domain::verification::{CertificateState, RegisteredCertificate};
     let rows: Vec<CertificateRow> = fetch_in(
         conn,
@@ -375,7 +369,7 @@ pub(super) async fn load_certificates(
         .map(|r| {
             let mine = by_number.get(r.number.as_str()).map_or(&[][..], Vec::as_slice);
             let state = CertificateState::after(mine.iter().copied());
-            let entry = crate::store::batch::CertificateEntry {
+            let entry = crate::publish::batch::CertificateEntry {
                 registered: RegisteredCertificate {
                     number: r.number.clone(),
                     credential_sha256: r.credential_sha256,
@@ -528,7 +522,7 @@ async fn insert_dataset_certificates(
             .as_ref()
             .map_err(|e| StoreError::Internal(format!("dataset certificate: {}: {}", e.field, e.message)))?;
         let number = parsed.subject.certificate_number.clone();
-        batch.new_certificates.push(crate::store::batch::NewCertificate {
+        batch.new_certificates.push(crate::publish::batch::NewCertificate {
             number: number.clone(),
             credential: String::from_utf8(crate::crypto::jcs(&c.credential)).expect("JCS is UTF-8"),
             credential_sha256: presented.digest(),
@@ -546,7 +540,7 @@ async fn insert_dataset_certificates(
             let action = CertificateAction::parse(action).ok_or_else(|| {
                 StoreError::Internal(format!("dataset certificate {number}: unknown status change {action:?}"))
             })?;
-            batch.status_changes.push(crate::store::batch::StatusChange {
+            batch.status_changes.push(crate::publish::batch::StatusChange {
                 number: number.clone(),
                 seq: seq as i64,
                 action: action.code(),
@@ -607,50 +601,6 @@ fn dataset_events(ds: &Dataset, credential: &str, now: chrono::DateTime<Utc>) ->
         }
     }
     events
-}
-
-pub(super) async fn read_events(
-    conn: &mut Conn,
-    filter: &EventFilter,
-    after: Option<i64>,
-    limit: u32,
-) -> StoreResult<Vec<Event>> {
-    let mut qb = QueryBuilder::<DB>::new(
-        "SELECT seq, kind, entity_type, entity_id, authority_id, credential, logged_at, effective_on, back_dated, payload, prev_seq FROM events WHERE 1 = 1",
-    );
-    if let Some(after) = after {
-        qb.push(" AND seq > ").push_bind(after);
-    }
-    if let Some(a) = &filter.authority_id {
-        qb.push(" AND authority_id = ").push_bind(a.clone());
-    }
-    if let Some(k) = &filter.kind {
-        qb.push(" AND kind = ").push_bind(k.clone());
-    }
-    if let Some(t) = &filter.entity_type {
-        qb.push(" AND entity_type = ").push_bind(t.clone());
-    }
-    if let Some(e) = &filter.entity_id {
-        qb.push(" AND entity_id = ").push_bind(e.clone());
-    }
-    qb.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
-    let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Event {
-            seq: r.seq,
-            kind: r.kind,
-            entity_type: r.entity_type,
-            entity_id: r.entity_id,
-            prev: r.prev_seq,
-            authority_id: r.authority_id,
-            credential: r.credential,
-            logged_at: r.logged_at,
-            effective_on: r.effective_on,
-            back_dated: r.back_dated,
-            payload: serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::String(r.payload)),
-        })
-        .collect())
 }
 
 /// The answer stored for an idempotency key, if any.

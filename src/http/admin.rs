@@ -12,14 +12,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Authenticated, JsonBody, idempotency};
 use super::params::{self, Params};
-use crate::app::AppState;
 use crate::domain::publish::{
     Actor, AuthorityAmendment, AuthorizationAct, AuthorizationAmendment, CommitteeAmendment, NewAuthority,
     NewAuthorization, NewCommittee, NewDelegation, NewSanction, Operation, Role, SanctionLift, Violation,
     ViolationKind,
 };
-use crate::error::{AppError, Problem};
-use crate::import::{CsvType, Format};
+use crate::http::problem::{AppError, Problem};
+use crate::http::state::AppState;
+use crate::publish::import::{CsvType, Format};
 use crate::store::{Applied, Event, EventFilter, TokenInfo, WriteOutcome};
 
 /// Request bodies up to this size are accepted by the bulk import.
@@ -372,7 +372,7 @@ pub async fn import(
     let text = std::str::from_utf8(&body).map_err(|e| {
         AppError::invalid("body", "not_utf8", "文件应为 UTF-8 编码", format!("the file is not UTF-8: {e}"))
     })?;
-    let parsed = crate::import::parse(text, format, csv_type)?;
+    let parsed = crate::publish::import::parse(text, format, csv_type)?;
     let digest = hex::encode(Sha256::digest(&body));
     let idem = idempotency(&headers, "POST /api/v1/admin/import", &digest)?;
     tracing::info!(operations = parsed.operations.len(), authority.id = %actor.authority_id, credential = %actor.credential, "import started");
@@ -380,7 +380,7 @@ pub async fn import(
         .store
         .execute(&actor, &parsed.operations, idem.as_ref(), None)
         .await
-        .map_err(|e| parsed.locate(e.into()))?;
+        .map_err(|e| AppError::in_file(e, &parsed))?;
     let (applied, replayed) = match outcome {
         WriteOutcome::Applied(a) => (a, false),
         WriteOutcome::Replayed(a) => (a, true),

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::params::{self, Params};
-use crate::app::AppState;
 use crate::domain::log::Disclosure;
-use crate::error::{AppError, Problem};
+use crate::http::problem::{AppError, Problem};
+use crate::http::state::AppState;
 use crate::store::{EventFilter, StoredCheckpoint};
 use crate::tlog::merkle::{Hash, leaf_hash};
 use crate::tlog::tiles::{self, TilePath};

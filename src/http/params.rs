@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::Date;
 use crate::domain::catalog::{Catalog, Level};
-use crate::error::AppError;
+use crate::http::problem::AppError;
 
 /// `Query<T>` whose rejection is a problem+json 400 instead of plain text.
 pub struct Params<T>(pub T);

@@ -4,6 +4,8 @@
 //! sanctions of every subject kind and measure. Deterministic for a given `today`, so the
 //! demo always looks current and two runs on the same day agree.
 
+pub mod certificates;
+
 use chrono::{Datelike, Duration, Months, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -70,7 +72,7 @@ pub fn demo_in_batches<E>(
     certificates: usize,
     batch: usize,
     mut sink: impl FnMut(Dataset) -> Result<(), E>,
-) -> Result<Vec<crate::demo_certificates::Example>, E> {
+) -> Result<Vec<crate::demo::certificates::Example>, E> {
     let mut b =
         Builder { today, rng: StdRng::seed_from_u64(0x7a68_6963_6865_6e67), ds: Dataset::default(), doc_counter: 0 };
     b.authorities();
@@ -87,10 +89,10 @@ pub fn demo_in_batches<E>(
         sink(b.ds)?;
         return Ok(vec![]);
     }
-    let mut factory = crate::demo_certificates::CertificateFactory::new(&b.ds, today);
+    let mut factory = crate::demo::certificates::CertificateFactory::new(&b.ds, today);
     let mut rng = b.rng.clone();
     let first = factory.next_batch(&mut rng, certificates.min(batch));
-    let examples = crate::demo_certificates::examples(&mut factory, &mut rng, &first);
+    let examples = crate::demo::certificates::examples(&mut factory, &mut rng, &first);
     let mut issued = first.len();
     let mut base = b.ds;
     base.keys.extend(factory.keys());
@@ -117,7 +119,7 @@ pub fn demo_in_batches<E>(
 
 pub struct Demo {
     pub dataset: Dataset,
-    pub examples: Vec<crate::demo_certificates::Example>,
+    pub examples: Vec<crate::demo::certificates::Example>,
 }
 
 impl Builder {

@@ -14,13 +14,13 @@ use crate::domain::authorization::{Action, Authorization, HistoryRecord, Terms};
 use crate::domain::certificate::{IssuerKey, IssuerRef};
 use crate::domain::committee::Committee;
 use crate::domain::committee::CommitteeRecord;
-use crate::domain::event::{EventPayload, IssuedCertificate, Logged, Touched};
 use crate::domain::publish::ViolationKind;
 use crate::domain::publish::{self, Actor, Operation, Violation};
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
 use crate::domain::verification::{
     CertificateState, CheckStatus, Evidence, HolderClaim, Presented, RegisteredCertificate, Step, verify,
 };
+use crate::publish::event::{EventPayload, IssuedCertificate, Logged, Touched};
 
 /// What to load before applying `ops`.
 #[derive(Debug, Default)]
@@ -239,7 +239,7 @@ impl Batch {
             Operation::CreateAuthority(new) => {
                 publish::check_new_authority(&self.graph, cx.actor, new)?;
                 let authority = Authority {
-                    id: new.id.clone().unwrap_or_else(|| crate::tokens::new_id("auth_")),
+                    id: new.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("auth_")),
                     name: new.name.trim().to_string(),
                     level: new.level,
                     region: new.region.clone(),
@@ -269,7 +269,7 @@ impl Batch {
                 if duplicate {
                     return Err(Violation::duplicate_document("document_number", &d.document_number));
                 }
-                delegation.id = crate::tokens::new_id("dl_");
+                delegation.id = crate::publish::ids::new_id("dl_");
                 let id = delegation.id.clone();
                 self.graph.add_delegation(delegation.clone());
                 self.new_delegations.push(delegation);
@@ -288,7 +288,7 @@ impl Batch {
                     ));
                 }
                 let committee = Committee {
-                    id: c.id.clone().unwrap_or_else(|| crate::tokens::new_id("cmt_")),
+                    id: c.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("cmt_")),
                     name: key.0.clone(),
                     kind: c.kind,
                     organizing_unit: c.organizing_unit.clone(),
@@ -341,7 +341,7 @@ impl Batch {
                 }
                 unused_id(&g.id, &self.authorizations)?;
                 let authorization = Authorization {
-                    id: g.id.clone().unwrap_or_else(|| crate::tokens::new_id("az_")),
+                    id: g.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("az_")),
                     committee_id: g.committee_id.clone(),
                     granted_by: cx.actor.authority_id.clone(),
                     document_number: g.document_number.clone(),
@@ -393,7 +393,7 @@ impl Batch {
                 let region = publish::check_sanction(&self.graph, cx.actor, committee, s)?;
                 unused_id(&s.id, &self.sanctions)?;
                 let sanction = Sanction {
-                    id: s.id.clone().unwrap_or_else(|| crate::tokens::new_id("sx_")),
+                    id: s.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("sx_")),
                     subject: s.subject.clone(),
                     measure: s.measure,
                     region,
@@ -528,7 +528,7 @@ impl Batch {
                 "valid_until is not after valid_from",
             ));
         }
-        let id = k.id.clone().unwrap_or_else(|| crate::tokens::new_id("key_"));
+        let id = k.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("key_"));
         if self.keys.contains_key(&id) {
             return Err(taken("id", &id));
         }

@@ -9,10 +9,14 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::domain::publish::Actor;
-use crate::error::AppError;
+use crate::http::problem::AppError;
+use crate::http::state::AppState;
+use crate::publish::json::JsonError;
 use crate::store::{Idempotency, TokenCheck};
+
+/// Largest request body accepted anywhere (bulk endpoints set their own).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The authenticated actor behind an admin request (`Authorization: Bearer zct_…`).
 pub struct Authenticated(pub Actor);
@@ -79,41 +83,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 content_type
             }));
         }
-        let bytes =
-            Bytes::from_request(req, state).await.map_err(|e| body_too_large(&e, crate::app::MAX_BODY_BYTES))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| body_too_large(&e, MAX_BODY_BYTES))?;
         let value = parse_json(&bytes)?;
         Ok(JsonBody { value, digest: hex::encode(Sha256::digest(&bytes)) })
     }
 }
 
-/// Parses JSON, naming the failing field path.
+/// Parses a request body, naming the failing field path: malformed JSON is a 400, a bad
+/// field a 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    // Tracking the path costs a tenth of a verification; only a failure needs it, so a body that
-    // does not parse is parsed a second time to say where.
-    serde_json::from_slice(bytes).or_else(|_| parse_json_tracking_path(bytes))
-}
-
-fn parse_json_tracking_path<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            AppError::invalid(
-                "body",
-                "malformed_json",
-                format!("JSON 格式错误（第{}行第{}列）", inner.line(), inner.column()),
-                format!("malformed JSON at line {} column {}: {inner}", inner.line(), inner.column()),
-            )
-        } else {
-            let field = if path == "." { "body".to_string() } else { path };
-            AppError::Rule(crate::domain::publish::Violation::new(
-                crate::domain::publish::ViolationKind::Invalid,
-                "invalid_field",
-                &field,
-                format!("字段“{field}”无效：{inner}"),
-                inner.to_string(),
-            ))
+    crate::publish::json::parse_json(bytes).map_err(|e| {
+        let violation = e.violation();
+        match e {
+            JsonError::Malformed { .. } => AppError::Invalid {
+                field: violation.field,
+                code: "malformed_json",
+                message_zh: violation.message_zh,
+                message_en: violation.message_en,
+            },
+            JsonError::Field { .. } => AppError::Rule(violation),
         }
     })
 }

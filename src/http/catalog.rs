@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::params::{self, Params};
 use crate::domain::catalog::{Catalog, Level, NATIONWIDE, Region, Series};
-use crate::error::{AppError, Problem};
+use crate::http::problem::{AppError, Problem};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SeriesList {

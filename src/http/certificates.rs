@@ -11,43 +11,15 @@ use utoipa::{IntoParams, ToSchema};
 use super::admin::publish_one;
 use super::extract::{Authenticated, JsonBody, idempotency};
 use super::params::{self, Params};
-use crate::app::AppState;
-use crate::crypto::multikey::decode_public;
 use crate::domain::certificate::{IssuerKey, ParsedCertificate, mask_name, parse_credential};
 use crate::domain::publish::{CertificateAct, CertificateSubmission, KeyAct, NewKey, Operation};
-use crate::domain::verification::{
-    CertificateState, Check, Evidence, HolderClaim, Presented, RegisteredCertificate, Verdict, verify,
-};
-use crate::error::{AppError, Problem};
+use crate::domain::verification::{CertificateState, Check, HolderClaim, RegisteredCertificate, Verdict};
+use crate::http::problem::{AppError, Problem};
+use crate::http::state::AppState;
 use crate::store::{Applied, WriteOutcome};
-use ed25519_dalek::VerifyingKey;
 
 /// Verification bodies are small; anything larger is refused with 413 before parsing.
 pub const MAX_VERIFY_BYTES: usize = 64 * 1024;
-
-/// Ed25519 public keys named by presented credentials, decoded (a point decompression, about a
-/// tenth of a signature check) once per key. Any well-formed key is kept, registered or not, so
-/// the cache is bounded.
-#[derive(Clone)]
-pub struct SignerKeys(moka::sync::Cache<String, VerifyingKey>);
-
-impl SignerKeys {
-    pub fn new() -> SignerKeys {
-        SignerKeys(moka::sync::Cache::new(10_000))
-    }
-
-    pub fn presented(&self, credential: serde_json::Value) -> Presented {
-        Presented::with_key_decoder(credential, |multikey| {
-            self.0.optionally_get_with_by_ref(multikey, || decode_public(multikey).ok())
-        })
-    }
-}
-
-impl Default for SignerKeys {
-    fn default() -> Self {
-        SignerKeys::new()
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyList {
@@ -246,36 +218,6 @@ pub struct VerifyResponse {
     pub checked_against: CheckedAgainst,
 }
 
-/// Evidence and outcome for one presented credential.
-pub async fn verify_presented(
-    state: &AppState,
-    presented: &mut Presented,
-    holder: &HolderClaim,
-) -> Result<(crate::domain::verification::Outcome, Option<RegisteredCertificate>), AppError> {
-    if let (None, Some(check)) = (presented.signature_valid(), presented.signature_check()) {
-        presented.set_signature_valid(state.signatures.verify(check).await);
-    }
-    let keys = state.store.keys().await?;
-    let key = presented.public_key().and_then(|pk| keys.iter().find(|k| k.public_key == pk));
-    let committee = match presented.committee_id() {
-        Some(id) => state.store.committee(id).await?,
-        None => None,
-    };
-    let registered = match presented.certificate_number() {
-        Some(n) => state.store.registered_certificate(n).await?,
-        None => None,
-    };
-    let graph = state.store.authority_graph().await?;
-    let evidence = Evidence {
-        key,
-        committee: committee.as_deref(),
-        graph: &graph,
-        registered: registered.as_ref(),
-        now: Utc::now(),
-    };
-    Ok((verify(presented, &evidence, holder), registered))
-}
-
 fn summary(
     parsed: Option<&ParsedCertificate>,
     registered: Option<&RegisteredCertificate>,
@@ -304,7 +246,7 @@ pub async fn verify_certificate(
     let request = body.value;
     let holder = HolderClaim { name: request.name.clone(), id_number: request.id_number.clone() };
     let mut presented = match (request.credential, request.qr, request.certificate_number) {
-        (Some(credential), None, None) => state.signer_keys.presented(credential),
+        (Some(credential), None, None) => state.verifier.presented(credential),
         (None, Some(qr), None) => {
             let credential = crate::crypto::compact::decode(&qr).map_err(|e| {
                 AppError::invalid(
@@ -314,13 +256,13 @@ pub async fn verify_certificate(
                     format!("the QR text cannot be read: {e}"),
                 )
             })?;
-            state.signer_keys.presented(credential)
+            state.verifier.presented(credential)
         }
         (None, None, Some(number)) => {
             let name = params::required("name", &request.name)?.to_string();
             match state.store.certificate(number.trim()).await? {
                 Some((registered, credential)) if registered.holder_name == name.trim() => {
-                    state.signer_keys.presented(credential)
+                    state.verifier.presented(credential)
                 }
                 _ => return Ok(Json(not_found(&state).await?)),
             }
@@ -334,7 +276,7 @@ pub async fn verify_certificate(
             ));
         }
     };
-    let (outcome, registered) = verify_presented(&state, &mut presented, &holder).await?;
+    let (outcome, registered) = state.verifier.verify(&mut presented, &holder).await?;
     tracing::debug!(verdict = ?outcome.verdict, "certificate verified");
     Ok(Json(VerifyResponse {
         certificate: summary(presented.parsed.as_ref().ok(), registered.as_ref()),
@@ -456,40 +398,10 @@ pub async fn status_list(
 /// every certificate's digest and state — no holder names.
 #[utoipa::path(get, path = "/api/v1/bundle", tag = "certificates", responses((status = 200, description = "The bundle, a credential signed by the registry", body = Object)))]
 pub async fn bundle(State(state): State<AppState>) -> Result<Response, AppError> {
-    let content = bundle_content(&state).await?;
-    let mut response = Json(crate::offline::sign(&content, &state.registry, &state.public_url)).into_response();
+    let content = crate::verify::offline::content(state.store.as_ref()).await?;
+    let mut response = Json(crate::verify::offline::sign(&content, &state.registry, &state.public_url)).into_response();
     response
         .headers_mut()
         .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=60"));
     Ok(response)
-}
-
-pub async fn bundle_content(state: &AppState) -> Result<crate::offline::BundleContent, AppError> {
-    let log_size = state.store.log_size().await?;
-    let graph = state.store.authority_graph().await?;
-    let mut committees = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = state.store.committees_after(&Default::default(), after.as_deref(), 1000).await?;
-        let done = page.len() < 1000;
-        after = page.last().map(|r| r.committee.id.clone());
-        committees.extend(page);
-        if done {
-            break;
-        }
-    }
-    let mut authorities: Vec<_> = graph.authorities().cloned().collect();
-    authorities.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut delegations: Vec<_> = graph.delegations().cloned().collect();
-    delegations.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(crate::offline::BundleContent {
-        version: crate::offline::BUNDLE_VERSION,
-        generated_at: Utc::now(),
-        log_size,
-        authorities,
-        delegations,
-        committees,
-        keys: state.store.keys().await?.to_vec(),
-        certificates: state.store.certificate_states(None).await?,
-    })
 }

@@ -5,8 +5,8 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::error::{AppError, Problem};
+use crate::http::problem::{AppError, Problem};
+use crate::http::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {

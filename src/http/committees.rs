@@ -1,7 +1,5 @@
 //! Committees: search, detail, and the coverage question.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -11,17 +9,17 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::page_cache::Rendered;
 use super::params::{self, Params};
 use super::views::{AuthorizationView, CommitteeView, ListMeta};
 use super::{Page, collect_page};
-use crate::app::AppState;
 use crate::domain::Date;
-use crate::domain::authority::AuthorityGraph;
 use crate::domain::catalog::Level;
-use crate::domain::committee::{CommitteeRecord, CommitteeStatus};
+use crate::domain::committee::CommitteeStatus;
 use crate::domain::coverage::{CoverageQuery, coverage};
 use crate::domain::reason::Reason;
-use crate::error::{AppError, Problem};
+use crate::http::problem::{AppError, Problem};
+use crate::http::state::AppState;
 use crate::store::{CommitteeRowFilter, today};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -151,70 +149,6 @@ fn to_bytes(value: &impl Serialize) -> Result<Bytes, AppError> {
 
 fn json_bytes(body: Bytes) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
-}
-
-/// An answer rendered from a committee record (and the authority graph, for coverage).
-#[derive(Clone)]
-pub struct Rendered {
-    record: Arc<CommitteeRecord>,
-    graph: Option<Arc<AuthorityGraph>>,
-    /// The store's `committees_version` read before the record was.
-    version: Option<u64>,
-    body: Bytes,
-}
-
-/// Rendered committee pages and coverage answers. An entry is current while the store hands
-/// out the very record (and graph) it was rendered from: the store's cache replaces a record
-/// exactly when a write changes it, so no separate invalidation exists to get wrong. While the
-/// store's `committees_version` has not moved, no record can have changed, and an entry is
-/// served without reading its record at all.
-#[derive(Clone)]
-pub struct PageCache(moka::sync::Cache<String, Rendered>);
-
-impl PageCache {
-    /// Up to 32 MiB of rendered answers.
-    pub fn new() -> PageCache {
-        let weigher = |key: &String, r: &Rendered| u32::try_from(key.len() + r.body.len()).unwrap_or(u32::MAX);
-        PageCache(moka::sync::Cache::builder().weigher(weigher).max_capacity(32 * 1024 * 1024).build())
-    }
-
-    /// The kept answer, when no committee record can have changed since it was rendered.
-    fn unchanged(&self, key: &str, version: Option<u64>) -> Option<Bytes> {
-        let r = self.0.get(key)?;
-        (version.is_some() && r.version == version).then_some(r.body)
-    }
-
-    /// The kept answer, when it was rendered from `record` (and `graph`); kept again under
-    /// `version`, read before `record` was.
-    fn current(
-        &self,
-        key: &str,
-        record: &Arc<CommitteeRecord>,
-        graph: Option<&Arc<AuthorityGraph>>,
-        version: Option<u64>,
-    ) -> Option<Bytes> {
-        let mut r = self.0.get(key)?;
-        let same_graph = r.graph.as_ref().map(Arc::as_ptr) == graph.map(Arc::as_ptr);
-        if !(Arc::ptr_eq(&r.record, record) && same_graph) {
-            return None;
-        }
-        let body = r.body.clone();
-        if r.version != version {
-            r.version = version;
-            self.0.insert(key.to_string(), r);
-        }
-        Some(body)
-    }
-
-    fn keep(&self, key: String, rendered: Rendered) {
-        self.0.insert(key, rendered);
-    }
-}
-
-impl Default for PageCache {
-    fn default() -> Self {
-        PageCache::new()
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

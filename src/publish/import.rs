@@ -8,11 +8,27 @@ use crate::domain::Date;
 use crate::domain::authorization::Scope;
 use crate::domain::catalog::Level;
 use crate::domain::committee::{CommitteeKind, OrganizingUnit};
+use crate::domain::publish::{LineViolation, MAX_REPORTED_LINES};
 use crate::domain::publish::{NewAuthorization, NewCommittee, NewSanction, Operation, Violation, ViolationKind};
 use crate::domain::sanction::{Measure, Subject, SubjectKind};
-use crate::error::{AppError, LineViolation, MAX_REPORTED_LINES};
+use crate::publish::json::{from_value, parse_json};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema, clap::ValueEnum)]
+/// Why a file cannot be imported. Nothing of it is written either way.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Lines that do not parse or break a rule of their own, each with its 1-based line.
+    #[error("{} bad line(s)", .0.len())]
+    Rejected(Vec<LineViolation>),
+    /// The file as a whole: an unreadable CSV header, no records, no CSV type.
+    #[error("{field}: {message_en}")]
+    File { field: &'static str, code: &'static str, message_zh: String, message_en: String },
+}
+
+fn file_error(field: &'static str, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> ImportError {
+    ImportError::File { field, code, message_zh: zh.into(), message_en: en.into() }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Ndjson,
@@ -20,7 +36,7 @@ pub enum Format {
 }
 
 /// The record type of a CSV file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CsvType {
     Committees,
@@ -37,27 +53,22 @@ pub struct ParsedFile {
 }
 
 impl ParsedFile {
-    /// Maps operation positions in a rejection back to file lines.
-    pub fn locate(&self, error: AppError) -> AppError {
-        match error {
-            AppError::Rejected(lines) => AppError::Rejected(
-                lines
-                    .into_iter()
-                    .map(|l| LineViolation { line: self.lines.get(l.line - 1).copied().unwrap_or(l.line), ..l })
-                    .collect(),
-            ),
-            other => other,
-        }
+    /// Maps the operation positions of a rejection back to file lines.
+    pub fn locate(&self, rejected: Vec<LineViolation>) -> Vec<LineViolation> {
+        rejected
+            .into_iter()
+            .map(|l| LineViolation { line: self.lines.get(l.line - 1).copied().unwrap_or(l.line), ..l })
+            .collect()
     }
 }
 
 /// Parses a whole file; every line that does not parse is reported.
-pub fn parse(text: &str, format: Format, csv_type: Option<CsvType>) -> Result<ParsedFile, AppError> {
+pub fn parse(text: &str, format: Format, csv_type: Option<CsvType>) -> Result<ParsedFile, ImportError> {
     match format {
         Format::Ndjson => parse_ndjson(text),
         Format::Csv => {
             let csv_type = csv_type.ok_or_else(|| {
-                AppError::invalid(
+                file_error(
                     "type",
                     "required",
                     "CSV 文件需要指明类型：committees、authorizations 或 sanctions",
@@ -73,12 +84,12 @@ fn invalid(line: usize, field: &str, code: &'static str, zh: String, en: String)
     LineViolation { line, violation: Violation::new(ViolationKind::Invalid, code, field, zh, en) }
 }
 
-fn finish(parsed: ParsedFile, errors: Vec<LineViolation>) -> Result<ParsedFile, AppError> {
+fn finish(parsed: ParsedFile, errors: Vec<LineViolation>) -> Result<ParsedFile, ImportError> {
     if !errors.is_empty() {
-        return Err(AppError::Rejected(errors));
+        return Err(ImportError::Rejected(errors));
     }
     if parsed.operations.is_empty() {
-        return Err(AppError::invalid("body", "empty_file", "文件中没有任何记录", "the file holds no records"));
+        return Err(file_error("body", "empty_file", "文件中没有任何记录", "the file holds no records"));
     }
     Ok(parsed)
 }
@@ -86,43 +97,31 @@ fn finish(parsed: ParsedFile, errors: Vec<LineViolation>) -> Result<ParsedFile, 
 /// One NDJSON line. The `op` tag is read first, then the operation's own fields are
 /// deserialized with path tracking, so an error names the field (serde's internally tagged
 /// enums would buffer the line and lose the path).
-pub fn parse_operation(line: &str) -> Result<Operation, AppError> {
-    use crate::api::extract::parse_json;
-    let mut value: serde_json::Value = parse_json(line.as_bytes())?;
+pub fn parse_operation(line: &str) -> Result<Operation, Violation> {
+    let mut value: serde_json::Value = parse_json(line.as_bytes()).map_err(|e| e.violation())?;
     let object = value.as_object_mut().ok_or_else(|| {
-        AppError::Rule(Violation::new(
+        Violation::new(
             ViolationKind::Invalid,
             "not_an_object",
             "body",
             "每行应为一个 JSON 对象",
             "each line must be a JSON object",
-        ))
+        )
     })?;
     let tag = match object.remove("op") {
         Some(serde_json::Value::String(tag)) => tag,
         _ => {
-            return Err(AppError::Rule(Violation::new(
+            return Err(Violation::new(
                 ViolationKind::Invalid,
                 "required",
                 "op",
                 "缺少操作类型 op",
                 "missing the operation type \"op\"",
-            )));
+            ));
         }
     };
-    fn fields<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let field = e.path().to_string();
-            let field = if field == "." { "body".to_string() } else { field };
-            let inner = e.into_inner();
-            AppError::Rule(Violation::new(
-                ViolationKind::Invalid,
-                "invalid_field",
-                &field,
-                format!("字段“{field}”无效：{inner}"),
-                inner.to_string(),
-            ))
-        })
+    fn fields<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Violation> {
+        from_value(value).map_err(|e| e.violation())
     }
     Ok(match tag.as_str() {
         "create_authority" => Operation::CreateAuthority(fields(value)?),
@@ -145,18 +144,18 @@ pub fn parse_operation(line: &str) -> Result<Operation, AppError> {
         "suspend_certificate" => Operation::SuspendCertificate(fields(value)?),
         "unsuspend_certificate" => Operation::UnsuspendCertificate(fields(value)?),
         other => {
-            return Err(AppError::Rule(Violation::new(
+            return Err(Violation::new(
                 ViolationKind::Invalid,
                 "unknown_operation",
                 "op",
                 format!("未知的操作类型“{other}”"),
                 format!("unknown operation {other:?}"),
-            )));
+            ));
         }
     })
 }
 
-pub fn parse_ndjson(text: &str) -> Result<ParsedFile, AppError> {
+pub fn parse_ndjson(text: &str) -> Result<ParsedFile, ImportError> {
     let mut parsed = ParsedFile::default();
     let mut errors = Vec::new();
     for (index, line) in text.lines().enumerate() {
@@ -169,11 +168,7 @@ pub fn parse_ndjson(text: &str) -> Result<ParsedFile, AppError> {
                 parsed.operations.push(op);
                 parsed.lines.push(number);
             }
-            Err(AppError::Rule(v)) => errors.push(LineViolation { line: number, violation: v }),
-            Err(AppError::Invalid { field, code, message_zh, message_en }) => {
-                errors.push(invalid(number, &field, code, message_zh, message_en))
-            }
-            Err(other) => return Err(other),
+            Err(violation) => errors.push(LineViolation { line: number, violation }),
         }
         if errors.len() >= MAX_REPORTED_LINES {
             break;
@@ -353,12 +348,12 @@ fn to_operation(
     })
 }
 
-pub fn parse_csv(text: &str, csv_type: CsvType) -> Result<ParsedFile, AppError> {
+pub fn parse_csv(text: &str, csv_type: CsvType) -> Result<ParsedFile, ImportError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers = reader
         .headers()
         .map_err(|e| {
-            AppError::invalid(
+            file_error(
                 "body",
                 "malformed_csv",
                 format!("CSV 表头无法读取：{e}"),
@@ -396,9 +391,9 @@ pub fn parse_csv(text: &str, csv_type: CsvType) -> Result<ParsedFile, AppError> 
 mod tests {
     use super::*;
 
-    fn lines_of(e: AppError) -> Vec<(usize, String)> {
+    fn lines_of(e: ImportError) -> Vec<(usize, String)> {
         match e {
-            AppError::Rejected(lines) => lines.into_iter().map(|l| (l.line, l.violation.field)).collect(),
+            ImportError::Rejected(lines) => lines.into_iter().map(|l| (l.line, l.violation.field)).collect(),
             other => panic!("expected a rejection, got {other:?}"),
         }
     }

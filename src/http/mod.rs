@@ -9,8 +9,13 @@ pub mod committees;
 pub mod extract;
 pub mod health;
 pub mod log;
+pub mod openapi;
+pub mod page_cache;
 pub mod params;
+pub mod problem;
+pub mod router;
 pub mod sanctions;
+pub mod state;
 pub mod views;
 
 use std::future::Future;

@@ -259,10 +259,10 @@ pub struct ImportArgs {
     pub authority: String,
     /// Defaults to the file's extension.
     #[arg(long, value_enum)]
-    pub format: Option<crate::import::Format>,
+    pub format: Option<FileFormat>,
     /// The record type of a CSV file.
     #[arg(long = "type", value_enum)]
-    pub csv_type: Option<crate::import::CsvType>,
+    pub csv_type: Option<CsvRecords>,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -324,5 +324,40 @@ pub struct ServeArgs {
 impl std::fmt::Debug for DatabaseArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseArgs").field("database_url", &crate::store::redact_url(&self.database_url)).finish()
+    }
+}
+
+/// A bulk file's format (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileFormat {
+    Ndjson,
+    Csv,
+}
+
+impl From<FileFormat> for crate::publish::import::Format {
+    fn from(f: FileFormat) -> Self {
+        match f {
+            FileFormat::Ndjson => crate::publish::import::Format::Ndjson,
+            FileFormat::Csv => crate::publish::import::Format::Csv,
+        }
+    }
+}
+
+/// The record type of a CSV file (`--type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CsvRecords {
+    Committees,
+    Authorizations,
+    Sanctions,
+}
+
+impl From<CsvRecords> for crate::publish::import::CsvType {
+    fn from(t: CsvRecords) -> Self {
+        use crate::publish::import::CsvType;
+        match t {
+            CsvRecords::Committees => CsvType::Committees,
+            CsvRecords::Authorizations => CsvType::Authorizations,
+            CsvRecords::Sanctions => CsvType::Sanctions,
+        }
     }
 }

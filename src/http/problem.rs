@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::domain::publish::{Violation, ViolationKind};
 
 pub use crate::domain::publish::{LineViolation, MAX_REPORTED_LINES};
+use crate::publish::import::{ImportError, ParsedFile};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +103,38 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::verify::registry_key::KeyFileError> for AppError {
+    fn from(e: crate::verify::registry_key::KeyFileError) -> AppError {
+        AppError::Config(e.0)
+    }
+}
+
+impl From<crate::tlog::signed_note::NoteError> for AppError {
+    fn from(e: crate::tlog::signed_note::NoteError) -> AppError {
+        AppError::Config(format!("日志名称或密钥无效 / invalid log origin or key: {e}"))
+    }
+}
+
+impl From<ImportError> for AppError {
+    fn from(e: ImportError) -> AppError {
+        match e {
+            ImportError::Rejected(lines) => AppError::Rejected(lines),
+            ImportError::File { field, code, message_zh, message_en } => {
+                AppError::Invalid { field: field.to_string(), code, message_zh, message_en }
+            }
+        }
+    }
+}
+
 impl AppError {
+    /// A store error for the operations of a bulk file, a rejection naming file lines.
+    pub fn in_file(e: StoreError, parsed: &ParsedFile) -> AppError {
+        match e {
+            StoreError::Rejected(lines) => AppError::Rejected(parsed.locate(lines)),
+            other => other.into(),
+        }
+    }
+
     pub fn invalid(
         field: &str,
         code: &'static str,

@@ -8,9 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::params::{self, Params};
 use super::views::{AuthorityDetailView, AuthorityView, CompetenceView, ListMeta};
 use super::{Page, collect_page};
-use crate::app::AppState;
 use crate::domain::authority::AuthorityLevel;
-use crate::error::{AppError, Problem};
+use crate::http::problem::{AppError, Problem};
+use crate::http::state::AppState;
 use crate::store::AuthorityFilter;
 
 #[derive(Debug, Deserialize, IntoParams)]

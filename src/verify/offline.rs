@@ -14,8 +14,8 @@ use crate::domain::authority::{Authority, AuthorityGraph, Delegation};
 use crate::domain::certificate::IssuerKey;
 use crate::domain::committee::CommitteeRecord;
 use crate::domain::verification::{Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, verify};
-use crate::registry_key::RegistryKey;
 use crate::store::CertificateStatus;
+use crate::verify::registry_key::RegistryKey;
 
 pub const BUNDLE_TYPE: &str = "ZhichengRegistryBundle";
 pub const BUNDLE_VERSION: u32 = 1;
@@ -116,4 +116,36 @@ impl OfflineRegistry {
         };
         verify(presented, &evidence, holder)
     }
+}
+
+/// Reads everything a bundle holds from the store: the whole registry, every issuer key, and
+/// every certificate's digest and state (no holder names).
+pub async fn content(store: &dyn crate::store::Store) -> crate::store::StoreResult<BundleContent> {
+    let log_size = store.log_size().await?;
+    let graph = store.authority_graph().await?;
+    let mut committees = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.committees_after(&Default::default(), after.as_deref(), 1000).await?;
+        let done = page.len() < 1000;
+        after = page.last().map(|r| r.committee.id.clone());
+        committees.extend(page);
+        if done {
+            break;
+        }
+    }
+    let mut authorities: Vec<_> = graph.authorities().cloned().collect();
+    authorities.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut delegations: Vec<_> = graph.delegations().cloned().collect();
+    delegations.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(BundleContent {
+        version: BUNDLE_VERSION,
+        generated_at: Utc::now(),
+        log_size,
+        authorities,
+        delegations,
+        committees,
+        keys: store.keys().await?.to_vec(),
+        certificates: store.certificate_states(None).await?,
+    })
 }

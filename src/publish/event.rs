@@ -15,15 +15,15 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::authority::{Authority, Delegation};
-use super::authorization::{Action, Authorization, HistoryRecord};
-use super::certificate::IssuerKey;
-use super::committee::Committee;
-use super::publish::{
+use crate::domain::authority::{Authority, Delegation};
+use crate::domain::authorization::{Action, Authorization, HistoryRecord};
+use crate::domain::certificate::IssuerKey;
+use crate::domain::committee::Committee;
+use crate::domain::publish::{
     AuthorityAmendment, AuthorizationAct, AuthorizationAmendment, CertificateAct, CommitteeAmendment, KeyAct,
     NewAuthorization, NewCommittee, NewDelegation, NewKey, NewSanction, Operation, SanctionLift,
 };
-use super::sanction::{Lift, Sanction, SubjectKind};
+use crate::domain::sanction::{Lift, Sanction, SubjectKind};
 
 /// The payload version written today.
 pub const PAYLOAD_VERSION: u32 = 2;
@@ -97,7 +97,7 @@ pub enum Logged {
 pub struct NewAuthority {
     pub id: String,
     pub name: String,
-    pub level: super::authority::AuthorityLevel,
+    pub level: crate::domain::authority::AuthorityLevel,
     pub region: String,
     pub parent_id: Option<String>,
 }

@@ -1,7 +1,6 @@
-//! Application state and the one place routes are assembled. Routes and the OpenAPI
-//! document come from the same `routes!` calls, so they cannot disagree.
+//! The one place routes are assembled. Routes and the OpenAPI document come from the same
+//! `routes!` calls, so they cannot disagree.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -17,98 +16,11 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{admin, authorities, catalog, certificates, committees, health, log, sanctions};
-use crate::error::{AppError, problem_response};
-use crate::registry_key::RegistryKey;
-use crate::store::DynStore;
-use crate::transparency::LogSigner;
-
-/// What every handler shares. axum's `State` clones it for each request, so it is one `Arc`
-/// (cloning the fields one by one was a percent of a cached read).
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-pub struct Shared {
-    pub store: DynStore,
-    /// Signs status lists and bundles.
-    pub registry: Arc<RegistryKey>,
-    /// How clients reach this service, e.g. `https://zhicheng.example.cn`; used in the ids of
-    /// the credentials it signs.
-    pub public_url: Arc<str>,
-    /// Signs the transparency log's checkpoints.
-    pub log: Arc<LogSigner>,
-    /// Rendered committee pages and coverage answers, valid while the store hands out the same record.
-    pub pages: crate::api::committees::PageCache,
-    /// Signers' public keys, decoded once.
-    pub signer_keys: crate::api::certificates::SignerKeys,
-    /// Checks the signatures of concurrent verifications together.
-    pub signatures: crate::signature_batch::SignatureBatcher,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn new(store: DynStore, registry: RegistryKey, log: LogSigner, public_url: &str) -> AppState {
-        AppState(Arc::new(Shared {
-            store,
-            registry: Arc::new(registry),
-            public_url: public_url.trim_end_matches('/').into(),
-            log: Arc::new(log),
-            pages: crate::api::committees::PageCache::new(),
-            signer_keys: crate::api::certificates::SignerKeys::new(),
-            signatures: crate::signature_batch::SignatureBatcher::default(),
-        }))
-    }
-}
-
-/// Largest request body accepted anywhere (bulk endpoints set their own).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "zhicheng — 职称评审开放登记与核验 / open registry of professional-title evaluation",
-        description = "Which evaluation committee (评审委员会) is authorized for what, by whom, until when; \
-            the sanctions against committees and people; and the answer to: was this committee authorized \
-            to evaluate series S, specialty P, level L, for an applicant from region R, on date D? \
-            Errors are RFC 9457 problem+json with Chinese and English text.",
-        license(name = "Apache-2.0")
-    ),
-    tags(
-        (name = "committees", description = "评审委员会 / evaluation committees"),
-        (name = "authorities", description = "人社部门 / HR authorities"),
-        (name = "sanctions", description = "监管处理 / sanctions"),
-        (name = "catalog", description = "系列、级别、地区 / series, levels, regions"),
-        (name = "health", description = "liveness and readiness"),
-        (name = "certificates", description = "证书与核验 / certificates, keys and verification"),
-        (name = "log", description = "透明日志 / transparency log (C2SP tlog-tiles, checkpoints, proofs)"),
-        (name = "admin", description = "发布（需凭证）/ publishing, with a bearer token")
-    ),
-    modifiers(&BearerAuth)
-)]
-struct ApiDoc;
-
-/// Declares the bearer-token scheme the admin endpoints use.
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("zct_… API token")).build(),
-            ),
-        );
-    }
-}
+use super::extract::MAX_BODY_BYTES;
+use super::openapi::{ApiDoc, tidy};
+use super::problem::{AppError, problem_response};
+use super::state::AppState;
+use super::{admin, authorities, catalog, certificates, committees, health, log, sanctions};
 
 fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -154,13 +66,6 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(log::inclusion))
         .routes(routes!(log::consistency))
         .routes(routes!(log::entries))
-}
-
-/// OpenAPI path templates have no catch-all segment: `{*path}` is documented as `{path}`.
-fn tidy(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    api.paths.paths =
-        std::mem::take(&mut api.paths.paths).into_iter().map(|(k, v)| (k.replace("{*", "{"), v)).collect();
-    api
 }
 
 /// The OpenAPI document the service serves at `/openapi.json` (and commits as `openapi/openapi.json`).

@@ -8,9 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::params::{self, Params};
 use super::views::{ListMeta, SanctionView};
 use super::{Page, collect_page};
-use crate::app::AppState;
 use crate::domain::sanction::{Sanction, SubjectKind};
-use crate::error::{AppError, Problem};
+use crate::http::problem::{AppError, Problem};
+use crate::http::state::AppState;
 use crate::store::{SanctionRowFilter, today};
 
 #[derive(Debug, Deserialize, IntoParams)]

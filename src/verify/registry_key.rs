@@ -8,7 +8,11 @@ use ed25519_dalek::SigningKey;
 use rand::Rng;
 
 use crate::crypto::multikey;
-use crate::error::AppError;
+
+/// A key file that cannot be read, parsed or written; the text names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyFileError(pub String);
 
 pub struct RegistryKey {
     signing: SigningKey,
@@ -34,12 +38,12 @@ impl RegistryKey {
     }
 
     /// Reads the key file, or creates it (mode 0600) when it does not exist.
-    pub fn load_or_create(path: &Path) -> Result<RegistryKey, AppError> {
+    pub fn load_or_create(path: &Path) -> Result<RegistryKey, KeyFileError> {
         if path.exists() {
             let text = std::fs::read_to_string(path)
-                .map_err(|e| AppError::Config(format!("cannot read {}: {e}", path.display())))?;
+                .map_err(|e| KeyFileError(format!("cannot read {}: {e}", path.display())))?;
             let signing = multikey::decode_secret(text.trim())
-                .map_err(|e| AppError::Config(format!("{} is not an Ed25519 secret Multikey: {e}", path.display())))?;
+                .map_err(|e| KeyFileError(format!("{} is not an Ed25519 secret Multikey: {e}", path.display())))?;
             return Ok(RegistryKey::from_signing(signing));
         }
         let key = RegistryKey::generate();
@@ -59,10 +63,10 @@ impl RegistryKey {
 }
 
 /// Writes a secret file readable by its owner only.
-pub fn write_secret(path: &Path, contents: &str) -> Result<(), AppError> {
+pub fn write_secret(path: &Path, contents: &str) -> Result<(), KeyFileError> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| KeyFileError(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -71,8 +75,7 @@ pub fn write_secret(path: &Path, contents: &str) -> Result<(), AppError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file =
-        options.open(path).map_err(|e| AppError::Config(format!("cannot create {}: {e}", path.display())))?;
+    let mut file = options.open(path).map_err(|e| KeyFileError(format!("cannot create {}: {e}", path.display())))?;
     file.write_all(format!("{contents}\n").as_bytes())
-        .map_err(|e| AppError::Config(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| KeyFileError(format!("cannot write {}: {e}", path.display())))
 }

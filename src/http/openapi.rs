@@ -1,0 +1,51 @@
+//! The OpenAPI document's frame: title, tags, the bearer scheme. The paths come from the
+//! routes themselves (`router.rs`).
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "zhicheng — 职称评审开放登记与核验 / open registry of professional-title evaluation",
+        description = "Which evaluation committee (评审委员会) is authorized for what, by whom, until when; \
+            the sanctions against committees and people; and the answer to: was this committee authorized \
+            to evaluate series S, specialty P, level L, for an applicant from region R, on date D? \
+            Errors are RFC 9457 problem+json with Chinese and English text.",
+        license(name = "Apache-2.0")
+    ),
+    tags(
+        (name = "committees", description = "评审委员会 / evaluation committees"),
+        (name = "authorities", description = "人社部门 / HR authorities"),
+        (name = "sanctions", description = "监管处理 / sanctions"),
+        (name = "catalog", description = "系列、级别、地区 / series, levels, regions"),
+        (name = "health", description = "liveness and readiness"),
+        (name = "certificates", description = "证书与核验 / certificates, keys and verification"),
+        (name = "log", description = "透明日志 / transparency log (C2SP tlog-tiles, checkpoints, proofs)"),
+        (name = "admin", description = "发布（需凭证）/ publishing, with a bearer token")
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+/// Declares the bearer-token scheme the admin endpoints use.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("zct_… API token")).build(),
+            ),
+        );
+    }
+}
+
+/// OpenAPI path templates have no catch-all segment: `{*path}` is documented as `{path}`.
+pub fn tidy(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    api.paths.paths =
+        std::mem::take(&mut api.paths.paths).into_iter().map(|(k, v)| (k.replace("{*", "{"), v)).collect();
+    api
+}

@@ -1,0 +1,83 @@
+//! Verification as a service: the nine steps of `domain::verification` over evidence read
+//! from the store (or from a signed offline bundle), with signer keys decoded once and the
+//! signatures of concurrent requests checked in batches.
+
+pub mod offline;
+pub mod registry_key;
+pub mod signature_batch;
+
+use chrono::Utc;
+use ed25519_dalek::VerifyingKey;
+
+use crate::crypto::multikey::decode_public;
+use crate::domain::verification::{Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, verify};
+use crate::store::{DynStore, StoreResult};
+use signature_batch::SignatureBatcher;
+
+/// Verifies presented credentials against the registry a store holds.
+#[derive(Clone)]
+pub struct Verifier {
+    store: DynStore,
+    signer_keys: SignerKeys,
+    signatures: SignatureBatcher,
+}
+
+impl Verifier {
+    pub fn new(store: DynStore) -> Verifier {
+        Verifier { store, signer_keys: SignerKeys::new(), signatures: SignatureBatcher::default() }
+    }
+
+    /// Parses a credential, decoding its signer's key through the cache.
+    pub fn presented(&self, credential: serde_json::Value) -> Presented {
+        self.signer_keys.presented(credential)
+    }
+
+    /// Gathers the evidence for one presented credential (its key, committee, the authority
+    /// graph and the registered copy) and runs every step; the registered copy comes back too.
+    pub async fn verify(
+        &self,
+        presented: &mut Presented,
+        holder: &HolderClaim,
+    ) -> StoreResult<(Outcome, Option<RegisteredCertificate>)> {
+        if let (None, Some(check)) = (presented.signature_valid(), presented.signature_check()) {
+            presented.set_signature_valid(self.signatures.verify(check).await);
+        }
+        let keys = self.store.keys().await?;
+        let key = presented.public_key().and_then(|pk| keys.iter().find(|k| k.public_key == pk));
+        let committee = match presented.committee_id() {
+            Some(id) => self.store.committee(id).await?,
+            None => None,
+        };
+        let registered = match presented.certificate_number() {
+            Some(n) => self.store.registered_certificate(n).await?,
+            None => None,
+        };
+        let graph = self.store.authority_graph().await?;
+        let evidence = Evidence {
+            key,
+            committee: committee.as_deref(),
+            graph: &graph,
+            registered: registered.as_ref(),
+            now: Utc::now(),
+        };
+        Ok((verify(presented, &evidence, holder), registered))
+    }
+}
+
+/// Ed25519 public keys named by presented credentials, decoded (a point decompression, about a
+/// tenth of a signature check) once per key. Any well-formed key is kept, registered or not, so
+/// the cache is bounded.
+#[derive(Clone)]
+struct SignerKeys(moka::sync::Cache<String, VerifyingKey>);
+
+impl SignerKeys {
+    fn new() -> SignerKeys {
+        SignerKeys(moka::sync::Cache::new(10_000))
+    }
+
+    fn presented(&self, credential: serde_json::Value) -> Presented {
+        Presented::with_key_decoder(credential, |multikey| {
+            self.0.optionally_get_with_by_ref(multikey, || decode_public(multikey).ok())
+        })
+    }
+}
