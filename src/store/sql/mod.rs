@@ -43,3 +43,29 @@ mod writes;
 const INSERT_CHUNK: usize = 500;
 
 type Conn = <DB as sqlx::Database>::Connection;
+
+/// Rows of `select` whose `column` is one of `values`, in batched `IN` queries.
+async fn fetch_in<T>(
+    conn: &mut Conn,
+    select: &str,
+    column: &str,
+    values: &std::collections::HashSet<String>,
+    order: &str,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row> + Send + Unpin,
+{
+    let values: Vec<&String> = values.iter().collect();
+    let mut out = Vec::new();
+    for chunk in values.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<DB>::new(format!("{select} WHERE {column} IN ("));
+        let mut list = qb.separated(", ");
+        for v in chunk {
+            list.push_bind((*v).clone());
+        }
+        qb.push(")");
+        qb.push(order);
+        out.extend(qb.build_query_as::<T>().fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}

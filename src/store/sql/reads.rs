@@ -33,15 +33,8 @@ impl RegistryReads for ThisStore {
     }
 
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>> {
-        let authorities: Vec<AuthorityRow> =
-            sqlx::query_as("SELECT id, name, level, region, parent_id FROM authorities").fetch_all(&self.pool).await?;
-        let delegations: Vec<DelegationRow> = sqlx::query_as(
-            "SELECT id, authority_id, delegated_by, series, specialties, levels, valid_from, valid_until, document_number FROM delegations",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let authorities = authorities.into_iter().map(Authority::try_from).collect::<Result<_, _>>()?;
-        Ok(Arc::new(AuthorityGraph::new(authorities, delegations.into_iter().map(Delegation::from).collect())))
+        let mut conn = self.pool.acquire().await?;
+        Ok(Arc::new(load_graph(&mut conn).await?))
     }
 
     async fn authorities_after(
@@ -97,7 +90,8 @@ impl RegistryReads for ThisStore {
         qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
         let rows: Vec<CommitteeRow> = qb.build_query_as().fetch_all(&self.pool).await?;
         let committees = rows.into_iter().map(Committee::try_from).collect::<Result<Vec<_>, _>>()?;
-        self.records_for(committees).await
+        let mut conn = self.pool.acquire().await?;
+        records_for(&mut conn, committees).await
     }
 
     async fn committee(&self, id: &str) -> StoreResult<Option<Arc<CommitteeRecord>>> {
@@ -107,7 +101,8 @@ impl RegistryReads for ThisStore {
                 .fetch_optional(&self.pool)
                 .await?;
         let Some(row) = row else { return Ok(None) };
-        Ok(self.records_for(vec![Committee::try_from(row)?]).await?.pop().map(Arc::new))
+        let mut conn = self.pool.acquire().await?;
+        Ok(records_for(&mut conn, vec![Committee::try_from(row)?]).await?.pop().map(Arc::new))
     }
 
     async fn sanctions_after(
@@ -145,45 +140,66 @@ impl RegistryReads for ThisStore {
     }
 }
 
-impl ThisStore {
-    /// Attaches authorizations (with history) and committee sanctions to committees,
-    /// in two queries whatever the number of committees.
-    async fn records_for(&self, committees: Vec<Committee>) -> StoreResult<Vec<CommitteeRecord>> {
-        if committees.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut qb =
-            QueryBuilder::<DB>::new(format!("SELECT {} WHERE a.committee_id IN (", rows::AUTHORIZATION_COLUMNS));
-        let mut ids = qb.separated(", ");
-        for c in &committees {
-            ids.push_bind(c.id.clone());
-        }
-        qb.push(") ORDER BY a.committee_id, a.id, r.seq");
-        let auth_rows: Vec<AuthorizationRecordRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        let mut authorizations = rows::fold_authorizations(auth_rows)?;
+/// The authority graph: every authority and delegation.
+pub(super) async fn load_graph(conn: &mut Conn) -> StoreResult<AuthorityGraph> {
+    let authorities: Vec<AuthorityRow> =
+        sqlx::query_as("SELECT id, name, level, region, parent_id FROM authorities").fetch_all(&mut *conn).await?;
+    let delegations: Vec<DelegationRow> = sqlx::query_as(
+        "SELECT id, authority_id, delegated_by, series, specialties, levels, valid_from, valid_until, document_number FROM delegations",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let authorities = authorities.into_iter().map(Authority::try_from).collect::<Result<_, _>>()?;
+    Ok(AuthorityGraph::new(authorities, delegations.into_iter().map(Delegation::from).collect()))
+}
 
-        let mut qb = QueryBuilder::<DB>::new(format!(
-            "SELECT {} WHERE s.subject_kind = 'committee' AND s.subject_id IN (",
-            rows::SANCTION_COLUMNS
-        ));
-        let mut ids = qb.separated(", ");
-        for c in &committees {
-            ids.push_bind(c.id.clone());
-        }
-        qb.push(") ORDER BY s.effective_from, s.id");
-        let sanction_rows: Vec<SanctionRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        let mut sanctions: BTreeMap<String, Vec<Sanction>> = BTreeMap::new();
-        for row in sanction_rows {
-            let s = Sanction::try_from(row)?;
-            sanctions.entry(s.subject.id.clone().unwrap_or_default()).or_default().push(s);
-        }
-        Ok(committees
-            .into_iter()
-            .map(|c| CommitteeRecord {
-                authorizations: authorizations.remove(&c.id).unwrap_or_default(),
-                sanctions: sanctions.remove(&c.id).unwrap_or_default(),
-                committee: c,
-            })
-            .collect())
+/// The records of the committees with these ids (in id order), with their authorizations and
+/// committee sanctions, in a few batched queries whatever their number.
+pub(super) async fn load_committee_records(
+    conn: &mut Conn,
+    ids: &std::collections::HashSet<String>,
+) -> StoreResult<Vec<CommitteeRecord>> {
+    let rows: Vec<CommitteeRow> =
+        fetch_in(conn, &format!("SELECT {}", rows::COMMITTEE_COLUMNS), "id", ids, " ORDER BY id").await?;
+    let committees = rows.into_iter().map(Committee::try_from).collect::<Result<Vec<_>, _>>()?;
+    records_for(conn, committees).await
+}
+
+/// Attaches authorizations (with history) and committee sanctions to committees.
+async fn records_for(conn: &mut Conn, committees: Vec<Committee>) -> StoreResult<Vec<CommitteeRecord>> {
+    if committees.is_empty() {
+        return Ok(Vec::new());
     }
+    let ids: std::collections::HashSet<String> = committees.iter().map(|c| c.id.clone()).collect();
+    let auth_rows: Vec<AuthorizationRecordRow> = fetch_in(
+        conn,
+        &format!("SELECT {}", rows::AUTHORIZATION_COLUMNS),
+        "a.committee_id",
+        &ids,
+        " ORDER BY a.committee_id, a.id, r.seq",
+    )
+    .await?;
+    let mut authorizations = rows::fold_authorizations(auth_rows)?;
+    // The kind is part of the condition so that the (subject_kind, subject_id) index serves it.
+    let sanction_rows: Vec<SanctionRow> = fetch_in(
+        conn,
+        &format!("SELECT {}", rows::SANCTION_COLUMNS),
+        "s.subject_kind = 'committee' AND s.subject_id",
+        &ids,
+        " ORDER BY s.effective_from, s.id",
+    )
+    .await?;
+    let mut sanctions: BTreeMap<String, Vec<Sanction>> = BTreeMap::new();
+    for row in sanction_rows {
+        let s = Sanction::try_from(row)?;
+        sanctions.entry(s.subject.id.clone().unwrap_or_default()).or_default().push(s);
+    }
+    Ok(committees
+        .into_iter()
+        .map(|c| CommitteeRecord {
+            authorizations: authorizations.remove(&c.id).unwrap_or_default(),
+            sanctions: sanctions.remove(&c.id).unwrap_or_default(),
+            committee: c,
+        })
+        .collect())
 }

@@ -2,37 +2,12 @@
 //! with its transaction, events, tokens and idempotency keys.
 
 use super::log::{insert_events, next_seq, read_events};
+use super::reads::{load_committee_records, load_graph};
 #[allow(clippy::wildcard_imports)]
 use super::*;
 use crate::publish::batch::{Batch, Context, PendingEvent, Prefetch};
 use crate::publish::event::{CertificateAction, EventPayload, Touched, trusted};
 use crate::store::rows::changes_by_number;
-
-/// Rows of `select` whose `column` is one of `values`, in batched `IN` queries.
-pub(super) async fn fetch_in<T>(
-    conn: &mut Conn,
-    select: &str,
-    column: &str,
-    values: &std::collections::HashSet<String>,
-    order: &str,
-) -> Result<Vec<T>, sqlx::Error>
-where
-    T: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row> + Send + Unpin,
-{
-    let values: Vec<&String> = values.iter().collect();
-    let mut out = Vec::new();
-    for chunk in values.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<DB>::new(format!("{select} WHERE {column} IN ("));
-        let mut list = qb.separated(", ");
-        for v in chunk {
-            list.push_bind((*v).clone());
-        }
-        qb.push(")");
-        qb.push(order);
-        out.extend(qb.build_query_as::<T>().fetch_all(&mut *conn).await?);
-    }
-    Ok(out)
-}
 
 async fn insert_authorities(
     conn: &mut Conn,
@@ -198,18 +173,6 @@ async fn insert_lifts(conn: &mut Conn, lifts: &[(&str, &crate::domain::sanction:
     Ok(())
 }
 
-pub(super) async fn load_graph(conn: &mut Conn) -> StoreResult<AuthorityGraph> {
-    let authorities: Vec<AuthorityRow> =
-        sqlx::query_as("SELECT id, name, level, region, parent_id FROM authorities").fetch_all(&mut *conn).await?;
-    let delegations: Vec<DelegationRow> = sqlx::query_as(
-        "SELECT id, authority_id, delegated_by, series, specialties, levels, valid_from, valid_until, document_number FROM delegations",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let authorities = authorities.into_iter().map(Authority::try_from).collect::<Result<_, _>>()?;
-    Ok(AuthorityGraph::new(authorities, delegations.into_iter().map(Delegation::from).collect()))
-}
-
 /// Loads what `ops` will read into a fresh batch.
 async fn load_batch(conn: &mut Conn, actor: &Actor, ops: &[Operation]) -> StoreResult<Batch> {
     let need = Prefetch::of(ops);
@@ -286,50 +249,6 @@ async fn load_batch(conn: &mut Conn, actor: &Actor, ops: &[Operation]) -> StoreR
         fetch_in(conn, "SELECT suspension_slot FROM certificates", "suspension_slot", &slots, "").await?;
     batch.taken_slots.extend(taken.into_iter().chain(taken2).filter_map(|(s,)| s));
     Ok(batch)
-}
-
-/// Committees with their authorizations and committee sanctions, on the write connection.
-async fn load_committee_records(
-    conn: &mut Conn,
-    ids: &std::collections::HashSet<String>,
-) -> StoreResult<Vec<crate::domain::committee::CommitteeRecord>> {
-    let committees: Vec<CommitteeRow> =
-        fetch_in(conn, &format!("SELECT {}", rows::COMMITTEE_COLUMNS), "id", ids, "").await?;
-    let auth_rows: Vec<AuthorizationRecordRow> = fetch_in(
-        conn,
-        &format!("SELECT {}", rows::AUTHORIZATION_COLUMNS),
-        "a.committee_id",
-        ids,
-        " ORDER BY a.committee_id, a.id, r.seq",
-    )
-    .await?;
-    let mut authorizations = rows::fold_authorizations(auth_rows)?;
-    let sanction_rows: Vec<SanctionRow> = fetch_in(
-        conn,
-        &format!("SELECT {}", rows::SANCTION_COLUMNS),
-        "s.subject_id",
-        ids,
-        " ORDER BY s.effective_from, s.id",
-    )
-    .await?;
-    let mut sanctions: BTreeMap<String, Vec<Sanction>> = BTreeMap::new();
-    for row in sanction_rows {
-        let s = Sanction::try_from(row)?;
-        if s.subject.kind == crate::domain::sanction::SubjectKind::Committee {
-            sanctions.entry(s.subject.id.clone().unwrap_or_default()).or_default().push(s);
-        }
-    }
-    committees
-        .into_iter()
-        .map(|row| {
-            let committee = Committee::try_from(row)?;
-            Ok(crate::domain::committee::CommitteeRecord {
-                authorizations: authorizations.remove(&committee.id).unwrap_or_default(),
-                sanctions: sanctions.remove(&committee.id).unwrap_or_default(),
-                committee,
-            })
-        })
-        .collect()
 }
 
 #[derive(sqlx::FromRow)]
