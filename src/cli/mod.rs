@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::config::{
     Cli, Command, DEFAULT_DATABASE_URL, DemoArgs, ImportArgs, LogFormat, ServeArgs, TokenCommand,
 };
+use crate::domain::code::Code;
 use crate::http::problem::AppError;
 use crate::http::router::build_router;
 use crate::http::state::AppState;

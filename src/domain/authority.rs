@@ -5,6 +5,7 @@
 //! municipal or county authority only what a competent authority above it delegated to it
 //! ("谁授权、谁负责"). This is the name-constraint rule of an X.509 chain, applied to titles.
 
+use super::code::Code;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,8 @@ pub enum AuthorityLevel {
     County,
 }
 
+impl Code for AuthorityLevel {}
+
 impl AuthorityLevel {
     /// 0 for the national level; each level below adds one.
     pub fn depth(self) -> u8 {
@@ -31,18 +34,6 @@ impl AuthorityLevel {
             AuthorityLevel::Municipal => 2,
             AuthorityLevel::County => 3,
         }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            AuthorityLevel::National => "national",
-            AuthorityLevel::Provincial => "provincial",
-            AuthorityLevel::Municipal => "municipal",
-            AuthorityLevel::County => "county",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::National, Self::Provincial, Self::Municipal, Self::County].into_iter().find(|l| l.code() == s)
     }
 }
 

@@ -4,6 +4,7 @@
 //! amended, suspended, reinstated, withdrawn), each effective from a date; its terms and
 //! status on any date are derived from the records in force on that date.
 
+use super::code::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -60,22 +61,7 @@ pub enum Action {
     Withdrawn,
 }
 
-impl Action {
-    pub fn code(self) -> &'static str {
-        match self {
-            Action::Granted => "granted",
-            Action::Amended => "amended",
-            Action::Suspended => "suspended",
-            Action::Reinstated => "reinstated",
-            Action::Withdrawn => "withdrawn",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Granted, Self::Amended, Self::Suspended, Self::Reinstated, Self::Withdrawn]
-            .into_iter()
-            .find(|a| a.code() == s)
-    }
-}
+impl Code for Action {}
 
 /// One record in an authorization's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -3,6 +3,7 @@
 //! The data is embedded from `data/catalog/` at build time, so the catalog is available
 //! without I/O and the domain stays pure.
 
+use super::code::Code;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -34,19 +35,11 @@ pub enum Level {
     Senior,
 }
 
+impl Code for Level {}
+
 impl Level {
     pub const ALL: [Level; 5] =
         [Level::JuniorAssistant, Level::Junior, Level::Intermediate, Level::AssociateSenior, Level::Senior];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Level::JuniorAssistant => "junior_assistant",
-            Level::Junior => "junior",
-            Level::Intermediate => "intermediate",
-            Level::AssociateSenior => "associate_senior",
-            Level::Senior => "senior",
-        }
-    }
 
     pub fn name_zh(self) -> &'static str {
         match self {
@@ -56,10 +49,6 @@ impl Level {
             Level::AssociateSenior => "副高级",
             Level::Senior => "正高级",
         }
-    }
-
-    pub fn parse(code: &str) -> Option<Level> {
-        Level::ALL.into_iter().find(|l| l.code() == code)
     }
 
     /// Every level up to and including `self` ("副高级及以下").
@@ -200,6 +189,7 @@ fn read_csv(text: &str) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::code::Code;
 
     #[test]
     fn catalog_has_27_series_and_known_regions() {

@@ -1,5 +1,6 @@
 //! Evaluation committees (评审委员会) and their organizing units (组建单位).
 
+use super::code::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -26,6 +27,8 @@ pub enum CommitteeKind {
     Entrusted,
 }
 
+impl Code for CommitteeKind {}
+
 impl CommitteeKind {
     pub const ALL: [CommitteeKind; 7] = [
         Self::Senior,
@@ -36,20 +39,6 @@ impl CommitteeKind {
         Self::SocialAssociation,
         Self::Entrusted,
     ];
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Senior => "senior",
-            Self::Intermediate => "intermediate",
-            Self::Junior => "junior",
-            Self::SelfEvaluating => "self_evaluating",
-            Self::CombinedAppointment => "combined_appointment",
-            Self::SocialAssociation => "social_association",
-            Self::Entrusted => "entrusted",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == s)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -90,23 +79,7 @@ pub enum CommitteeStatus {
     Unauthorized,
 }
 
-impl CommitteeStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Authorized => "authorized",
-            Self::Pending => "pending",
-            Self::Expired => "expired",
-            Self::Suspended => "suspended",
-            Self::Withdrawn => "withdrawn",
-            Self::Unauthorized => "unauthorized",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Authorized, Self::Pending, Self::Expired, Self::Suspended, Self::Withdrawn, Self::Unauthorized]
-            .into_iter()
-            .find(|c| c.code() == s)
-    }
-}
+impl Code for CommitteeStatus {}
 
 /// A committee with everything needed to answer questions about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use super::Date;
 use super::authority::{AuthorityGraph, CompetenceGap, CompetenceItem};
 use super::authorization::{Authorization, AuthorizationStatus, Scope};
 use super::catalog::{Catalog, Level};
+use super::code::Code;
 use super::committee::CommitteeRecord;
 use super::reason::Reason;
 use super::sanction::{Measure, Sanction};

@@ -7,6 +7,7 @@ pub mod authority;
 pub mod authorization;
 pub mod catalog;
 pub mod certificate;
+pub mod code;
 pub mod committee;
 pub mod coverage;
 pub mod credit_code;

@@ -10,6 +10,7 @@ use super::Date;
 use super::authority::{Authority, AuthorityGraph, AuthorityLevel, CompetenceGap, CompetenceItem, Delegation};
 use super::authorization::{Action, Authorization, AuthorizationStatus, Scope, Terms};
 use super::catalog::{Catalog, Level, region_contains};
+use super::code::Code;
 use super::committee::{Committee, CommitteeKind, OrganizingUnit};
 use super::credit_code;
 use super::sanction::{Measure, Sanction, Subject, SubjectKind};
@@ -26,18 +27,7 @@ pub enum Role {
     Admin,
 }
 
-impl Role {
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Publisher => "publisher",
-            Role::Issuer => "issuer",
-            Role::Admin => "admin",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Publisher, Role::Issuer, Role::Admin].into_iter().find(|r| r.code() == s)
-    }
-}
+impl Code for Role {}
 
 /// The authenticated party behind a write.
 #[derive(Debug, Clone, PartialEq, Eq)]

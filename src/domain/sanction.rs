@@ -1,6 +1,7 @@
 //! Sanctions (监管处理 / 惩戒) against committees, organizing units, individuals,
 //! intermediaries and websites.
 
+use super::code::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -25,6 +26,8 @@ pub enum SubjectKind {
     Website,
 }
 
+impl Code for SubjectKind {}
+
 impl SubjectKind {
     pub const ALL: [SubjectKind; 7] = [
         Self::Committee,
@@ -35,20 +38,6 @@ impl SubjectKind {
         Self::Intermediary,
         Self::Website,
     ];
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Committee => "committee",
-            Self::OrganizingUnit => "organizing_unit",
-            Self::Applicant => "applicant",
-            Self::Expert => "expert",
-            Self::Staff => "staff",
-            Self::Intermediary => "intermediary",
-            Self::Website => "website",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == s)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -74,6 +63,8 @@ pub enum Measure {
     ExpertDisqualification,
 }
 
+impl Code for Measure {}
+
 impl Measure {
     pub const ALL: [Measure; 9] = [
         Self::Warning,
@@ -86,19 +77,6 @@ impl Measure {
         Self::DishonestyRecord,
         Self::ExpertDisqualification,
     ];
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Warning => "warning",
-            Self::Rectification => "rectification",
-            Self::PublicCriticism => "public_criticism",
-            Self::SuspensionOfAuthority => "suspension_of_authority",
-            Self::WithdrawalOfAuthority => "withdrawal_of_authority",
-            Self::TitleRevocation => "title_revocation",
-            Self::ApplicationBan => "application_ban",
-            Self::DishonestyRecord => "dishonesty_record",
-            Self::ExpertDisqualification => "expert_disqualification",
-        }
-    }
     pub fn name_zh(self) -> &'static str {
         match self {
             Self::Warning => "约谈警示",
@@ -111,9 +89,6 @@ impl Measure {
             Self::DishonestyRecord => "记入失信黑名单",
             Self::ExpertDisqualification => "取消专家资格",
         }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.code() == s)
     }
 
     /// The dishonesty record lasts three years unless a decision says otherwise

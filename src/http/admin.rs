@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Authenticated, JsonBody, idempotency};
 use super::params::{self, Params};
+use crate::domain::code::Code;
 use crate::domain::publish::{
     Actor, AuthorityAmendment, AuthorizationAct, AuthorizationAmendment, CommitteeAmendment, NewAuthority,
     NewAuthorization, NewCommittee, NewDelegation, NewSanction, Operation, Role, SanctionLift, Violation,

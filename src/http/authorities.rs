@@ -9,6 +9,7 @@ use super::params::{self, Params};
 use super::views::{AuthorityDetailView, AuthorityView, CompetenceView, ListMeta};
 use super::{Page, collect_page};
 use crate::domain::authority::AuthorityLevel;
+use crate::domain::code::Code;
 use crate::http::problem::{AppError, Problem};
 use crate::http::state::AppState;
 use crate::store::AuthorityFilter;

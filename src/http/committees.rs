@@ -15,6 +15,7 @@ use super::views::{AuthorizationView, CommitteeView, ListMeta};
 use super::{Page, collect_page};
 use crate::domain::Date;
 use crate::domain::catalog::Level;
+use crate::domain::code::Code;
 use crate::domain::committee::CommitteeStatus;
 use crate::domain::coverage::{CoverageQuery, coverage};
 use crate::domain::reason::Reason;

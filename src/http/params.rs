@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::Date;
 use crate::domain::catalog::{Catalog, Level};
+use crate::domain::code::Code;
 use crate::http::problem::AppError;
 
 /// `Query<T>` whose rejection is a problem+json 400 instead of plain text.

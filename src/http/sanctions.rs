@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::params::{self, Params};
 use super::views::{ListMeta, SanctionView};
 use super::{Page, collect_page};
+use crate::domain::code::Code;
 use crate::domain::sanction::{Sanction, SubjectKind};
 use crate::http::problem::{AppError, Problem};
 use crate::http::state::AppState;

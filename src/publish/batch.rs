@@ -12,6 +12,7 @@ use crate::domain::Date;
 use crate::domain::authority::{Authority, AuthorityGraph};
 use crate::domain::authorization::{Action, Authorization, HistoryRecord, Terms};
 use crate::domain::certificate::{IssuerKey, IssuerRef};
+use crate::domain::code::Code;
 use crate::domain::committee::Committee;
 use crate::domain::committee::CommitteeRecord;
 use crate::domain::publish::ViolationKind;

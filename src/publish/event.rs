@@ -348,21 +348,7 @@ pub enum CertificateAction {
     Unsuspended,
 }
 
-impl CertificateAction {
-    pub fn code(self) -> &'static str {
-        match self {
-            CertificateAction::Revoked => "revoked",
-            CertificateAction::Suspended => "suspended",
-            CertificateAction::Unsuspended => "unsuspended",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<CertificateAction> {
-        [CertificateAction::Revoked, CertificateAction::Suspended, CertificateAction::Unsuspended]
-            .into_iter()
-            .find(|a| a.code() == code)
-    }
-}
+impl crate::domain::code::Code for CertificateAction {}
 
 /// What an event changed, for the readers that keep copies (caches of other nodes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -442,6 +428,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::code::Code;
 
     #[test]
     fn each_payload_version_names_what_it_touched() {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::domain::Date;
 use crate::domain::authorization::Scope;
 use crate::domain::catalog::Level;
+use crate::domain::code::Code;
 use crate::domain::committee::{CommitteeKind, OrganizingUnit};
 use crate::domain::publish::{LineViolation, MAX_REPORTED_LINES};
 use crate::domain::publish::{NewAuthorization, NewCommittee, NewSanction, Operation, Violation, ViolationKind};

@@ -10,6 +10,7 @@ use crate::domain::Date;
 use crate::domain::authority::{Authority, AuthorityLevel, Delegation};
 use crate::domain::authorization::{Action, Authorization, HistoryRecord, Terms};
 use crate::domain::catalog::Level;
+use crate::domain::code::Code;
 use crate::domain::committee::{Committee, CommitteeKind, OrganizingUnit};
 use crate::domain::publish::Role;
 use crate::domain::sanction::{Lift, Measure, Sanction, Subject, SubjectKind};

@@ -8,6 +8,7 @@
 //! and migrations say so.
 
 use super::{DB, ThisStore};
+use crate::domain::code::Code;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
