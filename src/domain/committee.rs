@@ -129,3 +129,192 @@ impl CommitteeRecord {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::authorization::tests::{d, record, terms};
+    use crate::domain::authorization::{Action, HistoryRecord};
+    use crate::domain::catalog::Level;
+    use crate::domain::sanction::{Lift, Subject, SubjectKind};
+
+    fn committee() -> Committee {
+        Committee {
+            id: "c".into(),
+            name: "吉林省工程技术人员中级职称评审委员会".into(),
+            kind: CommitteeKind::Intermediate,
+            organizing_unit: OrganizingUnit { name: "吉林省人社厅".into(), credit_code: "x".into() },
+            authority_id: "jilin".into(),
+            region: "220000".into(),
+            domains: vec![],
+            contact: None,
+        }
+    }
+
+    fn authorization(id: &str, history: Vec<HistoryRecord>) -> Authorization {
+        Authorization {
+            id: id.into(),
+            committee_id: "c".into(),
+            granted_by: "jilin".into(),
+            document_number: "x".into(),
+            history,
+        }
+    }
+
+    fn sanction(measure: Measure, from: &str, until: Option<&str>, lifted_on: Option<&str>) -> Sanction {
+        Sanction {
+            id: "s".into(),
+            subject: Subject { kind: SubjectKind::Committee, id: Some("c".into()), name: None },
+            measure,
+            region: "220000".into(),
+            effective_from: d(from),
+            effective_until: until.map(d),
+            void_from: None,
+            decided_by: "jilin".into(),
+            document_number: "吉人社〔2024〕1号".into(),
+            legal_basis: "".into(),
+            summary: "".into(),
+            logged_at: chrono::Utc::now(),
+            lift: lifted_on.map(|on| Lift {
+                effective_on: d(on),
+                document_number: "吉人社〔2024〕2号".into(),
+                reason: None,
+                logged_at: chrono::Utc::now(),
+            }),
+        }
+    }
+
+    /// A grant valid 2022-01-01..2024-12-31, then `more` records.
+    fn grant_then(more: &[(Action, &str)]) -> Vec<HistoryRecord> {
+        let mut history = vec![record(
+            Action::Granted,
+            "2022-01-01",
+            Some(terms(&[Level::Intermediate], "2022-01-01", "2024-12-31")),
+        )];
+        history.extend(more.iter().map(|(action, on)| record(*action, on, None)));
+        history
+    }
+
+    #[test]
+    fn status_on_a_date_follows_authorizations_then_sanctions() {
+        use CommitteeStatus::*;
+        let suspension = || sanction(Measure::SuspensionOfAuthority, "2023-03-01", Some("2023-09-01"), None);
+        let withdrawal = || sanction(Measure::WithdrawalOfAuthority, "2023-06-01", None, None);
+        /// (what, authorizations, sanctions, on, status)
+        type Case<'a> = (&'a str, Vec<Authorization>, Vec<Sanction>, &'a str, CommitteeStatus);
+        let cases: Vec<Case> = vec![
+            ("never authorized", vec![], vec![], "2023-01-01", Unauthorized),
+            ("before the grant takes effect", vec![authorization("a", grant_then(&[]))], vec![], "2021-12-31", Pending),
+            ("inside the validity window", vec![authorization("a", grant_then(&[]))], vec![], "2023-01-01", Authorized),
+            ("on its last day", vec![authorization("a", grant_then(&[]))], vec![], "2024-12-31", Authorized),
+            ("after it lapsed", vec![authorization("a", grant_then(&[]))], vec![], "2025-01-01", Expired),
+            (
+                "authorization suspended",
+                vec![authorization("a", grant_then(&[(Action::Suspended, "2023-02-01")]))],
+                vec![],
+                "2023-03-01",
+                Suspended,
+            ),
+            (
+                "suspended, then reinstated",
+                vec![authorization(
+                    "a",
+                    grant_then(&[(Action::Suspended, "2023-02-01"), (Action::Reinstated, "2023-04-01")]),
+                )],
+                vec![],
+                "2023-05-01",
+                Authorized,
+            ),
+            (
+                "authorization withdrawn",
+                vec![authorization("a", grant_then(&[(Action::Withdrawn, "2023-02-01")]))],
+                vec![],
+                "2023-03-01",
+                Withdrawn,
+            ),
+            (
+                "one of two withdrawn, the other active",
+                vec![
+                    authorization("a", grant_then(&[(Action::Withdrawn, "2023-02-01")])),
+                    authorization("b", grant_then(&[])),
+                ],
+                vec![],
+                "2023-03-01",
+                Authorized,
+            ),
+            (
+                "a suspension sanction in force",
+                vec![authorization("a", grant_then(&[]))],
+                vec![suspension()],
+                "2023-04-01",
+                Suspended,
+            ),
+            (
+                "after the suspension ends",
+                vec![authorization("a", grant_then(&[]))],
+                vec![suspension()],
+                "2023-10-01",
+                Authorized,
+            ),
+            (
+                "before the suspension starts",
+                vec![authorization("a", grant_then(&[]))],
+                vec![suspension()],
+                "2023-02-28",
+                Authorized,
+            ),
+            (
+                "a withdrawal sanction in force",
+                vec![authorization("a", grant_then(&[]))],
+                vec![withdrawal()],
+                "2023-07-01",
+                Withdrawn,
+            ),
+            (
+                "a withdrawal outranks a suspension",
+                vec![authorization("a", grant_then(&[]))],
+                vec![suspension(), withdrawal()],
+                "2023-07-01",
+                Withdrawn,
+            ),
+            (
+                "a lifted suspension",
+                vec![authorization("a", grant_then(&[]))],
+                vec![sanction(Measure::SuspensionOfAuthority, "2023-03-01", None, Some("2023-05-01"))],
+                "2023-06-01",
+                Authorized,
+            ),
+            (
+                "a warning changes nothing",
+                vec![authorization("a", grant_then(&[]))],
+                vec![sanction(Measure::Warning, "2023-03-01", None, None)],
+                "2023-06-01",
+                Authorized,
+            ),
+        ];
+        for (name, authorizations, sanctions, on, expected) in cases {
+            let record = CommitteeRecord { committee: committee(), authorizations, sanctions };
+            assert_eq!(record.status_on(d(on)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn list_filters_ask_for_an_active_authorization_of_the_series_and_level() {
+        let record = CommitteeRecord {
+            committee: committee(),
+            authorizations: vec![authorization("a", grant_then(&[]))],
+            sanctions: vec![],
+        };
+        let on = d("2023-01-01");
+        let cases = [
+            (None, None, true),
+            (Some("ENGINEERING"), None, true),
+            (Some("ENGINEERING"), Some(Level::Intermediate), true),
+            (Some("ENGINEERING"), Some(Level::Senior), false),
+            (Some("HEALTH"), None, false),
+        ];
+        for (series, level, expected) in cases {
+            assert_eq!(record.authorized_for(series, level, on), expected, "{series:?} {level:?}");
+        }
+    }
+}

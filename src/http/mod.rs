@@ -63,3 +63,56 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads `rows` (ids in order) after `after`, `limit` at a time, counting the reads.
+    async fn pages(rows: &[u32], limit: u32, wanted: fn(&u32) -> bool) -> (Vec<Vec<u32>>, usize) {
+        let reads = std::cell::Cell::new(0);
+        let fetch = |after: Option<String>, n: u32| {
+            reads.set(reads.get() + 1);
+            let after: u32 = after.map_or(0, |a| a.parse().unwrap());
+            let batch: Vec<u32> = rows.iter().copied().filter(|r| *r > after).take(n as usize).collect();
+            async move { Ok::<_, ()>(batch) }
+        };
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = collect_page(cursor.clone(), limit, wanted, fetch, |r: &u32| r.to_string()).await.unwrap();
+            out.push(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = params::cursor(&Some(next)).unwrap(),
+                None => return (out, reads.get()),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_are_exact_whatever_the_filter_keeps() {
+        let rows: Vec<u32> = (1..=10).collect();
+        /// (what, limit, wanted, pages)
+        type Case<'a> = (&'a str, u32, fn(&u32) -> bool, Vec<Vec<u32>>);
+        let cases: [Case; 6] = [
+            ("all, pages of 3", 3, |_| true, vec![vec![1, 2, 3], vec![4, 5, 6], vec![7, 8, 9], vec![10]]),
+            ("all, one page exactly full", 10, |_| true, vec![(1..=10).collect()]),
+            ("even ones, pages of 2", 2, |r| r % 2 == 0, vec![vec![2, 4], vec![6, 8], vec![10]]),
+            ("a rare match", 2, |r| *r == 9, vec![vec![9]]),
+            ("nothing matches", 4, |_| false, vec![vec![]]),
+            ("the last row is the last match", 1, |r| *r == 10 || *r == 1, vec![vec![1], vec![10]]),
+        ];
+        for (name, limit, wanted, expected) in cases {
+            let (got, _) = pages(&rows, limit, wanted).await;
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_page_reads_one_row_ahead_and_no_more() {
+        let rows: Vec<u32> = (1..=100).collect();
+        let (got, reads) = pages(&rows[..7], 3, |_| true).await;
+        assert_eq!(got.concat(), (1..=7).collect::<Vec<_>>());
+        assert_eq!(reads, 3, "each page is one read of limit + 1 rows");
+    }
+}

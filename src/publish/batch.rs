@@ -815,3 +815,169 @@ fn event(cx: &Context<'_>, op: &Operation, payload: EventPayload, touched: Touch
         touched,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::authority::AuthorityLevel;
+    use crate::domain::authorization::{AuthorizationStatus, Scope};
+    use crate::domain::catalog::Level;
+    use crate::domain::committee::{CommitteeKind, OrganizingUnit};
+    use crate::domain::publish::{AuthorizationAct, NewAuthorization, NewCommittee, Role};
+
+    fn batch() -> Batch {
+        let a = |id: &str, level, region: &str, parent: Option<&str>| Authority {
+            id: id.into(),
+            name: id.into(),
+            level,
+            region: region.into(),
+            parent_id: parent.map(Into::into),
+        };
+        let graph = AuthorityGraph::new(
+            vec![
+                a("nat", AuthorityLevel::National, "000000", None),
+                a("jilin", AuthorityLevel::Provincial, "220000", Some("nat")),
+                a("changchun", AuthorityLevel::Municipal, "220100", Some("jilin")),
+                a("yunnan", AuthorityLevel::Provincial, "530000", Some("nat")),
+            ],
+            vec![],
+        );
+        Batch { graph, ..Batch::default() }
+    }
+
+    fn actor(authority: &str, role: Role) -> Actor {
+        Actor { authority_id: authority.into(), credential: "test".into(), role }
+    }
+
+    fn credit_code(n: u64) -> String {
+        let first17 = format!("91220000{n:09}");
+        format!("{first17}{}", crate::domain::credit_code::check_character(&first17).unwrap())
+    }
+
+    fn committee(id: &str, name: &str, region: &str) -> Operation {
+        Operation::CreateCommittee(NewCommittee {
+            id: Some(id.into()),
+            name: name.into(),
+            kind: CommitteeKind::Intermediate,
+            organizing_unit: OrganizingUnit { name: "某单位".into(), credit_code: credit_code(1) },
+            region: region.into(),
+            domains: vec![],
+            contact: None,
+        })
+    }
+
+    fn grant(id: &str, committee: &str, document: &str) -> Operation {
+        Operation::GrantAuthorization(NewAuthorization {
+            id: Some(id.into()),
+            committee_id: committee.into(),
+            series: "ENGINEERING".into(),
+            specialties: vec![],
+            levels: vec![Level::Intermediate],
+            scope: Scope::Regions { regions: vec!["220000".into()] },
+            valid_from: Date::from_ymd_opt(2026, 1, 1).unwrap(),
+            valid_until: Date::from_ymd_opt(2027, 12, 31).unwrap(),
+            document_number: document.into(),
+            note: None,
+        })
+    }
+
+    fn withdraw(authorization: &str) -> Operation {
+        Operation::WithdrawAuthorization(AuthorizationAct {
+            authorization_id: authorization.into(),
+            effective_on: Date::from_ymd_opt(2026, 6, 1).unwrap(),
+            document_number: "吉人社〔2026〕9号".into(),
+            note: None,
+        })
+    }
+
+    /// Applies `ops` in order as `actor`; each result is `Ok` or the violation's code.
+    fn apply(actor: &Actor, ops: &[Operation]) -> (Batch, Vec<Result<(), String>>) {
+        let mut batch = batch();
+        let cx = Context { actor, now: Utc::now(), today: Date::from_ymd_opt(2026, 3, 1).unwrap() };
+        let results = ops.iter().map(|op| batch.apply(&cx, op).map_err(|v| v.code)).collect();
+        (batch, results)
+    }
+
+    #[test]
+    fn each_operation_is_checked_against_the_state_the_ones_before_it_left() {
+        let jilin = actor("jilin", Role::Publisher);
+        let ok = || Ok(());
+        let err = |code: &str| Err(code.to_string());
+        /// (what, actor, operations, each one's result)
+        type Case<'a> = (&'a str, Actor, Vec<Operation>, Vec<Result<(), String>>);
+        let cases: Vec<Case> = vec![
+            (
+                "a committee in the publisher's jurisdiction",
+                jilin.clone(),
+                vec![committee("c1", "甲", "220100")],
+                vec![ok()],
+            ),
+            ("outside it", jilin.clone(), vec![committee("c1", "甲", "530100")], vec![err("outside_jurisdiction")]),
+            (
+                "the wrong role",
+                actor("jilin", Role::Issuer),
+                vec![committee("c1", "甲", "220100")],
+                vec![err("wrong_role")],
+            ),
+            (
+                "the same name and unit twice",
+                jilin.clone(),
+                vec![committee("c1", "甲", "220100"), committee("c2", "甲", "220100")],
+                vec![ok(), err("duplicate_committee")],
+            ),
+            (
+                "an id already taken",
+                jilin.clone(),
+                vec![committee("c1", "甲", "220100"), committee("c1", "乙", "220100")],
+                vec![ok(), err("duplicate_id")],
+            ),
+            (
+                "a grant to a committee created just before",
+                jilin.clone(),
+                vec![committee("c1", "甲", "220100"), grant("a1", "c1", "吉人社〔2026〕1号")],
+                vec![ok(), ok()],
+            ),
+            ("a grant to no committee", jilin.clone(), vec![grant("a1", "nope", "x")], vec![err("unknown_reference")]),
+            (
+                "the same grant document twice",
+                jilin.clone(),
+                vec![committee("c1", "甲", "220100"), grant("a1", "c1", "d"), grant("a2", "c1", "d")],
+                vec![ok(), ok(), err("duplicate_document_number")],
+            ),
+            (
+                "a withdrawal of a grant made just before",
+                jilin.clone(),
+                vec![committee("c1", "甲", "220100"), grant("a1", "c1", "d"), withdraw("a1")],
+                vec![ok(), ok(), ok()],
+            ),
+        ];
+        for (name, actor, ops, expected) in cases {
+            let (_, results) = apply(&actor, &ops);
+            assert_eq!(results, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_refused_operation_changes_nothing() {
+        let jilin = actor("jilin", Role::Publisher);
+        let (batch, results) = apply(&jilin, &[committee("c1", "甲", "530100")]);
+        assert!(results[0].is_err());
+        assert!(batch.committees.is_empty() && batch.new_committees.is_empty() && batch.events.is_empty());
+    }
+
+    #[test]
+    fn events_carry_the_typed_payload_and_what_they_touched() {
+        let jilin = actor("jilin", Role::Publisher);
+        let (batch, results) =
+            apply(&jilin, &[committee("c1", "甲", "220100"), grant("a1", "c1", "d"), withdraw("a1")]);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let kinds: Vec<&str> = batch.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["committee.created", "authorization.granted", "authorization.withdrawn"]);
+        // The withdrawal names only the authorization; the batch knows its committee.
+        assert!(batch.events.iter().all(|e| e.touched == Touched::Committee("c1".into())), "{:?}", batch.events);
+        assert_eq!(batch.events[2].payload["v"], 2);
+        assert_eq!(batch.events[2].payload["operation"]["op"], "withdraw_authorization");
+        let withdrawn = &batch.authorizations["a1"];
+        assert_eq!(withdrawn.status_on(Date::from_ymd_opt(2026, 7, 1).unwrap()), AuthorizationStatus::Withdrawn);
+    }
+}

@@ -9,7 +9,10 @@ use crate::support::{TestApp, both};
 
 both!(
     allowed_writes_are_visible_in_the_public_api,
+    unauthenticated_writes_are_refused_and_change_nothing,
     forbidden_writes_are_refused_and_change_nothing,
+    conflicting_and_invalid_writes_are_refused_and_change_nothing,
+    malformed_bodies_are_refused_and_change_nothing,
     back_dated_acts_are_accepted_and_flagged,
     idempotency_keys_make_retries_safe,
     tokens_are_shown_once_hashed_revocable_and_role_bound,
@@ -186,7 +189,9 @@ async fn snapshot(app: &TestApp) -> Value {
     })
 }
 
-async fn forbidden_writes_are_refused_and_change_nothing(app: TestApp) {
+/// Every refusal case whose status `wanted` selects, sent after the same set-up; every case
+/// that answers otherwise is reported, not just the first, and nothing may change.
+async fn refusals(app: TestApp, wanted: fn(u16) -> bool) {
     app.load(&fixtures::registry()).await;
     let jilin = app.token("jilin", Role::Publisher).await;
     let issuer = app.token("jilin", Role::Issuer).await;
@@ -399,15 +404,51 @@ async fn forbidden_writes_are_refused_and_change_nothing(app: TestApp) {
             "wrong_role",
         ),
     ];
+    let mut wrong = Vec::new();
+    let cases: Vec<Case> = cases.into_iter().filter(|c| wanted(c.4)).collect();
+    assert!(cases.len() >= 3, "only {} case(s) selected", cases.len());
     for (what, uri, token, body, status, code) in cases {
         let r = app.send("POST", uri, token, Some(body), &[]).await;
-        assert_eq!(r.status.as_u16(), status, "{what}: {}", r.body);
-        r.problem(status, code);
-        assert!(!r.body["errors"][0]["message_zh"].as_str().unwrap().is_empty(), "{what}");
-        if status == 401 {
-            assert_eq!(r.headers["www-authenticate"], "Bearer", "{what}");
+        let ok = r.status.as_u16() == status
+            && r.content_type() == "application/problem+json"
+            && r.body["code"] == code_of(status)
+            && r.body["errors"][0]["code"] == code
+            && !r.body["errors"][0]["message_zh"].as_str().unwrap_or("").is_empty()
+            && (status != 401 || r.headers.get("www-authenticate").is_some_and(|v| v == "Bearer"));
+        if !ok {
+            wrong.push(format!("{what}: expected {status} {code}, got {} {}", r.status, r.body));
         }
     }
+    assert!(wrong.is_empty(), "{} case(s) answered wrongly:\n{}", wrong.len(), wrong.join("\n"));
+    assert_eq!(snapshot(&app).await, before, "a refused write changed the registry");
+}
+
+/// The problem `code` each status carries.
+fn code_of(status: u16) -> &'static str {
+    match status {
+        401 => "unauthenticated",
+        403 => "forbidden",
+        409 => "conflict",
+        _ => "unprocessable",
+    }
+}
+
+async fn unauthenticated_writes_are_refused_and_change_nothing(app: TestApp) {
+    refusals(app, |status| status == 401).await
+}
+
+async fn forbidden_writes_are_refused_and_change_nothing(app: TestApp) {
+    refusals(app, |status| status == 403).await
+}
+
+async fn conflicting_and_invalid_writes_are_refused_and_change_nothing(app: TestApp) {
+    refusals(app, |status| status == 409 || status == 422).await
+}
+
+async fn malformed_bodies_are_refused_and_change_nothing(app: TestApp) {
+    app.load(&fixtures::registry()).await;
+    let jilin = app.token("jilin", Role::Publisher).await;
+    let before = snapshot(&app).await;
     let malformed =
         app.send_raw("POST", "/api/v1/admin/committees", Some(&jilin), "application/json", "{\"name\": ").await;
     malformed.problem(400, "malformed_json");
@@ -418,7 +459,6 @@ async fn forbidden_writes_are_refused_and_change_nothing(app: TestApp) {
         .await;
     assert_eq!(huge.status.as_u16(), 413, "{}", huge.body);
     assert_eq!(huge.content_type(), "application/problem+json");
-
     assert_eq!(snapshot(&app).await, before, "a refused write changed the registry");
 }
 
