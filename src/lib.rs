@@ -1,8 +1,9 @@
 //! zhicheng: an open registry of who may evaluate professional titles (职称), for what,
 //! and until when; and the answers that follow from it.
 //!
-//! Layers point one way: `api` and `cli` use `store`, which uses `domain`; `domain` knows
-//! nothing of HTTP or SQL.
+//! Layers point one way: `cli` → `http` → `verify`, `transparency`, `demo` → `store` →
+//! `publish` → `domain` → `crypto`, `tlog` (docs/ARCHITECTURE.md; tests/integration/architecture.rs
+//! checks it). `domain`, `crypto` and `tlog` know nothing of HTTP or SQL.
 
 #![forbid(unsafe_code)]
 
