@@ -1,0 +1,101 @@
+//! API tokens of the acting authority and the authorities below it.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::code::Code;
+use crate::domain::publish::{Actor, Role, Violation, ViolationKind};
+use crate::http::extract::{Authenticated, JsonBody};
+use crate::http::problem::{AppError, Problem};
+use crate::http::state::AppState;
+use crate::store::TokenInfo;
+
+fn require_admin(actor: &Actor) -> Result<(), AppError> {
+    if actor.role == Role::Admin {
+        return Ok(());
+    }
+    Err(AppError::Rule(Violation::new(
+        ViolationKind::Forbidden,
+        "wrong_role",
+        "role",
+        "管理凭证需要 admin 角色",
+        "managing tokens needs the admin role",
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    pub role: Role,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The acting authority (default) or one below it.
+    #[serde(default)]
+    pub authority_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub token: TokenInfo,
+    /// The secret, shown this once: only its digest is stored.
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// Create a token (admin role). The secret is in this answer only.
+#[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin", request_body = NewToken, security(("bearer" = [])),
+    responses((status = 201, body = CreatedToken), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    body: JsonBody<NewToken>,
+) -> Result<Response, AppError> {
+    require_admin(&actor)?;
+    let authority = body.value.authority_id.clone().unwrap_or_else(|| actor.authority_id.clone());
+    let graph = state.store.authority_graph().await?;
+    if graph.get(&authority).is_none() {
+        return Err(AppError::Rule(Violation::unknown("authority_id", "部门", "authority", &authority)));
+    }
+    crate::domain::publish::supervises(&graph, &actor, "authority_id", &authority).map_err(AppError::Rule)?;
+    let (token, secret) =
+        state.store.create_token(&authority, body.value.role, body.value.label.as_deref(), &actor.credential).await?;
+    tracing::info!(token.id = %token.id, authority.id = %authority, role = token.role.code(), created_by = %actor.credential, "token created");
+    let mut response = (StatusCode::CREATED, Json(CreatedToken { token, secret })).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The acting authority's tokens (admin role). Secrets are never shown again.
+#[utoipa::path(get, path = "/api/v1/admin/tokens", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = TokenList), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<Json<TokenList>, AppError> {
+    require_admin(&actor)?;
+    Ok(Json(TokenList { tokens: state.store.tokens(&actor.authority_id).await? }))
+}
+
+/// Revoke one of the acting authority's tokens (admin role). Takes effect at once.
+#[utoipa::path(delete, path = "/api/v1/admin/tokens/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Token id")),
+    responses((status = 200, body = TokenInfo), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<TokenInfo>, AppError> {
+    require_admin(&actor)?;
+    let token =
+        state.store.revoke_token(&actor.authority_id, &id).await?.ok_or_else(|| AppError::not_found("token", &id))?;
+    tracing::info!(token.id = %token.id, revoked_by = %actor.credential, "token revoked");
+    Ok(Json(token))
+}
