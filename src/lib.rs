@@ -7,13 +7,12 @@
 
 #![forbid(unsafe_code)]
 
+pub use zhicheng_core::{crypto, domain, tlog};
+
 pub mod cli;
-pub mod crypto;
 pub mod demo;
-pub mod domain;
 pub mod http;
 pub mod publish;
 pub mod store;
-pub mod tlog;
 pub mod transparency;
 pub mod verify;

@@ -2,13 +2,13 @@
 
 use super::code::Code;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Date;
 use super::authorization::{Authorization, AuthorizationStatus};
 use super::sanction::{Measure, Sanction};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommitteeKind {
     /// 高级评委会
@@ -41,7 +41,8 @@ impl CommitteeKind {
     ];
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizingUnit {
     pub name: String,
     /// Unified social credit code (统一社会信用代码), validated with its GB 32100 check character.
@@ -64,7 +65,8 @@ pub struct Committee {
 }
 
 /// A committee's derived status on a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommitteeStatus {
     /// Holds at least one active authorization and no suspension or withdrawal is in force.

@@ -6,13 +6,13 @@
 
 use super::code::Code;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Date;
 use super::catalog::{Level, region_contains};
 
 /// Whose applicants an authorization covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Scope {
     /// Applicants from these GB/T 2260 region subtrees.
@@ -22,7 +22,8 @@ pub enum Scope {
 }
 
 /// The terms of an authorization as granted or amended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Terms {
     /// A series code from the catalog.
     pub series: String,
@@ -51,7 +52,8 @@ impl Terms {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Granted,
@@ -64,7 +66,8 @@ pub enum Action {
 impl Code for Action {}
 
 /// One record in an authorization's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryRecord {
     pub action: Action,
     /// The date from which the record takes effect.
@@ -77,7 +80,8 @@ pub struct HistoryRecord {
     pub terms: Option<Terms>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthorizationStatus {
     Pending,

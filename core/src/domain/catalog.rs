@@ -1,6 +1,6 @@
 //! The fixed catalog: the 27 title series, the five levels, and GB/T 2260 regions.
 //!
-//! The data is embedded from `data/catalog/` at build time, so the catalog is available
+//! The data is embedded from `core/data/catalog/` at build time, so the catalog is available
 //! without I/O and the domain stays pure.
 
 use super::code::Code;
@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// A professional-title series (职称系列), e.g. `ENGINEERING` 工程技术人员.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Series {
     /// Stable code, e.g. `ENGINEERING`.
     pub code: String,
@@ -20,7 +20,8 @@ pub struct Series {
 }
 
 /// A title level (级别). Ordered from lowest to highest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// 员级 (the lower of the two junior grades)
@@ -58,7 +59,8 @@ impl Level {
 }
 
 /// A GB/T 2260 region, with its 6-digit code.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Region {
     /// 6-digit GB/T 2260 code, e.g. `220100`.
     pub code: String,

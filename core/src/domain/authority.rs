@@ -9,12 +9,12 @@ use super::code::Code;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Date;
 use super::catalog::{Level, region_contains};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthorityLevel {
     National,
@@ -38,7 +38,8 @@ impl AuthorityLevel {
 }
 
 /// An HR authority with a jurisdiction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Authority {
     pub id: String,
     pub name: String,
@@ -51,7 +52,8 @@ pub struct Authority {
 
 /// A delegation of evaluation-approval competence to an authority (e.g. 吉人社函〔2022〕38号
 /// delegating 档案系列副高级及以下 to the cities).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delegation {
     pub id: String,
     /// The authority that receives the competence.

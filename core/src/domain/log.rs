@@ -8,14 +8,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Date;
 use super::sanction::SubjectKind;
 use crate::crypto::{jcs, sha256};
 
 /// One event: who published what, when it was logged, when it takes effect.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Position in the registry's event sequence: the event's leaf index in the log.
     pub seq: i64,
@@ -34,7 +34,7 @@ pub struct Event {
     /// The act took effect before the day it was published.
     pub back_dated: bool,
     /// The operation as published, personal data replaced by commitments.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: serde_json::Value,
 }
 
@@ -69,7 +69,8 @@ pub fn is_individual(kind: SubjectKind) -> bool {
 }
 
 /// The salt and value behind one commitment in an entry's payload, at a JSON Pointer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Disclosure {
     /// JSON Pointer into the payload, e.g. `/operation/subject/name`.
     pub path: String,

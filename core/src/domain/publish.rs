@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Date;
 use super::authority::{Authority, AuthorityGraph, AuthorityLevel, CompetenceGap, CompetenceItem, Delegation};
@@ -16,7 +15,8 @@ use super::credit_code;
 use super::sanction::{Measure, Sanction, Subject, SubjectKind};
 
 /// What a credential may do. A token has exactly one role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Registry writes: committees, authorizations, delegations, sanctions.
@@ -110,7 +110,8 @@ pub struct LineViolation {
 /// A national approval lasts at most three years (人社部令第40号); re-approval is a new grant.
 pub const MAX_APPROVAL_MONTHS: u32 = 36;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewAuthority {
     /// Optional stable id; generated when absent.
@@ -123,7 +124,8 @@ pub struct NewAuthority {
     pub parent_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuthorityAmendment {
     /// The target. In a bulk file, required; on a path endpoint the path gives it.
@@ -132,7 +134,8 @@ pub struct AuthorityAmendment {
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewDelegation {
     /// The sub-authority receiving the competence.
@@ -147,7 +150,8 @@ pub struct NewDelegation {
     pub document_number: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewCommittee {
     /// Optional stable id, so later lines of the same bulk file can refer to it.
@@ -164,7 +168,8 @@ pub struct NewCommittee {
     pub contact: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CommitteeAmendment {
     /// The target. In a bulk file, required; on a path endpoint the path gives it.
@@ -180,7 +185,8 @@ pub struct CommitteeAmendment {
     pub contact: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewAuthorization {
     /// Optional stable id, so later lines of the same bulk file can refer to it.
@@ -200,7 +206,8 @@ pub struct NewAuthorization {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizationAmendment {
     /// The target. In a bulk file, required; on a path endpoint the path gives it.
@@ -219,7 +226,8 @@ pub struct AuthorizationAmendment {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizationAct {
     /// The target. In a bulk file, required; on a path endpoint the path gives it.
@@ -231,7 +239,8 @@ pub struct AuthorizationAct {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewSanction {
     /// Optional stable id.
@@ -254,7 +263,8 @@ pub struct NewSanction {
     pub summary: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SanctionLift {
     /// The target. In a bulk file, required; on a path endpoint the path gives it.
@@ -267,7 +277,8 @@ pub struct SanctionLift {
 }
 
 /// Registers an issuer's Ed25519 public key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     #[serde(default)]
@@ -282,7 +293,8 @@ pub struct NewKey {
 }
 
 /// Retires a key, or marks it compromised, from an instant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyAct {
     /// The target. In a bulk file, required; on a path endpoint the path gives it.
@@ -293,15 +305,17 @@ pub struct KeyAct {
 }
 
 /// A signed certificate to register.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CertificateSubmission {
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub credential: serde_json::Value,
 }
 
 /// Revokes, suspends or reinstates a certificate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CertificateAct {
     /// The target. In a bulk file, required; on a path endpoint the path gives it.
@@ -314,7 +328,8 @@ pub struct CertificateAct {
 }
 
 /// One publication. In a bulk NDJSON file each line is one of these, tagged by `op`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Operation {
     CreateAuthority(NewAuthority),

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 
 use super::Date;
 use super::catalog::Level;
@@ -16,7 +15,8 @@ pub const VOCABULARY: &str = "urn:zhicheng:vocab:v1#";
 pub const FORMAT_VERSION: u64 = 1;
 
 /// How the title was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObtainedBy {
     /// 评审
@@ -30,7 +30,8 @@ pub enum ObtainedBy {
 }
 
 /// The certificate's content: `credentialSubject`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TitleSubject {
     #[serde(rename = "type")]
@@ -62,7 +63,8 @@ pub struct TitleSubject {
 }
 
 /// Who issued: an authority, or a committee's organizing unit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum IssuerRef {
     Authority(String),
@@ -217,7 +219,8 @@ pub fn parse_credential(credential: &Value) -> Result<ParsedCertificate, FormatE
 }
 
 /// A registered Ed25519 signing key of an issuer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuerKey {
     pub id: String,
     pub owner: IssuerRef,

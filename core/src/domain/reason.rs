@@ -1,10 +1,10 @@
 //! Stable, bilingual reason codes shared by coverage answers and (later) verification checks.
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 /// Why a check failed (or passed), for machines (`code`) and for people (Chinese and English).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     /// Stable machine-readable code, e.g. `level_not_covered`.
     pub code: String,
