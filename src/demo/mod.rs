@@ -1059,17 +1059,18 @@ mod tests {
             assert!(t.valid_until < t.valid_from.checked_add_months(Months::new(36)).unwrap());
         }
         let records = ds.committee_records();
+        let graph = AuthorityGraph::new(ds.authorities.clone(), ds.delegations.clone());
         for status in [
             CommitteeStatus::Authorized,
+            CommitteeStatus::GrantorLackedCompetence,
             CommitteeStatus::Expired,
             CommitteeStatus::Suspended,
             CommitteeStatus::Withdrawn,
             CommitteeStatus::Pending,
         ] {
-            assert!(records.iter().any(|r| r.status_on(today()) == status), "no {status:?} committee");
+            assert!(records.iter().any(|r| r.status_on(today(), &graph) == status), "no {status:?} committee");
         }
         // Every authorization except the deliberate overreach lies inside its grantor's competence.
-        let graph = AuthorityGraph::new(ds.authorities.clone(), ds.delegations.clone());
         let overreach: Vec<_> = records
             .iter()
             .flat_map(|r| r.authorizations.iter().map(move |a| (r, a)))

@@ -32,9 +32,12 @@ pub struct ListCommitteesParams {
     region: Option<String>,
     /// Series code: committees holding an authorization (current or past) for this series.
     series: Option<String>,
-    /// Level: committees holding an authorization (current or past) that includes this level.
+    /// Level: committees holding an authorization (current or past) that includes this level,
+    /// within what its grantor could lawfully grant.
     level: Option<String>,
-    /// Derived status on `as_of`: authorized, pending, expired, suspended, withdrawn, unauthorized.
+    /// Derived status on `as_of`, counting an authorization only for what its grantor could
+    /// lawfully grant: authorized, grantor_lacked_competence, pending, expired, suspended,
+    /// withdrawn, unauthorized.
     status: Option<String>,
     /// Approving authority id.
     authority: Option<String>,
@@ -80,7 +83,7 @@ pub async fn list_committees(
                     "status",
                     "unknown_status",
                     format!("未知的状态“{s}”"),
-                    format!("unknown status {s:?}; expected authorized, pending, expired, suspended, withdrawn or unauthorized"),
+                    format!("unknown status {s:?}; expected authorized, grantor_lacked_competence, pending, expired, suspended, withdrawn or unauthorized"),
                 )
             })
         })
@@ -89,9 +92,10 @@ pub async fn list_committees(
     let limit = params::limit(&p.limit)?;
     let cursor = params::cursor(&p.cursor)?;
 
+    let graph = state.store.authority_graph().await?;
     let wanted = |r: &crate::domain::committee::CommitteeRecord| {
-        (series.is_none() && level.is_none() || r.authorized_for(series.as_deref(), level, as_of))
-            && status.is_none_or(|s| r.status_on(as_of) == s)
+        (series.is_none() && level.is_none() || r.authorized_for(series.as_deref(), level, as_of, &graph))
+            && status.is_none_or(|s| r.status_on(as_of, &graph) == s)
     };
     let store = state.store.clone();
     let Page { items, next_cursor } = collect_page(
@@ -106,7 +110,7 @@ pub async fn list_committees(
         |r| r.committee.id.clone(),
     )
     .await?;
-    let committees: Vec<CommitteeView> = items.iter().map(|r| CommitteeView::new(r, as_of)).collect();
+    let committees: Vec<CommitteeView> = items.iter().map(|r| CommitteeView::new(r, as_of, &graph)).collect();
     Ok(Json(CommitteeList { meta: ListMeta { count: committees.len(), next_cursor, as_of: Some(as_of) }, committees }))
 }
 
@@ -136,11 +140,13 @@ pub async fn get_committee(
         return Ok(json_bytes(page));
     }
     let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
-    if let Some(page) = state.pages.current(&key, &record, None, version) {
+    // A page depends on the graph too: what each grantor could lawfully grant.
+    let graph = state.store.authority_graph().await?;
+    if let Some(page) = state.pages.current(&key, &record, Some(&graph), version) {
         return Ok(json_bytes(page));
     }
-    let page = to_bytes(&CommitteeEnvelope { committee: CommitteeView::new(&record, as_of), as_of })?;
-    state.pages.keep(key, Rendered { record, graph: None, version, body: page.clone() });
+    let page = to_bytes(&CommitteeEnvelope { committee: CommitteeView::new(&record, as_of, &graph), as_of })?;
+    state.pages.keep(key, Rendered { record, graph: Some(graph), version, body: page.clone() });
     Ok(json_bytes(page))
 }
 
@@ -237,7 +243,7 @@ pub async fn get_coverage(
         committee_id: id,
         covered: answer.covered,
         reasons: answer.reasons,
-        authorization: answer.authorization.map(|a| AuthorizationView::new(a, on)),
+        authorization: answer.authorization.map(|a| AuthorizationView::new(a, on, &graph, &record.committee.region)),
         query: CoverageQueryView { series: series.clone(), specialty, level, region, own_staff, on },
     })?;
     state.pages.keep(key, Rendered { record, graph: Some(graph), version, body: body.clone() });

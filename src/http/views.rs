@@ -5,11 +5,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::Date;
-use crate::domain::authority::{Authority, AuthorityLevel, Delegation};
+use crate::domain::authority::{Authority, AuthorityGraph, AuthorityLevel, Delegation};
 use crate::domain::authorization::{Authorization, AuthorizationStatus, HistoryRecord, Scope};
 use crate::domain::catalog::{Catalog, Level};
 use crate::domain::committee::{CommitteeKind, CommitteeRecord, CommitteeStatus, OrganizingUnit};
+use crate::domain::coverage::competence_reason;
 use crate::domain::log::logged_late;
+use crate::domain::reason::Reason;
 use crate::domain::sanction::{Lift, Measure, Sanction, SanctionStatus, Subject};
 
 /// List metadata: `next_cursor` is absent on the last page.
@@ -36,6 +38,12 @@ pub struct AuthorizationView {
     pub valid_from: Date,
     pub valid_until: Date,
     pub status: AuthorizationStatus,
+    /// Levels of these terms the granting authority could not lawfully grant on the as-of date
+    /// (超越权限: outside its jurisdiction, or never delegated to it). The authorization covers
+    /// none of them, whatever its status says. Empty when it is within the grantor's competence.
+    pub levels_beyond_grantor_competence: Vec<Level>,
+    /// Why, when `levels_beyond_grantor_competence` is not empty (code `grantor_lacked_competence`).
+    pub grantor_competence: Option<Reason>,
     /// The granting authority's id.
     pub granted_by: String,
     pub document_number: String,
@@ -53,8 +61,11 @@ pub struct HistoryRecordView {
 }
 
 impl AuthorizationView {
-    pub fn new(a: &Authorization, as_of: Date) -> Self {
+    /// The authorization as of a date, checked against what its grantor could grant (`graph`);
+    /// `committee_region` is the scope of an own-staff authorization.
+    pub fn new(a: &Authorization, as_of: Date, graph: &AuthorityGraph, committee_region: &str) -> Self {
         let t = a.terms_on(as_of);
+        let beyond = a.beyond_grantor_competence(graph, committee_region, as_of);
         AuthorizationView {
             id: a.id.clone(),
             committee_id: a.committee_id.clone(),
@@ -66,6 +77,8 @@ impl AuthorizationView {
             valid_from: t.valid_from,
             valid_until: t.valid_until,
             status: a.status_on(as_of),
+            levels_beyond_grantor_competence: beyond.iter().map(|(level, _)| *level).collect(),
+            grantor_competence: beyond.first().map(|(_, gap)| competence_reason(gap)),
             granted_by: a.granted_by.clone(),
             document_number: a.document_number.clone(),
             history: a
@@ -148,7 +161,8 @@ pub struct CommitteeView {
 }
 
 impl CommitteeView {
-    pub fn new(r: &CommitteeRecord, as_of: Date) -> Self {
+    /// The committee as of a date; its status and each authorization by the lawful-coverage rule.
+    pub fn new(r: &CommitteeRecord, as_of: Date, graph: &AuthorityGraph) -> Self {
         let c = &r.committee;
         CommitteeView {
             id: c.id.clone(),
@@ -158,10 +172,14 @@ impl CommitteeView {
             authority_id: c.authority_id.clone(),
             region: c.region.clone(),
             region_name: Catalog::get().region_name(&c.region),
-            status: r.status_on(as_of),
+            status: r.status_on(as_of, graph),
             domains: c.domains.clone(),
             contact: c.contact.clone(),
-            authorizations: r.authorizations.iter().map(|a| AuthorizationView::new(a, as_of)).collect(),
+            authorizations: r
+                .authorizations
+                .iter()
+                .map(|a| AuthorizationView::new(a, as_of, graph, &c.region))
+                .collect(),
             sanctions: r.sanctions.iter().map(|s| SanctionView::new(s, as_of)).collect(),
         }
     }

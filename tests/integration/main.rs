@@ -17,5 +17,6 @@ mod properties;
 mod publishing;
 mod registry;
 mod store_errors;
+mod trust;
 mod validation;
 mod verification_steps;

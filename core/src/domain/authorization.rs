@@ -8,6 +8,7 @@ use super::code::Code;
 use serde::{Deserialize, Serialize};
 
 use super::Date;
+use super::authority::{AuthorityGraph, CompetenceGap, CompetenceItem};
 use super::catalog::{Level, region_contains};
 
 /// Whose applicants an authorization covers.
@@ -102,6 +103,48 @@ pub struct Authorization {
 }
 
 impl Authorization {
+    /// The levels of its terms on `on` that its grantor could not lawfully grant — for some
+    /// region of its scope or some specialty of its terms — each with the first gap found
+    /// (`committee_region` is the scope of an own-staff authorization). At those levels the
+    /// authorization authorizes nothing, whatever its own status says.
+    pub fn beyond_grantor_competence(
+        &self,
+        graph: &AuthorityGraph,
+        committee_region: &str,
+        on: Date,
+    ) -> Vec<(Level, CompetenceGap)> {
+        let terms = self.terms_on(on);
+        let regions: Vec<&str> = match &terms.scope {
+            Scope::Regions { regions } => regions.iter().map(String::as_str).collect(),
+            Scope::OwnStaff { .. } => vec![committee_region],
+        };
+        let specialties: Vec<Option<&str>> = if terms.specialties.is_empty() {
+            vec![None]
+        } else {
+            terms.specialties.iter().map(|s| Some(s.as_str())).collect()
+        };
+        terms
+            .levels
+            .iter()
+            .filter_map(|&level| {
+                let gap = regions.iter().find_map(|region| {
+                    specialties.iter().find_map(|specialty| {
+                        let item = CompetenceItem { series: &terms.series, specialty: *specialty, level, region, on };
+                        graph.competent(&self.granted_by, &item).err()
+                    })
+                });
+                gap.map(|g| (level, g))
+            })
+            .collect()
+    }
+
+    /// Whether it lawfully authorized anything on `on`: active, with at least one level within
+    /// what its grantor could grant.
+    pub fn lawfully_active(&self, graph: &AuthorityGraph, committee_region: &str, on: Date) -> bool {
+        self.status_on(on) == AuthorizationStatus::Active
+            && self.beyond_grantor_competence(graph, committee_region, on).len() < self.terms_on(on).levels.len()
+    }
+
     fn in_force_on(&self, on: Date) -> impl Iterator<Item = &HistoryRecord> {
         self.history.iter().filter(move |r| r.effective_on <= on)
     }

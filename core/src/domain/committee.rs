@@ -4,6 +4,7 @@ use super::code::Code;
 use serde::{Deserialize, Serialize};
 
 use super::Date;
+use super::authority::AuthorityGraph;
 use super::authorization::{Authorization, AuthorizationStatus};
 use super::sanction::{Measure, Sanction};
 
@@ -69,8 +70,12 @@ pub struct Committee {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommitteeStatus {
-    /// Holds at least one active authorization and no suspension or withdrawal is in force.
+    /// Holds at least one active authorization within its grantor's competence, and no
+    /// suspension or withdrawal is in force.
     Authorized,
+    /// Its current authorizations exceed what their grantors could lawfully grant (超越权限
+    ///授权): it may not evaluate under them.
+    GrantorLackedCompetence,
     /// Its only authorizations start later.
     Pending,
     /// Its authorizations have all lapsed.
@@ -98,17 +103,23 @@ impl CommitteeRecord {
         self.sanctions.iter().find(|s| s.measure == measure && s.in_force_on(on))
     }
 
-    pub fn status_on(&self, on: Date) -> CommitteeStatus {
+    /// The committee's status on `on`, by the same lawful-coverage rule as a coverage answer: an
+    /// authorization counts only for what its grantor could grant (`graph`).
+    pub fn status_on(&self, on: Date, graph: &AuthorityGraph) -> CommitteeStatus {
         if self.sanction_in_force(Measure::WithdrawalOfAuthority, on).is_some() {
             return CommitteeStatus::Withdrawn;
         }
         if self.sanction_in_force(Measure::SuspensionOfAuthority, on).is_some() {
             return CommitteeStatus::Suspended;
         }
+        let region = self.committee.region.as_str();
+        if self.authorizations.iter().any(|a| a.lawfully_active(graph, region, on)) {
+            return CommitteeStatus::Authorized;
+        }
         let statuses: Vec<AuthorizationStatus> = self.authorizations.iter().map(|a| a.status_on(on)).collect();
         let any = |s| statuses.contains(&s);
         if any(AuthorizationStatus::Active) {
-            CommitteeStatus::Authorized
+            CommitteeStatus::GrantorLackedCompetence
         } else if any(AuthorizationStatus::Suspended) {
             CommitteeStatus::Suspended
         } else if any(AuthorizationStatus::Pending) {
@@ -122,12 +133,26 @@ impl CommitteeRecord {
         }
     }
 
-    /// Whether the committee held an active authorization for `series` / `level` on `on`
-    /// (the list filters); `None` means "any".
-    pub fn authorized_for(&self, series: Option<&str>, level: Option<super::catalog::Level>, on: Date) -> bool {
+    /// Whether the committee holds an authorization (current or past: the list filters) of
+    /// `series` including `level`, counting a level only where its grantor could lawfully grant
+    /// it on `on`; `None` means "any".
+    pub fn authorized_for(
+        &self,
+        series: Option<&str>,
+        level: Option<super::catalog::Level>,
+        on: Date,
+        graph: &AuthorityGraph,
+    ) -> bool {
+        let region = self.committee.region.as_str();
         self.authorizations.iter().any(|a| {
-            let t = a.terms_on(on);
-            series.is_none_or(|s| t.series == s) && level.is_none_or(|l| t.levels.contains(&l))
+            let terms = a.terms_on(on);
+            let beyond = a.beyond_grantor_competence(graph, region, on);
+            let lawful = |l: &super::catalog::Level| !beyond.iter().any(|(b, _)| b == l);
+            series.is_none_or(|s| terms.series == s)
+                && match level {
+                    Some(l) => terms.levels.contains(&l) && lawful(&l),
+                    None => terms.levels.iter().any(lawful),
+                }
         })
     }
 }
@@ -135,10 +160,37 @@ impl CommitteeRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::authority::{Authority, AuthorityLevel, Delegation};
     use crate::domain::authorization::tests::{d, record, terms};
     use crate::domain::authorization::{Action, HistoryRecord};
     use crate::domain::catalog::Level;
     use crate::domain::sanction::{Lift, Subject, SubjectKind};
+
+    /// Jilin (provincial) may grant anything in 220000; Changchun (municipal) only what Jilin
+    /// delegated to it: engineering up to intermediate.
+    fn graph() -> AuthorityGraph {
+        let a = |id: &str, level, region: &str| Authority {
+            id: id.into(),
+            name: id.into(),
+            level,
+            region: region.into(),
+            parent_id: None,
+        };
+        AuthorityGraph::new(
+            vec![a("jilin", AuthorityLevel::Provincial, "220000"), a("changchun", AuthorityLevel::Municipal, "220100")],
+            vec![Delegation {
+                id: "del".into(),
+                authority_id: "changchun".into(),
+                delegated_by: "jilin".into(),
+                series: "ENGINEERING".into(),
+                specialties: vec![],
+                levels: Level::Intermediate.and_below(),
+                valid_from: d("2020-01-01"),
+                valid_until: None,
+                document_number: "吉人社函〔2022〕38号".into(),
+            }],
+        )
+    }
 
     fn committee() -> Committee {
         Committee {
@@ -154,10 +206,23 @@ mod tests {
     }
 
     fn authorization(id: &str, history: Vec<HistoryRecord>) -> Authorization {
+        granted_by("jilin", id, history)
+    }
+
+    /// Changchun's grant of `levels`, scoped to its own city.
+    fn city_grant(id: &str, levels: &[Level]) -> Authorization {
+        let mut history = grant_of(levels, &[]);
+        if let Some(t) = history[0].terms.as_mut() {
+            t.scope = crate::domain::authorization::Scope::Regions { regions: vec!["220100".into()] };
+        }
+        granted_by("changchun", id, history)
+    }
+
+    fn granted_by(authority: &str, id: &str, history: Vec<HistoryRecord>) -> Authorization {
         Authorization {
             id: id.into(),
             committee_id: "c".into(),
-            granted_by: "jilin".into(),
+            granted_by: authority.into(),
             document_number: "x".into(),
             history,
         }
@@ -188,11 +253,11 @@ mod tests {
 
     /// A grant valid 2022-01-01..2024-12-31, then `more` records.
     fn grant_then(more: &[(Action, &str)]) -> Vec<HistoryRecord> {
-        let mut history = vec![record(
-            Action::Granted,
-            "2022-01-01",
-            Some(terms(&[Level::Intermediate], "2022-01-01", "2024-12-31")),
-        )];
+        grant_of(&[Level::Intermediate], more)
+    }
+
+    fn grant_of(levels: &[Level], more: &[(Action, &str)]) -> Vec<HistoryRecord> {
+        let mut history = vec![record(Action::Granted, "2022-01-01", Some(terms(levels, "2022-01-01", "2024-12-31")))];
         history.extend(more.iter().map(|(action, on)| record(*action, on, None)));
         history
     }
@@ -287,6 +352,41 @@ mod tests {
                 Authorized,
             ),
             (
+                "a city granting what it was delegated",
+                vec![city_grant("a", &[Level::Intermediate])],
+                vec![],
+                "2023-01-01",
+                Authorized,
+            ),
+            (
+                "a city granting for the whole province, beyond its jurisdiction",
+                vec![granted_by("changchun", "a", grant_then(&[]))],
+                vec![],
+                "2023-01-01",
+                GrantorLackedCompetence,
+            ),
+            (
+                "a city granting senior titles it was never delegated",
+                vec![city_grant("a", &[Level::Senior])],
+                vec![],
+                "2023-01-01",
+                GrantorLackedCompetence,
+            ),
+            (
+                "partly beyond competence: the lawful level still authorizes",
+                vec![city_grant("a", &[Level::Senior, Level::Intermediate])],
+                vec![],
+                "2023-01-01",
+                Authorized,
+            ),
+            (
+                "an unlawful grant beside a lawful one",
+                vec![city_grant("a", &[Level::Senior]), authorization("b", grant_then(&[]))],
+                vec![],
+                "2023-01-01",
+                Authorized,
+            ),
+            (
                 "a warning changes nothing",
                 vec![authorization("a", grant_then(&[]))],
                 vec![sanction(Measure::Warning, "2023-03-01", None, None)],
@@ -296,27 +396,32 @@ mod tests {
         ];
         for (name, authorizations, sanctions, on, expected) in cases {
             let record = CommitteeRecord { committee: committee(), authorizations, sanctions };
-            assert_eq!(record.status_on(d(on)), expected, "{name}");
+            assert_eq!(record.status_on(d(on), &graph()), expected, "{name}");
         }
     }
 
     #[test]
-    fn list_filters_ask_for_an_active_authorization_of_the_series_and_level() {
-        let record = CommitteeRecord {
+    fn list_filters_count_a_level_only_where_its_grantor_could_grant_it() {
+        let lawful = authorization("a", grant_then(&[]));
+        let beyond = city_grant("b", &[Level::Senior, Level::Intermediate]);
+        let record = |a: &Authorization| CommitteeRecord {
             committee: committee(),
-            authorizations: vec![authorization("a", grant_then(&[]))],
+            authorizations: vec![a.clone()],
             sanctions: vec![],
         };
-        let on = d("2023-01-01");
+        let engineering = Some("ENGINEERING");
         let cases = [
-            (None, None, true),
-            (Some("ENGINEERING"), None, true),
-            (Some("ENGINEERING"), Some(Level::Intermediate), true),
-            (Some("ENGINEERING"), Some(Level::Senior), false),
-            (Some("HEALTH"), None, false),
+            ("any", &lawful, None, None, "2023-01-01", true),
+            ("the series", &lawful, engineering, None, "2023-01-01", true),
+            ("series and level", &lawful, engineering, Some(Level::Intermediate), "2023-01-01", true),
+            ("a level not granted", &lawful, engineering, Some(Level::Senior), "2023-01-01", false),
+            ("another series", &lawful, Some("HEALTH"), None, "2023-01-01", false),
+            ("a past authorization counts too", &lawful, engineering, None, "2025-06-01", true),
+            ("a level beyond the grantor", &beyond, engineering, Some(Level::Senior), "2023-01-01", false),
+            ("the lawful level of it", &beyond, engineering, Some(Level::Intermediate), "2023-01-01", true),
         ];
-        for (series, level, expected) in cases {
-            assert_eq!(record.authorized_for(series, level, on), expected, "{series:?} {level:?}");
+        for (name, a, series, level, on, expected) in cases {
+            assert_eq!(record(a).authorized_for(series, level, d(on), &graph()), expected, "{name}");
         }
     }
 }

@@ -176,7 +176,8 @@ fn grantor_competence(
     Ok(())
 }
 
-fn competence_reason(gap: &CompetenceGap) -> Reason {
+/// Why an authority could not grant something, for a person: code `grantor_lacked_competence`.
+pub fn competence_reason(gap: &CompetenceGap) -> Reason {
     let (zh, en) = match gap {
         CompetenceGap::UnknownAuthority(id) => {
             (format!("授权机关{id}不在登记中"), format!("the granting authority {id} is not registered"))

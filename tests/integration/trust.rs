@@ -1,0 +1,52 @@
+//! Trust what it says (issue 13): no answer calls a committee authorized when its grant was
+//! beyond the grantor's competence.
+
+use serde_json::Value;
+
+use crate::support::{TestApp, both};
+
+both!(a_grant_beyond_its_grantors_competence_is_never_called_authorized);
+
+/// The demo's deliberate overreach: Siping (a city) granted senior health titles it was never
+/// delegated.
+const OVERREACH: &str = "cmt-220300-03";
+
+async fn a_grant_beyond_its_grantors_competence_is_never_called_authorized(app: TestApp) {
+    app.load(&zhicheng::demo::dataset(zhicheng::store::today())).await;
+    let detail = app.ok(&format!("/api/v1/committees/{OVERREACH}")).await;
+    let committee = &detail["committee"];
+    assert_eq!(committee["status"], "grantor_lacked_competence", "{committee}");
+    let authorization = &committee["authorizations"][0];
+    assert_eq!(authorization["status"], "active", "its own records say active: {authorization}");
+    assert!(!authorization["levels_beyond_grantor_competence"].as_array().unwrap().is_empty(), "{authorization}");
+    assert_eq!(authorization["grantor_competence"]["code"], "grantor_lacked_competence", "{authorization}");
+
+    // The coverage answer agrees, and flags the same authorization the same way.
+    let series = authorization["series"].as_str().unwrap();
+    let level = authorization["levels"].as_array().unwrap().iter().filter_map(Value::as_str).max().unwrap();
+    let coverage = app.ok(&format!("/api/v1/committees/{OVERREACH}/coverage?series={series}&level={level}")).await;
+    assert_eq!(coverage["covered"], false, "{coverage}");
+    assert!(coverage["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "grantor_lacked_competence"));
+    assert_eq!(coverage["authorization"]["grantor_competence"], authorization["grantor_competence"]);
+
+    // The list's status and series filters follow the same rule.
+    let ids = |list: &Value| -> Vec<String> {
+        list["committees"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+    };
+    let authorized = app.ok("/api/v1/committees?status=authorized&limit=500").await;
+    assert!(!ids(&authorized).contains(&OVERREACH.to_string()), "listed as authorized");
+    assert!(!ids(&authorized).is_empty());
+    let flagged = app.ok("/api/v1/committees?status=grantor_lacked_competence&limit=500").await;
+    assert_eq!(ids(&flagged), [OVERREACH]);
+    let by_level = app.ok(&format!("/api/v1/committees?series={series}&level={level}&limit=500")).await;
+    assert!(!ids(&by_level).contains(&OVERREACH.to_string()), "listed for a level it may not evaluate");
+
+    // Every other committee's authorizations are within competence, and say so.
+    let all = app.ok("/api/v1/committees?limit=500").await;
+    for c in all["committees"].as_array().unwrap().iter().filter(|c| c["id"] != OVERREACH) {
+        for a in c["authorizations"].as_array().unwrap() {
+            assert_eq!(a["levels_beyond_grantor_competence"], serde_json::json!([]), "{}", c["id"]);
+            assert!(a["grantor_competence"].is_null(), "{}", c["id"]);
+        }
+    }
+}
