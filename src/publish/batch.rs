@@ -207,6 +207,25 @@ pub struct Context<'a> {
     pub today: Date,
 }
 
+/// The most bytes of an event's payload: an entry bundle gives each log entry a 16-bit length,
+/// and the entry wraps its payload in a few hundred bytes more.
+pub const MAX_PAYLOAD_BYTES: usize = 60_000;
+
+/// An event too large for the log would make its entry bundle unreadable for ever.
+fn check_entry_size(payload: &EventPayload) -> Result<(), Violation> {
+    let size = crate::crypto::jcs(&payload.to_json()).len();
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(Violation::new(
+            ViolationKind::Invalid,
+            "entry_too_large",
+            "body",
+            format!("该操作的日志条目过大（{size} 字节，上限 {MAX_PAYLOAD_BYTES}）"),
+            format!("the operation's log entry would be {size} bytes; at most {MAX_PAYLOAD_BYTES}"),
+        ));
+    }
+    Ok(())
+}
+
 /// A caller-chosen id must be non-empty and not name an existing entity.
 fn unused_id<V>(id: &Option<String>, existing: &HashMap<String, V>) -> Result<(), Violation> {
     let Some(id) = id else { return Ok(()) };
@@ -236,6 +255,9 @@ impl Batch {
     /// Applies one operation to the batch, or says which rule it breaks (and changes nothing).
     pub fn apply(&mut self, cx: &Context<'_>, op: &Operation) -> Result<(), Violation> {
         publish::check_role(cx.actor, op)?;
+        // Every string of every operation, whatever its kind; a credential has its own checks.
+        let json = serde_json::to_value(op).expect("an operation is plain data");
+        crate::domain::text::check_operation_text(&json, &["credential"])?;
         let (entity_type, id, before) = match op {
             Operation::CreateAuthority(new) => {
                 publish::check_new_authority(&self.graph, cx.actor, new)?;
@@ -458,6 +480,7 @@ impl Batch {
             IssuedCertificate { number: issued.number.clone(), sha256: issued.credential_sha256.clone() }
         });
         let payload = EventPayload::new(&id, Logged::of(op, &id, issued)).with_before(before);
+        check_entry_size(&payload)?;
         let touched = self.touched(&payload.operation, entity_type, &id);
         self.events.push(event(cx, op, payload, touched));
         Ok(())

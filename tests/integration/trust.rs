@@ -5,7 +5,10 @@ use serde_json::Value;
 
 use crate::support::{TestApp, both};
 
-both!(a_grant_beyond_its_grantors_competence_is_never_called_authorized);
+both!(
+    a_grant_beyond_its_grantors_competence_is_never_called_authorized,
+    text_that_would_spoof_leak_or_break_the_log_is_refused_and_nothing_is_written,
+);
 
 /// The demo's deliberate overreach: Siping (a city) granted senior health titles it was never
 /// delegated.
@@ -49,4 +52,61 @@ async fn a_grant_beyond_its_grantors_competence_is_never_called_authorized(app: 
             assert!(a["grantor_competence"].is_null(), "{}", c["id"]);
         }
     }
+}
+
+/// Names with control or bidi characters, a 66 KB name, an ID number in a sanction's summary, a
+/// grant whose scope mixes regions and own staff, a status-list index in the trillions: each
+/// is refused with a 422 naming the field, and nothing is written.
+async fn text_that_would_spoof_leak_or_break_the_log_is_refused_and_nothing_is_written(app: TestApp) {
+    use serde_json::json;
+    use zhicheng::domain::publish::Role;
+
+    use crate::publishing::{committee_body, grant_body};
+
+    app.load(&crate::fixtures::registry()).await;
+    let jilin = app.token("jilin", Role::Publisher).await;
+    let size = app.store.log_size().await.unwrap();
+    let with = |mut body: Value, pointer: &str, value: Value| {
+        *body.pointer_mut(pointer).unwrap() = value;
+        body
+    };
+    let committee = committee_body("新评委会", "220100", 7);
+    let sanction = json!({
+        "subject": {"kind": "applicant", "name": "张三"}, "measure": "dishonesty_record", "region": "220100",
+        "effective_from": "2026-01-05", "document_number": "吉人社监〔2026〕1号", "legal_basis": "人社部令第40号",
+        "summary": "张三（身份证号 220102198001011234）提交虚假材料",
+    });
+    let cases = [
+        (
+            "/api/v1/admin/committees",
+            with(committee.clone(), "/name", json!("评委会\u{0}")),
+            "name",
+            "invalid_character",
+        ),
+        (
+            "/api/v1/admin/committees",
+            with(committee.clone(), "/name", json!("\u{202E}会员委审评")),
+            "name",
+            "invalid_character",
+        ),
+        ("/api/v1/admin/committees", with(committee.clone(), "/name", json!("评".repeat(22_000))), "name", "too_long"),
+        ("/api/v1/admin/sanctions", sanction, "summary", "id_number_in_text"),
+        (
+            "/api/v1/admin/authorizations",
+            with(
+                grant_body("c-eng", "吉人社函〔2026〕7号"),
+                "/scope",
+                json!({"regions": ["220100"], "own_staff": true}),
+            ),
+            "scope",
+            "invalid_field",
+        ),
+    ];
+    for (uri, body, field, code) in cases {
+        let r = app.post(uri, &jilin, body).await;
+        let problem = r.problem(422, code);
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        assert!(!problem["errors"][0]["message_zh"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(app.store.log_size().await.unwrap(), size, "a refused write reached the log");
 }

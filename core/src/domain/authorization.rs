@@ -11,10 +11,11 @@ use super::Date;
 use super::authority::{AuthorityGraph, CompetenceGap, CompetenceItem};
 use super::catalog::{Level, region_contains};
 
-/// Whose applicants an authorization covers.
+/// Whose applicants an authorization covers: one shape or the other, never a mix (a grant sent
+/// with both `regions` and `own_staff` is refused, not read as the broader of the two).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
 pub enum Scope {
     /// Applicants from these GB/T 2260 region subtrees.
     Regions { regions: Vec<String> },

@@ -201,14 +201,18 @@ pub fn parse_credential(credential: &Value) -> Result<ParsedCertificate, FormatE
             .map(|e| {
                 let purpose = e.get("statusPurpose").and_then(Value::as_str).unwrap_or("").to_string();
                 let list = e.get("statusListCredential").and_then(Value::as_str).unwrap_or("").to_string();
-                let index = e.get("statusListIndex").and_then(Value::as_str).and_then(|i| i.parse().ok());
+                let index = e
+                    .get("statusListIndex")
+                    .and_then(Value::as_str)
+                    .and_then(|i| i.parse::<u64>().ok())
+                    .filter(|i| *i <= MAX_STATUS_LIST_INDEX);
                 match index {
                     Some(i) if !list.is_empty() && matches!(purpose.as_str(), "revocation" | "suspension") => {
                         Ok((purpose, list, i))
                     }
                     _ => Err(format_error(
                         "credentialStatus",
-                        "each entry needs statusPurpose, statusListCredential and a numeric statusListIndex",
+                        "each entry needs statusPurpose, statusListCredential and a numeric statusListIndex of at most 16777215",
                     )),
                 }
             })
@@ -217,6 +221,10 @@ pub fn parse_credential(credential: &Value) -> Result<ParsedCertificate, FormatE
     };
     Ok(ParsedCertificate { subject, issuer, issued_at, status })
 }
+
+/// The largest `statusListIndex` accepted: a status list holds one bit per index, so its size
+/// (what every anonymous GET of the list builds) is bounded by this, at 2 MiB.
+pub const MAX_STATUS_LIST_INDEX: u64 = (1 << 24) - 1;
 
 /// A registered Ed25519 signing key of an issuer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,6 +282,26 @@ pub fn mask_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_list_indexes_are_bounded() {
+        let subject: TitleSubject = serde_json::from_value(json!({
+            "type": "ProfessionalTitle", "formatVersion": 1, "certificateNumber": "N-1", "holderName": "张小三",
+            "series": "ENGINEERING", "level": "intermediate", "titleName": "工程师", "obtainedBy": "evaluation",
+            "committeeId": "c", "committeeName": "评委会", "evaluationDate": "2023-05-01",
+            "approvalDocument": "x", "applicantRegion": "220102", "ownStaff": false
+        }))
+        .unwrap();
+        let credential = |index: u64| {
+            let entry =
+                StatusEntry { purpose: "revocation", list_url: "https://r.example/status/a.revocation".into(), index };
+            unsigned_credential(&subject, &IssuerRef::Authority("a".into()), "某厅", Utc::now(), &[entry])
+        };
+        assert!(parse_credential(&credential(MAX_STATUS_LIST_INDEX)).is_ok());
+        let refused = parse_credential(&credential(MAX_STATUS_LIST_INDEX + 1)).unwrap_err();
+        assert_eq!(refused.field, "credentialStatus");
+        assert!(parse_credential(&credential(1_000_000_000_000)).is_err());
+    }
 
     #[test]
     fn names_are_masked_and_id_digests_match_only_their_number() {

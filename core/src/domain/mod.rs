@@ -15,6 +15,7 @@ pub mod log;
 pub mod publish;
 pub mod reason;
 pub mod sanction;
+pub mod text;
 pub mod verification;
 
 pub use chrono::NaiveDate as Date;

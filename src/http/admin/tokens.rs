@@ -59,6 +59,9 @@ pub async fn create_token(
     body: JsonBody<NewToken>,
 ) -> Result<Response, AppError> {
     require_admin(&actor)?;
+    if let Some(label) = &body.value.label {
+        crate::domain::text::check_text("label", label).map_err(AppError::Rule)?;
+    }
     let authority = body.value.authority_id.clone().unwrap_or_else(|| actor.authority_id.clone());
     let graph = state.store.authority_graph().await?;
     if graph.get(&authority).is_none() {
