@@ -278,7 +278,7 @@ impl AppError {
             _ if status == StatusCode::SERVICE_UNAVAILABLE => (
                 "unavailable",
                 "服务暂不可用 / Service unavailable",
-                "数据库繁忙，请稍后重试 / the database is busy, retry shortly".into(),
+                "数据库暂时无法完成请求（正忙或无法连接），请稍后重试 / the database cannot serve this right now (busy or unreachable); retry shortly".into(),
                 vec![],
             ),
             _ => (
@@ -325,6 +325,9 @@ impl IntoResponse for AppError {
         let mut response = problem_response(status, &self.to_problem());
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let AppError::Unavailable(_) = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
         response
     }

@@ -30,6 +30,10 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// How long a writer waits for the write lock (and a request for a database connection) before
+/// the store answers `Unavailable`: a busy registry says so quickly instead of hanging.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl StoreError {
     pub fn corrupt(what: impl std::fmt::Display) -> StoreError {
         StoreError::Corrupt(what.to_string())
@@ -43,14 +47,19 @@ impl From<sqlx::Error> for StoreError {
             E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => {
                 StoreError::Unavailable(e.to_string())
             }
-            // SQLite's "database is locked" after the busy timeout: another writer holds it.
-            E::Database(d) if d.code().as_deref() == Some("5") => StoreError::Unavailable(e.to_string()),
+            // The write lock stayed held past the wait: SQLite's SQLITE_BUSY / SQLITE_LOCKED (any
+            // extended code), PostgreSQL's lock_not_available (lock_timeout).
+            E::Database(d) if d.code().is_some_and(|c| lock_busy(&c)) => StoreError::Unavailable(e.to_string()),
             E::ColumnDecode { .. } | E::Decode(_) | E::ColumnNotFound(_) | E::TypeNotFound { .. } => {
                 StoreError::Corrupt(e.to_string())
             }
             _ => StoreError::Internal(e.to_string()),
         }
     }
+}
+
+fn lock_busy(code: &str) -> bool {
+    code == "55P03" || code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {

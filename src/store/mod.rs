@@ -32,7 +32,8 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 pub use crate::publish::{Applied, WriteOutcome};
-pub use error::{StoreError, StoreResult};
+pub use error::{LOCK_WAIT, StoreError, StoreResult};
+pub use postgres::WRITE_LOCK as POSTGRES_WRITE_LOCK;
 
 /// Filters the database can apply itself; derived-state filters (status, series, level,
 /// as-of dates) are applied above it on the derived records.

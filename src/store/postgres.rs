@@ -1,7 +1,5 @@
 //! PostgreSQL, for production: several API nodes on one database.
 
-use std::time::Duration;
-
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Postgres};
 
@@ -16,7 +14,7 @@ impl PgStore {
 
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool =
-            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            PgPoolOptions::new().max_connections(16).acquire_timeout(super::error::LOCK_WAIT).connect(url).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         let store = PgStore { pool };
         store.catch_up_log().await?;
@@ -25,7 +23,7 @@ impl PgStore {
 }
 
 /// Key of the advisory lock that serializes writers across every API node on one database.
-const WRITE_LOCK: i64 = 0x7a68_6963_6865_6e67;
+pub const WRITE_LOCK: i64 = 0x7a68_6963_6865_6e67;
 /// Key of the advisory lock held by the node signing checkpoints.
 const SEQUENCER_LOCK: i64 = 0x7a68_6963_6865_6e68;
 
@@ -34,7 +32,7 @@ impl PgStore {
     /// validates against a state nobody else is changing.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+        lock_for_writing(&mut tx).await?;
         Ok(tx)
     }
 
@@ -48,7 +46,7 @@ impl PgStore {
         if !leader {
             return Ok(None);
         }
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+        lock_for_writing(&mut tx).await?;
         Ok(Some(tx))
     }
 }
@@ -60,3 +58,11 @@ type ThisStore = PgStore;
 #[allow(clippy::duplicate_mod, reason = "sql/ is mounted once per backend on purpose")]
 #[path = "sql/mod.rs"]
 mod sql;
+
+/// Takes the write lock, waiting at most `LOCK_WAIT` (then `lock_not_available`: Unavailable).
+async fn lock_for_writing(tx: &mut sqlx::Transaction<'static, Postgres>) -> Result<(), sqlx::Error> {
+    let wait = format!("SET LOCAL lock_timeout = '{}ms'", super::error::LOCK_WAIT.as_millis());
+    sqlx::query(sqlx::AssertSqlSafe(wait)).execute(&mut **tx).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut **tx).await?;
+    Ok(())
+}

@@ -1,7 +1,6 @@
 //! The embedded default: one SQLite file in WAL mode.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
@@ -43,10 +42,13 @@ impl SqliteStore {
             .create_if_missing(create_if_missing)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(super::error::LOCK_WAIT)
             .foreign_keys(true);
-        let pool =
-            SqlitePoolOptions::new().max_connections(if in_memory { 1 } else { 8 }).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 8 })
+            .acquire_timeout(super::error::LOCK_WAIT)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let store = SqliteStore { pool };
         store.catch_up_log().await?;

@@ -8,6 +8,7 @@ use crate::support::{TestApp, both};
 both!(
     a_grant_beyond_its_grantors_competence_is_never_called_authorized,
     text_that_would_spoof_leak_or_break_the_log_is_refused_and_nothing_is_written,
+    a_held_write_lock_costs_writers_a_bounded_wait_and_readers_nothing,
 );
 
 /// The demo's deliberate overreach: Siping (a city) granted senior health titles it was never
@@ -109,4 +110,53 @@ async fn text_that_would_spoof_leak_or_break_the_log_is_refused_and_nothing_is_w
         assert!(!problem["errors"][0]["message_zh"].as_str().unwrap().is_empty());
     }
     assert_eq!(app.store.log_size().await.unwrap(), size, "a refused write reached the log");
+}
+
+/// While another writer holds the write lock (a long import, say), an authenticated read answers
+/// at once, and a write answers 503 with `Retry-After` after a bounded wait, never 500.
+async fn a_held_write_lock_costs_writers_a_bounded_wait_and_readers_nothing(app: TestApp) {
+    use std::time::Instant;
+
+    use sqlx::Connection;
+    use zhicheng::domain::publish::Role;
+
+    use crate::publishing::committee_body;
+
+    app.load(&crate::fixtures::registry()).await;
+    let admin = app.token("jilin", Role::Admin).await;
+    let jilin = app.token("jilin", Role::Publisher).await;
+    // Another writer: a connection of its own that takes the same lock the store's writers take.
+    let held: Box<dyn std::any::Any> = if app.url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(&app.url).await.unwrap();
+        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut conn).await.unwrap();
+        Box::new(conn)
+    } else {
+        let mut conn = sqlx::PgConnection::connect(&app.url).await.unwrap();
+        sqlx::raw_sql("BEGIN").execute(&mut conn).await.unwrap();
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(zhicheng::store::POSTGRES_WRITE_LOCK)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        Box::new(conn)
+    };
+
+    let started = Instant::now();
+    let read = app.send("GET", "/api/v1/admin/tokens", Some(&admin), None, &[]).await;
+    assert_eq!(read.status.as_u16(), 200, "an authenticated read waited on the write lock: {}", read.body);
+    let read_took = started.elapsed();
+
+    let started = Instant::now();
+    let write = app.post("/api/v1/admin/committees", &jilin, committee_body("锁等待评委会", "220100", 9)).await;
+    let write_took = started.elapsed();
+    assert_eq!(write.status.as_u16(), 503, "{}", write.body);
+    assert_eq!(write.content_type(), "application/problem+json");
+    assert_eq!(write.body["code"], "unavailable");
+    assert_eq!(write.headers["retry-after"], "2");
+    assert!(write_took < zhicheng::store::LOCK_WAIT * 3, "the wait is bounded: {write_took:?}");
+    eprintln!("lock held: authenticated read {read_took:?}, write refused after {write_took:?}");
+
+    drop(held);
+    let retried = app.post("/api/v1/admin/committees", &jilin, committee_body("锁等待评委会", "220100", 9)).await;
+    assert_eq!(retried.status.as_u16(), 201, "{}", retried.body);
 }

@@ -48,11 +48,15 @@ impl Tokens for ThisStore {
         if row.revoked_at.is_some() {
             return Ok(crate::store::TokenCheck::Revoked);
         }
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(Utc::now())
-            .bind(&row.id)
-            .execute(&self.pool)
-            .await?;
+        // Recorded on the side: the update needs the write lock, which a long import may hold,
+        // and a credential must not wait for it (nor fail when the update does).
+        let (pool, id, now) = (self.pool.clone(), row.id.clone(), Utc::now());
+        tokio::spawn(async move {
+            let update = sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(&id);
+            if let Err(e) = update.execute(&pool).await {
+                tracing::debug!(token.id = %id, error = %e, "last use of a token not recorded");
+            }
+        });
         let info = TokenInfo::try_from(row)?;
         Ok(crate::store::TokenCheck::Valid(Actor {
             authority_id: info.authority_id,
