@@ -16,6 +16,7 @@ use crate::store::AuthorityFilter;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListAuthoritiesParams {
     /// 6-digit GB/T 2260 code: authorities whose jurisdiction lies inside this region.
     region: Option<String>,

@@ -45,6 +45,7 @@ pub async fn list_levels() -> Json<LevelList> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct RegionParams {
     /// The parent region's 6-digit code; `000000` (the default) lists the provinces.
     parent: Option<String>,

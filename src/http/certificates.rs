@@ -117,6 +117,18 @@ pub async fn issue_certificates(
             false,
         ),
     };
+    // The role is checked before anything else, so an empty batch tells a wrong token no less.
+    let probe = Operation::IssueCertificate(CertificateSubmission { credential: serde_json::Value::Null });
+    crate::domain::publish::check_role(&actor, &probe).map_err(AppError::Rule)?;
+    if ops.is_empty() {
+        return Err(AppError::Rule(crate::domain::publish::Violation::new(
+            crate::domain::publish::ViolationKind::Invalid,
+            "empty_batch",
+            "credentials",
+            "至少提交一张证书",
+            "send at least one certificate",
+        )));
+    }
     let idem = idempotency(&headers, "POST /api/v1/admin/certificates", &body.digest)?;
     let outcome = state
         .store
@@ -297,6 +309,7 @@ async fn not_found(state: &AppState) -> Result<VerifyResponse, AppError> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct LookupParams {
     /// Certificate number.
     number: Option<String>,

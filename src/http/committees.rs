@@ -25,6 +25,7 @@ use crate::store::{CommitteeRowFilter, today};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListCommitteesParams {
     /// Substring of the committee's or its organizing unit's name (Chinese).
     q: Option<String>,
@@ -116,6 +117,7 @@ pub async fn list_committees(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CommitteeParams {
     /// Derive statuses as of this date (YYYY-MM-DD); today by default.
     as_of: Option<String>,
@@ -160,6 +162,7 @@ fn json_bytes(body: Bytes) -> Response {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CoverageParams {
     /// Series code (required).
     series: Option<String>,

@@ -30,11 +30,13 @@ impl FromRequestParts<AppState> for Authenticated {
             message_zh: "缺少 Authorization: Bearer 凭证",
             message_en: "missing Authorization: Bearer token",
         })?;
+        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
         let secret = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|h| h.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|s| !s.is_empty())
             .ok_or(AppError::Unauthenticated {
                 code: "malformed_authorization",

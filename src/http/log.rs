@@ -160,6 +160,7 @@ async fn tree_head(state: &AppState, size: u64) -> Result<TreeHead, AppError> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct InclusionParams {
     /// The leaf (event) index.
     pub index: Option<String>,
@@ -205,6 +206,7 @@ pub async fn inclusion(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ConsistencyParams {
     /// The older tree size.
     pub from: Option<String>,
@@ -245,6 +247,7 @@ pub async fn consistency(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct EntriesParams {
     /// First index.
     pub start: Option<String>,

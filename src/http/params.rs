@@ -27,10 +27,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
 /// The query string of `uri`, parsed. axum's `Query` tracks the failing field's path at a cost
 /// to every request; only a query that fails needs it, so it reads the query a second time.
 pub fn from_uri<T: DeserializeOwned>(uri: &Uri) -> Result<T, AppError> {
-    serde_urlencoded::from_str(uri.query().unwrap_or_default()).or_else(|_| match Query::<T>::try_from_uri(uri) {
-        Ok(Query(v)) => Ok(v),
-        Err(e) => Err(AppError::invalid("query", "malformed_query", "查询字符串无法解析", e.body_text())),
+    serde_urlencoded::from_str(uri.query().unwrap_or_default()).or_else(|e: serde_urlencoded::de::Error| {
+        // Every parameter struct refuses names it does not know: a misspelt filter must not
+        // silently widen the answer.
+        if let Some(name) = unknown_parameter(&e.to_string()) {
+            return Err(AppError::invalid(
+                &name,
+                "unknown_parameter",
+                format!("不支持的查询参数“{name}”"),
+                format!("unknown query parameter {name:?}"),
+            ));
+        }
+        match Query::<T>::try_from_uri(uri) {
+            Ok(Query(v)) => Ok(v),
+            Err(e) => Err(AppError::invalid("query", "malformed_query", "查询字符串无法解析", e.body_text())),
+        }
     })
+}
+
+/// The parameter name in serde's "unknown field `name`, expected …".
+fn unknown_parameter(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_string())
 }
 
 pub const MAX_LIMIT: u32 = 500;

@@ -16,6 +16,7 @@ use crate::store::{SanctionRowFilter, today};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListSanctionsParams {
     /// committee, organizing_unit, applicant, expert, staff, intermediary or website.
     subject_kind: Option<String>,

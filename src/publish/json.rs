@@ -29,7 +29,7 @@ impl JsonError {
                 ViolationKind::Invalid,
                 "invalid_field",
                 field,
-                format!("字段“{field}”无效：{message}"),
+                format!("字段“{field}”的值无效（缺失、多余或类型不符）"),
                 message.clone(),
             ),
         }
@@ -52,9 +52,31 @@ fn parse_json_tracking_path<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Json
             JsonError::Malformed { line: inner.line(), column: inner.column(), message: inner.to_string() }
         } else {
             let field = if path == "." { "body".to_string() } else { path };
-            JsonError::Field { field, message: inner.to_string() }
+            JsonError::Field { field, message: without_type_names(&inner.to_string()) }
         }
     })
+}
+
+/// serde's message with the Rust type names it mentions put in the reader's terms: "expected
+/// struct VerifyRequest" is "expected a JSON object".
+pub fn without_type_names(message: &str) -> String {
+    let replacements = [
+        ("data did not match any variant of untagged enum ", "matches none of the accepted shapes"),
+        ("expected struct variant ", "expected an object of the right shape"),
+        ("expected struct ", "expected a JSON object"),
+        ("expected enum ", "expected one of the allowed values"),
+        ("expected unit struct ", "expected null"),
+    ];
+    let mut out = message.to_string();
+    for (pattern, replacement) in replacements {
+        while let Some(at) = out.find(pattern) {
+            let name_end = out[at + pattern.len()..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .map_or(out.len(), |n| at + pattern.len() + n);
+            out.replace_range(at..name_end, replacement);
+        }
+    }
+    out
 }
 
 /// Deserializes an already parsed value, naming the failing field path.
@@ -62,6 +84,34 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Js
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
         let field = if field == "." { "body".to_string() } else { field };
-        JsonError::Field { field, message: e.into_inner().to_string() }
+        JsonError::Field { field, message: without_type_names(&e.into_inner().to_string()) }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_json_shapes_not_rust_types() {
+        let cases = [
+            (
+                "invalid type: string \"x\", expected struct VerifyRequest",
+                "invalid type: string \"x\", expected a JSON object",
+            ),
+            ("data did not match any variant of untagged enum Scope", "matches none of the accepted shapes"),
+            ("expected enum Level", "expected one of the allowed values"),
+            ("missing field `series`", "missing field `series`"),
+        ];
+        for (serde, plain) in cases {
+            assert_eq!(without_type_names(serde), plain);
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct VerifyRequest {
+            credential: serde_json::Value,
+        }
+        let err = parse_json::<VerifyRequest>(b"\"x\"").unwrap_err();
+        assert!(matches!(&err, JsonError::Field { message, .. } if !message.contains("VerifyRequest")), "{err:?}");
+    }
 }

@@ -9,6 +9,7 @@ both!(
     a_grant_beyond_its_grantors_competence_is_never_called_authorized,
     text_that_would_spoof_leak_or_break_the_log_is_refused_and_nothing_is_written,
     a_held_write_lock_costs_writers_a_bounded_wait_and_readers_nothing,
+    small_contract_leaks_are_closed,
 );
 
 /// The demo's deliberate overreach: Siping (a city) granted senior health titles it was never
@@ -159,4 +160,33 @@ async fn a_held_write_lock_costs_writers_a_bounded_wait_and_readers_nothing(app:
     drop(held);
     let retried = app.post("/api/v1/admin/committees", &jilin, committee_body("锁等待评委会", "220100", 9)).await;
     assert_eq!(retried.status.as_u16(), 201, "{}", retried.body);
+}
+
+/// A lower-case `bearer` is a bearer; a wrong token learns its role before the batch is read;
+/// a misspelt query parameter is refused, not ignored; errors name JSON shapes, not Rust types.
+async fn small_contract_leaks_are_closed(app: TestApp) {
+    use serde_json::json;
+    use zhicheng::domain::publish::Role;
+
+    app.load(&crate::fixtures::registry()).await;
+    let admin = app.token("jilin", Role::Admin).await;
+    let publisher = app.token("jilin", Role::Publisher).await;
+    let issuer = app.token("jilin", Role::Issuer).await;
+    let lower =
+        app.send("GET", "/api/v1/admin/tokens", None, None, &[("authorization", &format!("bearer {admin}"))]).await;
+    assert_eq!(lower.status.as_u16(), 200, "{}", lower.body);
+
+    let empty = json!({"credentials": []});
+    app.post("/api/v1/admin/certificates", &publisher, empty.clone()).await.problem(403, "wrong_role");
+    app.post("/api/v1/admin/certificates", &issuer, empty).await.problem(422, "empty_batch");
+
+    let misspelt = app.get("/api/v1/committees?staus=withdrawn").await;
+    let problem = misspelt.problem(400, "unknown_parameter");
+    assert_eq!(problem["errors"][0]["field"], "staus", "{problem}");
+    app.get("/api/v1/sanctions?limt=5").await.problem(400, "unknown_parameter");
+
+    let wrong_shape = app.send("POST", "/api/v1/verify", None, Some(json!("a string")), &[]).await;
+    assert_eq!(wrong_shape.status.as_u16(), 422, "{}", wrong_shape.body);
+    let text = wrong_shape.body.to_string();
+    assert!(!text.contains("VerifyRequest") && !text.contains("struct"), "{text}");
 }

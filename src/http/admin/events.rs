@@ -13,6 +13,7 @@ use crate::store::{Event, EventFilter};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct EventParams {
     /// Event kind, e.g. `authorization.withdrawn`.
     kind: Option<String>,

@@ -21,6 +21,7 @@ pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ImportParams {
     /// `ndjson` (default; one operation a line, tagged by `op`) or `csv`.
     format: Option<String>,
