@@ -319,8 +319,14 @@ pub async fn certificate_proof(
     State(state): State<AppState>,
     Path(number): Path<String>,
 ) -> Result<Response, AppError> {
-    let filter =
-        EventFilter { kind: Some("certificate.issued".into()), entity_id: Some(number.clone()), ..Default::default() };
+    // The entity's type too: the events index is (entity_type, entity_id, seq), and without the
+    // type every lookup scanned the whole log.
+    let filter = EventFilter {
+        kind: Some("certificate.issued".into()),
+        entity_type: Some("certificate".into()),
+        entity_id: Some(number.clone()),
+        ..Default::default()
+    };
     let event = state
         .store
         .events_after(&filter, None, 1)

@@ -10,6 +10,7 @@ both!(
     text_that_would_spoof_leak_or_break_the_log_is_refused_and_nothing_is_written,
     a_held_write_lock_costs_writers_a_bounded_wait_and_readers_nothing,
     small_contract_leaks_are_closed,
+    an_admin_lists_and_revokes_the_tokens_it_created_below_it,
 );
 
 /// The demo's deliberate overreach: Siping (a city) granted senior health titles it was never
@@ -189,4 +190,35 @@ async fn small_contract_leaks_are_closed(app: TestApp) {
     assert_eq!(wrong_shape.status.as_u16(), 422, "{}", wrong_shape.body);
     let text = wrong_shape.body.to_string();
     assert!(!text.contains("VerifyRequest") && !text.contains("struct"), "{text}");
+}
+
+/// An admin that creates a sub-authority's token can also list and revoke it; an admin of a
+/// sub-authority cannot reach up, nor across.
+async fn an_admin_lists_and_revokes_the_tokens_it_created_below_it(app: TestApp) {
+    use serde_json::json;
+    use zhicheng::domain::publish::Role;
+
+    app.load(&crate::fixtures::registry()).await;
+    let jilin = app.token("jilin", Role::Admin).await;
+    let changchun = app.token("changchun", Role::Admin).await;
+    let created = app
+        .post(
+            "/api/v1/admin/tokens",
+            &jilin,
+            json!({"role": "publisher", "authority_id": "changchun", "label": "长春发布"}),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    let id = created.body["token"]["id"].as_str().unwrap().to_string();
+    let list = app.send("GET", "/api/v1/admin/tokens?authority_id=changchun", Some(&jilin), None, &[]).await;
+    assert_eq!(list.status.as_u16(), 200, "{}", list.body);
+    assert!(list.body["tokens"].as_array().unwrap().iter().any(|t| t["id"] == id.as_str()), "{}", list.body);
+    // Not up the tree, nor across it.
+    app.send("GET", "/api/v1/admin/tokens?authority_id=jilin", Some(&changchun), None, &[])
+        .await
+        .problem(403, "not_supervisor");
+    let revoked =
+        app.send("DELETE", &format!("/api/v1/admin/tokens/{id}?authority_id=changchun"), Some(&jilin), None, &[]).await;
+    assert_eq!(revoked.status.as_u16(), 200, "{}", revoked.body);
+    assert!(!revoked.body["revoked_at"].is_null(), "{}", revoked.body);
 }

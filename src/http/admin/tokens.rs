@@ -5,11 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::code::Code;
 use crate::domain::publish::{Actor, Role, Violation, ViolationKind};
 use crate::http::extract::{Authenticated, JsonBody};
+use crate::http::params::Params;
 use crate::http::problem::{AppError, Problem};
 use crate::http::state::AppState;
 use crate::store::TokenInfo;
@@ -76,29 +77,51 @@ pub async fn create_token(
     Ok(response)
 }
 
-/// The acting authority's tokens (admin role). Secrets are never shown again.
-#[utoipa::path(get, path = "/api/v1/admin/tokens", tag = "admin", security(("bearer" = [])),
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TokenOwnerParams {
+    /// Whose tokens: the acting authority (default) or one below it.
+    authority_id: Option<String>,
+}
+
+/// The authority whose tokens a request names: the actor's own, or one it supervises.
+async fn owner(state: &AppState, actor: &Actor, p: &TokenOwnerParams) -> Result<String, AppError> {
+    let Some(authority) = crate::http::params::text(&p.authority_id) else { return Ok(actor.authority_id.clone()) };
+    let graph = state.store.authority_graph().await?;
+    if graph.get(authority).is_none() {
+        return Err(AppError::Rule(Violation::unknown("authority_id", "部门", "authority", authority)));
+    }
+    crate::domain::publish::supervises(&graph, actor, "authority_id", authority).map_err(AppError::Rule)?;
+    Ok(authority.to_string())
+}
+
+/// The tokens of the acting authority, or of one below it (admin role). Secrets are never shown again.
+#[utoipa::path(get, path = "/api/v1/admin/tokens", tag = "admin", security(("bearer" = [])), params(TokenOwnerParams),
     responses((status = 200, body = TokenList), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_tokens(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
+    Params(p): Params<TokenOwnerParams>,
 ) -> Result<Json<TokenList>, AppError> {
     require_admin(&actor)?;
-    Ok(Json(TokenList { tokens: state.store.tokens(&actor.authority_id).await? }))
+    let authority = owner(&state, &actor, &p).await?;
+    Ok(Json(TokenList { tokens: state.store.tokens(&authority).await? }))
 }
 
-/// Revoke one of the acting authority's tokens (admin role). Takes effect at once.
+/// Revoke a token of the acting authority, or of one below it (admin role). Takes effect at once.
 #[utoipa::path(delete, path = "/api/v1/admin/tokens/{id}", tag = "admin", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Token id")),
+    params(("id" = String, Path, description = "Token id"), TokenOwnerParams),
     responses((status = 200, body = TokenInfo), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
+    Params(p): Params<TokenOwnerParams>,
 ) -> Result<Json<TokenInfo>, AppError> {
     require_admin(&actor)?;
-    let token =
-        state.store.revoke_token(&actor.authority_id, &id).await?.ok_or_else(|| AppError::not_found("token", &id))?;
-    tracing::info!(token.id = %token.id, revoked_by = %actor.credential, "token revoked");
+    let authority = owner(&state, &actor, &p).await?;
+    let token = state.store.revoke_token(&authority, &id).await?.ok_or_else(|| AppError::not_found("token", &id))?;
+    tracing::info!(token.id = %token.id, authority.id = %authority, revoked_by = %actor.credential, "token revoked");
     Ok(Json(token))
 }
