@@ -38,6 +38,23 @@ pub struct Terms {
 }
 
 impl Terms {
+    /// The regions its scope reaches; an own-staff scope reaches the committee's own region.
+    pub fn scope_regions<'a>(&'a self, committee_region: &'a str) -> Vec<&'a str> {
+        match &self.scope {
+            Scope::Regions { regions } => regions.iter().map(String::as_str).collect(),
+            Scope::OwnStaff { .. } => vec![committee_region],
+        }
+    }
+
+    /// Its specialties, or `None` alone for the whole series.
+    pub fn specialty_choices(&self) -> Vec<Option<&str>> {
+        if self.specialties.is_empty() {
+            vec![None]
+        } else {
+            self.specialties.iter().map(|s| Some(s.as_str())).collect()
+        }
+    }
+
     pub fn covers_specialty(&self, specialty: &str) -> bool {
         self.specialties.is_empty() || self.specialties.iter().any(|s| s == specialty)
     }
@@ -115,15 +132,7 @@ impl Authorization {
         on: Date,
     ) -> Vec<(Level, CompetenceGap)> {
         let terms = self.terms_on(on);
-        let regions: Vec<&str> = match &terms.scope {
-            Scope::Regions { regions } => regions.iter().map(String::as_str).collect(),
-            Scope::OwnStaff { .. } => vec![committee_region],
-        };
-        let specialties: Vec<Option<&str>> = if terms.specialties.is_empty() {
-            vec![None]
-        } else {
-            terms.specialties.iter().map(|s| Some(s.as_str())).collect()
-        };
+        let (regions, specialties) = (terms.scope_regions(committee_region), terms.specialty_choices());
         terms
             .levels
             .iter()

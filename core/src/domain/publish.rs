@@ -523,15 +523,7 @@ pub fn grant_within_competence(
     terms: &Terms,
     committee_region: &str,
 ) -> Checked<()> {
-    let regions: Vec<&str> = match &terms.scope {
-        Scope::Regions { regions } => regions.iter().map(String::as_str).collect(),
-        Scope::OwnStaff { .. } => vec![committee_region],
-    };
-    let specialties: Vec<Option<&str>> = if terms.specialties.is_empty() {
-        vec![None]
-    } else {
-        terms.specialties.iter().map(|s| Some(s.as_str())).collect()
-    };
+    let (regions, specialties) = (terms.scope_regions(committee_region), terms.specialty_choices());
     for on in [terms.valid_from, terms.valid_until] {
         for region in &regions {
             for specialty in &specialties {
