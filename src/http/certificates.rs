@@ -383,24 +383,35 @@ pub async fn status_list(
         response.headers_mut().insert(header::CACHE_CONTROL, cache);
         return Ok(response);
     }
-    let url = format!("{}/api/v1/status-lists/{id}", state.public_url);
-    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let document = serde_json::json!({
-        "@context": [crate::domain::certificate::VC_CONTEXT],
-        "id": url,
-        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": "urn:zhicheng:registry",
-        "validFrom": now,
-        "credentialSubject": {"id": format!("{url}#list"), "type": "BitstringStatusList", "statusPurpose": purpose, "encodedList": encoded},
-    });
-    let signed = crate::crypto::data_integrity::sign(
-        &document,
-        state.registry.signing_key(),
-        &state.registry.verification_method(),
-        &now,
-    )
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut response = Json(signed).into_response();
+    // Signed once per content: the same ETag always stands for the same bytes (a strong ETag),
+    // and an anonymous GET signs nothing unless a status changed.
+    let body = match state.status_lists.get(&id).filter(|(kept, _)| *kept == etag) {
+        Some((_, body)) => body,
+        None => {
+            let url = format!("{}/api/v1/status-lists/{id}", state.public_url);
+            let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let document = serde_json::json!({
+                "@context": [crate::domain::certificate::VC_CONTEXT],
+                "id": url,
+                "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+                "issuer": "urn:zhicheng:registry",
+                "validFrom": now,
+                "credentialSubject": {"id": format!("{url}#list"), "type": "BitstringStatusList", "statusPurpose": purpose, "encodedList": encoded},
+            });
+            let signed = crate::crypto::data_integrity::sign(
+                &document,
+                state.registry.signing_key(),
+                &state.registry.verification_method(),
+                &now,
+            )
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+            let body =
+                axum::body::Bytes::from(serde_json::to_vec(&signed).map_err(|e| AppError::Internal(e.to_string()))?);
+            state.status_lists.insert(id.clone(), (etag.clone(), body.clone()));
+            body
+        }
+    };
+    let mut response = ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
     response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
     response.headers_mut().insert(header::CACHE_CONTROL, cache);
     Ok(response)

@@ -22,6 +22,8 @@ pub struct Shared {
     pub log: Arc<LogSigner>,
     /// Rendered committee pages and coverage answers, valid while the store hands out the same record.
     pub pages: crate::http::page_cache::PageCache,
+    /// Each status list as last signed, with its ETag: re-signed only when its content changes.
+    pub status_lists: moka::sync::Cache<String, (String, axum::body::Bytes)>,
     /// Verifies presented certificates against the store.
     pub verifier: crate::verify::Verifier,
 }
@@ -43,6 +45,7 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').into(),
             log: Arc::new(log),
             pages: crate::http::page_cache::PageCache::new(),
+            status_lists: moka::sync::Cache::new(10_000),
         }))
     }
 }

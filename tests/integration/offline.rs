@@ -125,5 +125,12 @@ async fn status_lists_publish_revocations_signed_by_the_registry(app: TestApp) {
         app.send("GET", &format!("/api/v1/status-lists/{revoked_list}"), None, None, &[("if-none-match", &etag)]).await;
     assert_eq!(again.status.as_u16(), 304);
     assert!(response.headers["cache-control"].to_str().unwrap().contains("max-age"));
+    // A strong ETag: the same tag is always the same bytes, signed once, not on every GET.
+    let (status, headers, first) = app.bytes(&format!("/api/v1/status-lists/{revoked_list}")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, headers_later, later) = app.bytes(&format!("/api/v1/status-lists/{revoked_list}")).await;
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(headers["etag"], headers_later["etag"]);
+    assert_eq!(first, later, "one ETag, two different documents");
     app.get("/api/v1/status-lists/hr-220000.sideways").await.problem(404, "not_found");
 }
