@@ -375,16 +375,19 @@ pub async fn status_list(
         .filter_map(|i| u64::try_from(i).ok())
         .collect();
     let encoded = crate::crypto::status_list::encode(&set);
-    let etag = format!("\"{}\"", &hex::encode(crate::crypto::sha256(format!("{purpose}:{encoded}").as_bytes()))[..32]);
+    // A weak ETag: it names the list's content; nodes sign that content at different instants.
+    let etag =
+        format!("W/\"{}\"", &hex::encode(crate::crypto::sha256(format!("{purpose}:{encoded}").as_bytes()))[..32]);
     let cache = HeaderValue::from_static("public, max-age=60");
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    let matches = |tag: &str| tag.trim().trim_start_matches("W/") == etag.trim_start_matches("W/");
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(matches)) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
         response.headers_mut().insert(header::CACHE_CONTROL, cache);
         return Ok(response);
     }
-    // Signed once per content: the same ETag always stands for the same bytes (a strong ETag),
-    // and an anonymous GET signs nothing unless a status changed.
+    // Signed once per content: this node serves the same bytes for the same ETag, and an
+    // anonymous GET signs nothing unless a status changed.
     let body = match state.status_lists.get(&id).filter(|(kept, _)| *kept == etag) {
         Some((_, body)) => body,
         None => {

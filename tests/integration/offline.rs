@@ -125,7 +125,7 @@ async fn status_lists_publish_revocations_signed_by_the_registry(app: TestApp) {
         app.send("GET", &format!("/api/v1/status-lists/{revoked_list}"), None, None, &[("if-none-match", &etag)]).await;
     assert_eq!(again.status.as_u16(), 304);
     assert!(response.headers["cache-control"].to_str().unwrap().contains("max-age"));
-    // A strong ETag: the same tag is always the same bytes, signed once, not on every GET.
+    // The same content is signed once, not on every GET: the same tag, the same bytes.
     let (status, headers, first) = app.bytes(&format!("/api/v1/status-lists/{revoked_list}")).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (_, headers_later, later) = app.bytes(&format!("/api/v1/status-lists/{revoked_list}")).await;
