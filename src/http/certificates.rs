@@ -424,11 +424,38 @@ pub async fn status_list(
 /// authorities, delegations, committees with authorizations and sanctions, issuer keys, and
 /// every certificate's digest and state — no holder names.
 #[utoipa::path(get, path = "/api/v1/bundle", tag = "certificates", responses((status = 200, description = "The bundle, a credential signed by the registry", body = Object)))]
-pub async fn bundle(State(state): State<AppState>) -> Result<Response, AppError> {
-    let content = crate::verify::offline::content(state.store.as_ref()).await?;
-    let mut response = Json(crate::verify::offline::sign(&content, &state.registry, &state.public_url)).into_response();
-    response
-        .headers_mut()
-        .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=60"));
+pub async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    use axum::http::{HeaderValue, header};
+    // Built and signed once per log size: every change to what a bundle holds is an event, so
+    // until the log grows every request gets the same bytes (one build at a time).
+    let size = state.store.log_size().await?;
+    let etag = format!("W/\"bundle-{size}\"");
+    let cache = HeaderValue::from_static("public, max-age=60");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("ascii"));
+        response.headers_mut().insert(header::CACHE_CONTROL, cache);
+        return Ok(response);
+    }
+    let mut kept = state.bundle.lock().await;
+    let body = match kept.as_ref().filter(|(at, _)| *at >= size) {
+        Some((_, body)) => body.clone(),
+        None => {
+            let content = crate::verify::offline::content(state.store.as_ref()).await?;
+            let signed = crate::verify::offline::sign(&content, &state.registry, &state.public_url);
+            let body =
+                axum::body::Bytes::from(serde_json::to_vec(&signed).map_err(|e| AppError::Internal(e.to_string()))?);
+            *kept = Some((size, body.clone()));
+            body
+        }
+    };
+    drop(kept);
+    let mut response = ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
+    response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("ascii"));
+    response.headers_mut().insert(header::CACHE_CONTROL, cache);
     Ok(response)
 }

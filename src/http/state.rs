@@ -24,6 +24,8 @@ pub struct Shared {
     pub pages: crate::http::page_cache::PageCache,
     /// Each status list as last signed, with its ETag: re-signed only when its content changes.
     pub status_lists: moka::sync::Cache<String, (String, axum::body::Bytes)>,
+    /// The signed offline bundle and the log size it was built at.
+    pub bundle: tokio::sync::Mutex<Option<(i64, axum::body::Bytes)>>,
     /// Verifies presented certificates against the store.
     pub verifier: crate::verify::Verifier,
 }
@@ -46,6 +48,7 @@ impl AppState {
             log: Arc::new(log),
             pages: crate::http::page_cache::PageCache::new(),
             status_lists: moka::sync::Cache::new(10_000),
+            bundle: tokio::sync::Mutex::new(None),
         }))
     }
 }

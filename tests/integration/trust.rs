@@ -11,6 +11,7 @@ both!(
     a_held_write_lock_costs_writers_a_bounded_wait_and_readers_nothing,
     small_contract_leaks_are_closed,
     an_admin_lists_and_revokes_the_tokens_it_created_below_it,
+    the_bundle_is_built_once_per_log_size,
 );
 
 /// The demo's deliberate overreach: Siping (a city) granted senior health titles it was never
@@ -221,4 +222,29 @@ async fn an_admin_lists_and_revokes_the_tokens_it_created_below_it(app: TestApp)
         app.send("DELETE", &format!("/api/v1/admin/tokens/{id}?authority_id=changchun"), Some(&jilin), None, &[]).await;
     assert_eq!(revoked.status.as_u16(), 200, "{}", revoked.body);
     assert!(!revoked.body["revoked_at"].is_null(), "{}", revoked.body);
+}
+
+/// The offline bundle (the whole registry, signed) is built and signed once per log size: the
+/// same bytes until a write, a 304 to its ETag, and a new one after the write.
+async fn the_bundle_is_built_once_per_log_size(app: TestApp) {
+    use zhicheng::domain::publish::Role;
+
+    use crate::publishing::committee_body;
+
+    app.load(&crate::fixtures::registry()).await;
+    let (status, headers, first) = app.bytes("/api/v1/bundle").await;
+    assert_eq!(status.as_u16(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, again_headers, again) = app.bytes("/api/v1/bundle").await;
+    assert_eq!(first, again, "rebuilt without a write");
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    assert_eq!(again_headers["etag"], etag.as_str());
+    let unchanged = app.send("GET", "/api/v1/bundle", None, None, &[("if-none-match", &etag)]).await;
+    assert_eq!(unchanged.status.as_u16(), 304);
+
+    let jilin = app.token("jilin", Role::Publisher).await;
+    app.post("/api/v1/admin/committees", &jilin, committee_body("捆绑测试评委会", "220100", 11)).await.created();
+    let (_, after_headers, after) = app.bytes("/api/v1/bundle").await;
+    assert_ne!(after_headers["etag"], etag.as_str());
+    assert!(String::from_utf8_lossy(&after).contains("捆绑测试评委会"));
 }
