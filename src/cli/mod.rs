@@ -211,7 +211,7 @@ async fn token(command: TokenCommand) -> Result<(), AppError> {
     match command {
         TokenCommand::Create { authority, role, label, database } => {
             let store = open(&database.database_url, false).await?;
-            let (info, secret) = store.create_token(&authority, role.into(), label.as_deref(), "cli").await?;
+            let (info, secret) = store.create_token(&authority, role.into(), label.as_deref(), "cli", None).await?;
             tracing::info!(token.id = %info.id, authority.id = %info.authority_id, role = info.role.code(), "token created; the secret is shown once");
             println!("{secret}");
         }

@@ -351,8 +351,9 @@ impl Tokens for CachedStore {
         role: Role,
         label: Option<&str>,
         created_by: &str,
+        idempotency: Option<(&str, &Idempotency)>,
     ) -> StoreResult<(TokenInfo, String)> {
-        self.inner.create_token(authority_id, role, label, created_by).await
+        self.inner.create_token(authority_id, role, label, created_by, idempotency).await
     }
 
     async fn authenticate(&self, secret: &str) -> StoreResult<TokenCheck> {

@@ -250,13 +250,16 @@ pub trait Publishing: Send + Sync + 'static {
 /// API tokens.
 #[async_trait]
 pub trait Tokens: Send + Sync + 'static {
-    /// Creates a token and returns it with its secret, which is not stored.
+    /// Creates a token and returns it with its secret, which is not stored. With an
+    /// idempotency key (scoped to `created_by`'s authority, `key_owner`), a second request with
+    /// the same key is refused: the secret was shown once and cannot be shown again.
     async fn create_token(
         &self,
         authority_id: &str,
         role: Role,
         label: Option<&str>,
         created_by: &str,
+        idempotency: Option<(&str, &Idempotency)>,
     ) -> StoreResult<(TokenInfo, String)>;
 
     /// Looks a secret up and records its use.

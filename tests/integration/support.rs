@@ -209,7 +209,7 @@ impl TestApp {
 
     /// A token for `authority` with `role`, created directly in the store.
     pub async fn token(&self, authority: &str, role: zhicheng::domain::publish::Role) -> String {
-        self.store.create_token(authority, role, Some("test"), "test").await.expect("token").1
+        self.store.create_token(authority, role, Some("test"), "test", None).await.expect("token").1
     }
 
     /// GET that must succeed with JSON.

@@ -12,6 +12,7 @@ both!(
     small_contract_leaks_are_closed,
     an_admin_lists_and_revokes_the_tokens_it_created_below_it,
     the_bundle_is_built_once_per_log_size,
+    a_retried_token_creation_mints_no_second_token,
 );
 
 /// The demo's deliberate overreach: Siping (a city) granted senior health titles it was never
@@ -247,4 +248,25 @@ async fn the_bundle_is_built_once_per_log_size(app: TestApp) {
     let (_, after_headers, after) = app.bytes("/api/v1/bundle").await;
     assert_ne!(after_headers["etag"], etag.as_str());
     assert!(String::from_utf8_lossy(&after).contains("捆绑测试评委会"));
+}
+
+/// `POST /admin/tokens` with an Idempotency-Key: a retry does not mint a second live token; it
+/// is told the first one exists (its secret was shown once).
+async fn a_retried_token_creation_mints_no_second_token(app: TestApp) {
+    use serde_json::json;
+    use zhicheng::domain::publish::Role;
+
+    app.load(&crate::fixtures::registry()).await;
+    let admin = app.token("jilin", Role::Admin).await;
+    let body = json!({"role": "publisher", "label": "重试测试"});
+    let key = [("idempotency-key", "token-retry-1")];
+    let first = app.send("POST", "/api/v1/admin/tokens", Some(&admin), Some(body.clone()), &key).await;
+    assert_eq!(first.status.as_u16(), 201, "{}", first.body);
+    let retry = app.send("POST", "/api/v1/admin/tokens", Some(&admin), Some(body), &key).await;
+    retry.problem(409, "token_already_created");
+    let other = app.send("POST", "/api/v1/admin/tokens", Some(&admin), Some(json!({"role": "issuer"})), &key).await;
+    other.problem(409, "idempotency_key_reused");
+    let listed = app.send("GET", "/api/v1/admin/tokens", Some(&admin), None, &[]).await;
+    let labelled = listed.body["tokens"].as_array().unwrap().iter().filter(|t| t["label"] == "重试测试").count();
+    assert_eq!(labelled, 1, "{}", listed.body);
 }

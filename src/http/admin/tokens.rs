@@ -53,10 +53,12 @@ pub struct TokenList {
 
 /// Create a token (admin role). The secret is in this answer only.
 #[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin", request_body = NewToken, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key is refused (409 token_already_created): the secret was shown once")),
     responses((status = 201, body = CreatedToken), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_token(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
+    headers: axum::http::HeaderMap,
     body: JsonBody<NewToken>,
 ) -> Result<Response, AppError> {
     require_admin(&actor)?;
@@ -69,8 +71,12 @@ pub async fn create_token(
         return Err(AppError::Rule(Violation::unknown("authority_id", "部门", "authority", &authority)));
     }
     crate::domain::publish::supervises(&graph, &actor, "authority_id", &authority).map_err(AppError::Rule)?;
-    let (token, secret) =
-        state.store.create_token(&authority, body.value.role, body.value.label.as_deref(), &actor.credential).await?;
+    let idem = crate::http::extract::idempotency(&headers, "POST /api/v1/admin/tokens", &body.digest)?;
+    let key = idem.as_ref().map(|i| (actor.authority_id.as_str(), i));
+    let (token, secret) = state
+        .store
+        .create_token(&authority, body.value.role, body.value.label.as_deref(), &actor.credential, key)
+        .await?;
     tracing::info!(token.id = %token.id, authority.id = %authority, role = token.role.code(), created_by = %actor.credential, "token created");
     let mut response = (StatusCode::CREATED, Json(CreatedToken { token, secret })).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

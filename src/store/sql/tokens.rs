@@ -11,15 +11,58 @@ impl Tokens for ThisStore {
         role: Role,
         label: Option<&str>,
         created_by: &str,
+        idempotency: Option<(&str, &Idempotency)>,
     ) -> StoreResult<(TokenInfo, String)> {
         let secret = crate::store::secrets::generate_secret();
         let id = crate::publish::ids::new_id("tok_");
+        let now = Utc::now();
+        // Under the write lock, like every write: the key is checked and stored by one writer.
+        let mut tx = self.begin_write().await?;
         let exists = sqlx::query_scalar::<_, i32>("SELECT 1 FROM authorities WHERE id = $1")
             .bind(authority_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
             return Err(StoreError::Refused(Violation::unknown("authority_id", "部门", "authority", authority_id)));
+        }
+        if let Some((owner, idem)) = idempotency {
+            let seen: Option<String> =
+                sqlx::query_scalar("SELECT request_sha256 FROM idempotency_keys WHERE authority_id = $1 AND key = $2")
+                    .bind(owner)
+                    .bind(&idem.key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match seen {
+                Some(request) if request == idem.request_sha256 => {
+                    return Err(StoreError::Refused(Violation::conflict(
+                        "token_already_created",
+                        "Idempotency-Key",
+                        "该请求已创建过凭证；凭证只显示一次，如已丢失请吊销后重新创建",
+                        "this request already created a token, whose secret was shown once; revoke it and create another if it was lost",
+                    )));
+                }
+                Some(_) => {
+                    return Err(StoreError::Refused(Violation::conflict(
+                        "idempotency_key_reused",
+                        "Idempotency-Key",
+                        "该 Idempotency-Key 已用于另一个请求",
+                        "this Idempotency-Key was already used with a different request",
+                    )));
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO idempotency_keys (authority_id, key, request_sha256, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(owner)
+                    .bind(&idem.key)
+                    .bind(&idem.request_sha256)
+                    .bind(201_i32)
+                    .bind(serde_json::json!({ "token_id": id }).to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
         }
         sqlx::query("INSERT INTO api_tokens (id, authority_id, role, secret_sha256, label, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&id)
@@ -27,14 +70,15 @@ impl Tokens for ThisStore {
             .bind(role.code())
             .bind(crate::store::secrets::digest(&secret))
             .bind(label)
-            .bind(Utc::now())
+            .bind(now)
             .bind(created_by)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         let row: TokenRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} WHERE id = $1")))
             .bind(&id)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok((TokenInfo::try_from(row)?, secret))
     }
 
