@@ -212,8 +212,8 @@ pub struct Context<'a> {
 pub const MAX_PAYLOAD_BYTES: usize = 60_000;
 
 /// An event too large for the log would make its entry bundle unreadable for ever.
-fn check_entry_size(payload: &EventPayload) -> Result<(), Violation> {
-    let size = crate::crypto::jcs(&payload.to_json()).len();
+fn check_entry_size(payload: &serde_json::Value) -> Result<(), Violation> {
+    let size = crate::crypto::jcs(payload).len();
     if size > MAX_PAYLOAD_BYTES {
         return Err(Violation::new(
             ViolationKind::Invalid,
@@ -480,9 +480,10 @@ impl Batch {
             IssuedCertificate { number: issued.number.clone(), sha256: issued.credential_sha256.clone() }
         });
         let payload = EventPayload::new(&id, Logged::of(op, &id, issued)).with_before(before);
-        check_entry_size(&payload)?;
+        let json = payload.to_json();
+        check_entry_size(&json)?;
         let touched = self.touched(&payload.operation, entity_type, &id);
-        self.events.push(event(cx, op, payload, touched));
+        self.events.push(event(cx, op, &payload, json, touched));
         Ok(())
     }
 
@@ -821,7 +822,13 @@ fn record(
     }
 }
 
-fn event(cx: &Context<'_>, op: &Operation, payload: EventPayload, touched: Touched) -> PendingEvent {
+fn event(
+    cx: &Context<'_>,
+    op: &Operation,
+    payload: &EventPayload,
+    json: serde_json::Value,
+    touched: Touched,
+) -> PendingEvent {
     let effective_on = publish::effective_on(op);
     let back_dated =
         publish::back_dating_matters(op) && effective_on.is_some_and(|d| publish::is_back_dated(d, cx.today));
@@ -834,7 +841,7 @@ fn event(cx: &Context<'_>, op: &Operation, payload: EventPayload, touched: Touch
         logged_at: cx.now,
         effective_on,
         back_dated,
-        payload: payload.to_json(),
+        payload: json,
         touched,
     }
 }

@@ -228,6 +228,35 @@ pub(crate) mod tests {
         }
     }
 
+    /// Jilin (provincial) may grant anything in 220000; Changchun (municipal) only what Jilin
+    /// delegated to it: engineering up to associate senior.
+    pub fn jilin_graph() -> AuthorityGraph {
+        let a = |id: &str, level, region: &str| crate::domain::authority::Authority {
+            id: id.into(),
+            name: id.into(),
+            level,
+            region: region.into(),
+            parent_id: None,
+        };
+        AuthorityGraph::new(
+            vec![
+                a("jilin", crate::domain::authority::AuthorityLevel::Provincial, "220000"),
+                a("changchun", crate::domain::authority::AuthorityLevel::Municipal, "220100"),
+            ],
+            vec![crate::domain::authority::Delegation {
+                id: "del".into(),
+                authority_id: "changchun".into(),
+                delegated_by: "jilin".into(),
+                series: "ENGINEERING".into(),
+                specialties: vec![],
+                levels: Level::AssociateSenior.and_below(),
+                valid_from: d("2020-01-01"),
+                valid_until: None,
+                document_number: "吉人社函〔2022〕38号".into(),
+            }],
+        )
+    }
+
     fn authorization(history: Vec<HistoryRecord>) -> Authorization {
         Authorization {
             id: "a".into(),

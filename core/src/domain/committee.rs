@@ -160,37 +160,10 @@ impl CommitteeRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::authority::{Authority, AuthorityLevel, Delegation};
-    use crate::domain::authorization::tests::{d, record, terms};
+    use crate::domain::authorization::tests::{d, jilin_graph as graph, record, terms};
     use crate::domain::authorization::{Action, HistoryRecord};
     use crate::domain::catalog::Level;
     use crate::domain::sanction::{Lift, Subject, SubjectKind};
-
-    /// Jilin (provincial) may grant anything in 220000; Changchun (municipal) only what Jilin
-    /// delegated to it: engineering up to intermediate.
-    fn graph() -> AuthorityGraph {
-        let a = |id: &str, level, region: &str| Authority {
-            id: id.into(),
-            name: id.into(),
-            level,
-            region: region.into(),
-            parent_id: None,
-        };
-        AuthorityGraph::new(
-            vec![a("jilin", AuthorityLevel::Provincial, "220000"), a("changchun", AuthorityLevel::Municipal, "220100")],
-            vec![Delegation {
-                id: "del".into(),
-                authority_id: "changchun".into(),
-                delegated_by: "jilin".into(),
-                series: "ENGINEERING".into(),
-                specialties: vec![],
-                levels: Level::Intermediate.and_below(),
-                valid_from: d("2020-01-01"),
-                valid_until: None,
-                document_number: "吉人社函〔2022〕38号".into(),
-            }],
-        )
-    }
 
     fn committee() -> Committee {
         Committee {

@@ -239,35 +239,10 @@ pub fn sanction_reasons(sanctions: &[Sanction], on: Date) -> Vec<Reason> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::authority::{Authority, AuthorityLevel, Delegation};
-    use crate::domain::authorization::tests::{d, record, terms};
+    use crate::domain::authorization::tests::{d, jilin_graph as graph, record, terms};
     use crate::domain::authorization::{Action, Terms};
     use crate::domain::committee::{Committee, CommitteeKind, OrganizingUnit};
     use crate::domain::sanction::{Subject, SubjectKind};
-
-    fn graph() -> AuthorityGraph {
-        let a = |id: &str, level, region: &str| Authority {
-            id: id.into(),
-            name: id.into(),
-            level,
-            region: region.into(),
-            parent_id: None,
-        };
-        AuthorityGraph::new(
-            vec![a("jilin", AuthorityLevel::Provincial, "220000"), a("changchun", AuthorityLevel::Municipal, "220100")],
-            vec![Delegation {
-                id: "del".into(),
-                authority_id: "changchun".into(),
-                delegated_by: "jilin".into(),
-                series: "ENGINEERING".into(),
-                specialties: vec![],
-                levels: Level::AssociateSenior.and_below(),
-                valid_from: d("2020-01-01"),
-                valid_until: None,
-                document_number: "吉人社函〔2022〕38号".into(),
-            }],
-        )
-    }
 
     fn committee_record(
         granted_by: &str,

@@ -1,7 +1,6 @@
 //! Issuer keys and registered certificates, as verification and status lists read them.
 
 use super::writes::load_certificates;
-#[allow(clippy::wildcard_imports)]
 use super::*;
 use crate::store::rows::changes_by_number;
 

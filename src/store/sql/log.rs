@@ -1,7 +1,6 @@
 //! The log's SQL: events appended as leaves with their tiles in the write's transaction,
 //! disclosures (erasable salts), checkpoints signed under the sequencer lock.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 use crate::publish::batch::PendingEvent;
 use crate::tlog::merkle::{Hash as LogHash, leaf_hash};

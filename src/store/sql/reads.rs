@@ -1,6 +1,5 @@
 //! Reads of the registry: authorities, committees with their records, sanctions.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 #[async_trait::async_trait]

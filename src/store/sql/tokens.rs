@@ -1,6 +1,5 @@
 //! API tokens: created with a secret shown once, looked up by the secret's digest, revoked.
 
-#[allow(clippy::wildcard_imports)]
 use super::*;
 
 #[async_trait::async_trait]

@@ -3,7 +3,6 @@
 
 use super::log::{insert_events, next_seq, read_events};
 use super::reads::{load_committee_records, load_graph};
-#[allow(clippy::wildcard_imports)]
 use super::*;
 use crate::publish::batch::{Batch, Context, PendingEvent, Prefetch};
 use crate::publish::event::{CertificateAction, EventPayload, Touched, trusted};
