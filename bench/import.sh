@@ -21,7 +21,7 @@ rate() { python3 -c "print(round($1 / ($3 - $2)))"; }
 
 # --- SQLite
 SQLITE="sqlite://$WORK/bench.db"
-"$BIN" demo --database-url "$SQLITE" 2>/dev/null
+"$BIN" demo --registry-key "$WORK/registry.key" --database-url "$SQLITE" 2>/dev/null
 t0=$(now); "$BIN" import "$WORK/import.ndjson" --authority hr-220000 --database-url "$SQLITE" 2>/dev/null; t1=$(now)
 sqlite_rate=$(rate "$LINES" "$t0" "$t1")
 sqlite_base=$(python3 bench/sqlite_baseline.py "$WORK")
@@ -32,7 +32,7 @@ if [ "$(id -u)" = 0 ]; then
     ADMIN="$(ZHICHENG_TEST_PG_PORT=55439 bash .ci/start-postgres)"
     BASE="${ADMIN%/postgres}"
     psql -q "$ADMIN" -c "CREATE DATABASE bench" -c "CREATE DATABASE baseline"
-    "$BIN" demo --database-url "$BASE/bench" 2>/dev/null
+    "$BIN" demo --registry-key "$WORK/registry.key" --database-url "$BASE/bench" 2>/dev/null
     t0=$(now); "$BIN" import "$WORK/import.ndjson" --authority hr-220000 --database-url "$BASE/bench" 2>/dev/null; t1=$(now)
     pg_rate=$(rate "$LINES" "$t0" "$t1")
     psql -q "$BASE/baseline" -c "CREATE TABLE committees (id TEXT PRIMARY KEY, name TEXT, kind TEXT, unit_name TEXT, unit_credit_code TEXT, authority_id TEXT, region TEXT)"

@@ -31,7 +31,7 @@ cat "$WORK"/baseline-*.csv > "$WORK/baseline.csv"
 # Publishes every file into DATABASE_URL; prints leaves per second.
 append_rate() {
     local url="$1" t0 t1
-    "$BIN" demo --database-url "$url" --certificates 1000 --examples "$WORK/examples" 2>/dev/null
+    "$BIN" demo --registry-key "$WORK/registry.key" --database-url "$url" --certificates 1000 --examples "$WORK/examples" 2>/dev/null
     t0=$(now)
     for f in $(ls "$WORK"/import-*.ndjson | sort -t- -k2 -n); do
         "$BIN" import "$f" --authority hr-220000 --database-url "$url" >/dev/null 2>&1

@@ -15,7 +15,7 @@ PORT=18181
 cargo build --release --locked --quiet
 
 DB="sqlite://$WORK/bench.db"
-"$BIN" demo --database-url "$DB" --examples "$WORK/examples" 2>/dev/null
+"$BIN" demo --registry-key "$WORK/registry.key" --database-url "$DB" --examples "$WORK/examples" 2>/dev/null
 "$BIN" serve --database-url "$DB" --listen "127.0.0.1:$PORT" --registry-key "$WORK/registry.key" --log-key "$WORK/log.key" 2>"$WORK/server.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT

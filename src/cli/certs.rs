@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::cli::config::{IssueArgs, VerifyArgs};
 use crate::crypto::{compact, data_integrity, multikey};
-use crate::domain::certificate::{IssuerRef, StatusEntry, TitleSubject, holder_id_digest, unsigned_credential};
+use crate::domain::certificate::{IssuerRef, StatusEntry, TitleSubject, unsigned_credential};
 use crate::domain::verification::{HolderClaim, Presented};
 use crate::http::problem::AppError;
 use crate::verify::registry_key::write_secret;
@@ -46,10 +46,17 @@ pub async fn issue(args: &IssueArgs) -> Result<(), AppError> {
     let issuer_name = object.remove("issuerName").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     let index = args.status_index.map(Value::from);
     let status = [("revocation", index.clone()), ("suspension", index)];
-    // The ID number itself never leaves this process: only a salted digest is signed.
+    // The ID number is sent to the registry once, which answers its keyed digest; only the
+    // digest is signed or written.
     if let Some(id) = object.remove("holderIdNumber").and_then(|v| v.as_str().map(str::to_string)) {
-        let salt: [u8; 16] = rand::rng().random();
-        object.insert("holderIdDigest".into(), holder_id_digest(&id, &salt).into());
+        let number = object.get("certificateNumber").and_then(Value::as_str).unwrap_or_default().to_string();
+        let token = args.token.as_deref().ok_or_else(|| {
+            AppError::Config(
+                "holderIdNumber needs --token: the registry computes the keyed digest of an ID number".into(),
+            )
+        })?;
+        let digest = holder_id_digest(&args.registry_url, token, &number, &id).await?;
+        object.insert("holderIdDigest".into(), digest.into());
     }
     object.entry("type").or_insert("ProfessionalTitle".into());
     object.entry("formatVersion").or_insert(1.into());
@@ -89,6 +96,32 @@ pub async fn issue(args: &IssueArgs) -> Result<(), AppError> {
         publish(&args.registry_url, args.token.as_deref().unwrap_or_default(), &signed).await?;
     }
     Ok(())
+}
+
+/// Asks the registry for the keyed digest of a holder's ID number.
+async fn holder_id_digest(
+    registry: &str,
+    token: &str,
+    certificate_number: &str,
+    id_number: &str,
+) -> Result<String, AppError> {
+    let url = format!("{}/api/v1/admin/holder-id-digests", registry.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "certificate_number": certificate_number, "id_number": id_number }))
+        .send()
+        .await
+        .map_err(|e| AppError::Config(format!("无法连接登记服务 / cannot reach {url}: {e}")))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    match body["holder_id_digest"].as_str() {
+        Some(digest) if status.is_success() => Ok(digest.to_string()),
+        _ => Err(AppError::Config(format!(
+            "the registry did not digest the ID number ({status}): {}",
+            body["detail"].as_str().unwrap_or("").trim()
+        ))),
+    }
 }
 
 /// POSTs a signed certificate to a registry with an issuer token; the registry answers with
@@ -197,20 +230,27 @@ pub async fn verify_answer(args: &VerifyArgs) -> Result<Value, AppError> {
         Some(path) => {
             let bundle: Value =
                 serde_json::from_str(&read(path)?).map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
-            let registry =
-                crate::verify::offline::open(&bundle, args.registry_key.as_deref()).map_err(AppError::Config)?;
-            if args.registry_key.is_none() {
-                eprintln!(
-                    "bundle signed by registry key {} (pass --registry-key to require it)",
-                    registry.registry_key
-                );
-            }
+            // A bundle that vouches for its own key proves nothing: anyone can sign one.
+            let Some(pinned) = args.registry_key.as_deref() else {
+                let signer = crate::verify::offline::open(&bundle, None).map(|r| r.registry_key).unwrap_or_default();
+                return Err(AppError::Config(format!(
+                    "离线核验须指定信任的登记机构公钥 / offline verification needs --registry-key z6Mk… (the key the registry's operator publishes); this bundle says it was signed by {signer}"
+                )));
+            };
+            let registry = crate::verify::offline::open(&bundle, Some(pinned)).map_err(AppError::Config)?;
             let outcome = registry.verify(&presented, &holder, Utc::now());
             (outcome, registry.content.generated_at, registry.content.log_size)
         }
         None => {
             let store = super::open(&args.database.database_url, false).await?;
-            let (outcome, _) = crate::verify::Verifier::new(store.clone()).verify(&mut presented, &holder).await?;
+            let holder_key = match args.registry_key_file.exists() {
+                true => Some(std::sync::Arc::new(
+                    crate::verify::registry_key::RegistryKey::load_or_create(&args.registry_key_file)?.holder_id_key(),
+                )),
+                false => None,
+            };
+            let verifier = crate::verify::Verifier::new(store.clone(), holder_key);
+            let (outcome, _) = verifier.verify(&mut presented, &holder).await?;
             (outcome, Utc::now(), store.log_size().await?)
         }
     };

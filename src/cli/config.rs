@@ -92,8 +92,9 @@ pub struct IssueArgs {
     /// The issuer's secret key file (from `zhicheng keygen`).
     #[arg(long)]
     pub key: std::path::PathBuf,
-    /// The certificate's fields (credentialSubject, camelCase; `holderIdNumber` is turned into a
-    /// salted digest and never written), plus `issuer` and `issuerName`; see docs/CERTIFICATE_FORMAT.md.
+    /// The certificate's fields (credentialSubject, camelCase; `holderIdNumber` is sent to the
+    /// registry with --token, which answers its keyed digest, and is never written), plus
+    /// `issuer` and `issuerName`; see docs/CERTIFICATE_FORMAT.md.
     #[arg(long)]
     pub input: std::path::PathBuf,
     /// Where to write the signed certificate (JSON).
@@ -109,7 +110,7 @@ pub struct IssueArgs {
     /// Publish the signed certificate to the registry at --registry-url.
     #[arg(long, requires = "token")]
     pub publish: bool,
-    /// An issuer token for --publish.
+    /// An issuer token for --publish, and to have the registry digest `holderIdNumber`.
     #[arg(long, env = "ZHICHENG_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 }
@@ -134,9 +135,14 @@ pub struct VerifyArgs {
     /// A registry bundle (GET /api/v1/bundle) to verify offline.
     #[arg(long)]
     pub bundle: Option<std::path::PathBuf>,
-    /// The registry key to trust (z6Mk…); without it the bundle's own key is shown and used.
-    #[arg(long)]
+    /// The registry key to trust (z6Mk…, from the registry's operator): a bundle is only
+    /// believed when this key signed it.
+    #[arg(long, requires = "bundle")]
     pub registry_key: Option<String>,
+    /// Against the local database: the registry's secret key file, which keys holder ID
+    /// digests (without it an ID number cannot be checked).
+    #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
+    pub registry_key_file: std::path::PathBuf,
     /// The holder's name, to check.
     #[arg(long)]
     pub name: Option<String>,
@@ -287,6 +293,13 @@ pub struct DemoArgs {
     /// Where to write the example certificates, QR texts and QR images.
     #[arg(long, default_value = "data/examples")]
     pub examples: std::path::PathBuf,
+    /// The registry's signing key, which also keys the certificates' holder ID digests; created
+    /// when missing (the same file `serve` uses).
+    #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
+    pub registry_key: std::path::PathBuf,
+    /// The URL the registry will be served at: the certificates' status lists point there.
+    #[arg(long, env = "ZHICHENG_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -318,6 +331,32 @@ pub struct ServeArgs {
     /// Defaults to http://<listen>.
     #[arg(long, env = "ZHICHENG_PUBLIC_URL")]
     pub public_url: Option<String>,
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
+}
+
+/// How the service protects itself from one client (docs/DECISIONS.md, "Bounded cost").
+#[derive(Debug, Clone, Args)]
+pub struct ProtectionArgs {
+    /// Certificate lookups (number + name) a minute from one client IP; 0 turns the limit off.
+    #[arg(long, env = "ZHICHENG_LOOKUPS_PER_MINUTE", default_value_t = crate::http::limits::DEFAULT_LOOKUPS_PER_MINUTE)]
+    pub lookups_per_minute: u32,
+    /// Verifications a minute from one client IP; 0 turns the limit off.
+    #[arg(long, env = "ZHICHENG_VERIFICATIONS_PER_MINUTE", default_value_t = crate::http::limits::DEFAULT_VERIFICATIONS_PER_MINUTE)]
+    pub verifications_per_minute: u32,
+    /// Count requests against the client a reverse proxy names in X-Forwarded-For / X-Real-IP /
+    /// Forwarded. Only behind a proxy that sets them: a direct client could name anyone.
+    #[arg(long, env = "ZHICHENG_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// The least time, in milliseconds, any answer to a number and a name takes.
+    #[arg(long, env = "ZHICHENG_NAME_CHECK_FLOOR_MS", default_value_t = 30)]
+    pub name_check_floor_ms: u64,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive connection stays open.
+    #[arg(long, env = "ZHICHENG_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u64,
+    /// Open connections at most; more wait in the listen backlog.
+    #[arg(long, env = "ZHICHENG_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
 }
 
 /// The database URL may carry a password: Debug shows it redacted.

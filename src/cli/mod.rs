@@ -78,7 +78,16 @@ pub(crate) async fn open(url: &str, create_if_missing: bool) -> Result<DynStore,
 
 async fn demo(args: &DemoArgs) -> Result<(), AppError> {
     let store = open(&args.database.database_url, true).await?;
-    load_demo(&store, args.committees, args.certificates, &args.examples).await
+    let registry = crate::verify::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
+    let registry = demo_registry(&registry, &args.public_url);
+    load_demo(&store, &registry, args.committees, args.certificates, &args.examples).await
+}
+
+fn demo_registry(key: &crate::verify::registry_key::RegistryKey, public_url: &str) -> crate::demo::DemoRegistry {
+    crate::demo::DemoRegistry {
+        url: public_url.trim_end_matches('/').to_string(),
+        holder_key: Arc::new(key.holder_id_key()),
+    }
 }
 
 /// Records per transaction when loading the demo at scale.
@@ -88,6 +97,7 @@ const DEMO_BATCH: usize = 50_000;
 /// example certificates. Large demos are generated and written in batches.
 async fn load_demo(
     store: &DynStore,
+    registry: &crate::demo::DemoRegistry,
     committees: usize,
     certificates: usize,
     examples: &std::path::Path,
@@ -112,8 +122,9 @@ async fn load_demo(
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Dataset>(1);
     // Generation (CPU) and writing (database) overlap: one batch is written while the next is made.
     let today = store::today();
+    let registry = registry.clone();
     let generator = tokio::task::spawn_blocking(move || {
-        crate::demo::demo_in_batches(today, committees, certificates, DEMO_BATCH, |batch| {
+        crate::demo::demo_in_batches(today, committees, certificates, DEMO_BATCH, &registry, |batch| {
             sender.blocking_send(batch).map_err(|_| ())
         })
     });
@@ -142,11 +153,18 @@ async fn load_demo(
 }
 
 async fn serve(args: ServeArgs) -> Result<(), AppError> {
+    use crate::http::limits::{Quota, RateLimits};
+    use crate::http::serve::ConnectionLimits;
+    use crate::http::state::Settings;
     let url = &args.database.database_url;
     // Only the default location, or an explicit --demo, may create a new database file.
     let store = open(url, args.demo || url == DEFAULT_DATABASE_URL).await?;
+    let registry = crate::verify::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
+    tracing::info!(registry.public_key = %registry.public, "registry key loaded");
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
     if args.demo {
-        load_demo(&store, 0, 10_000, std::path::Path::new("data/examples")).await?;
+        let demo = demo_registry(&registry, &public_url);
+        load_demo(&store, &demo, 0, 10_000, std::path::Path::new("data/examples")).await?;
     }
     let listener = TcpListener::bind(&args.listen)
         .await
@@ -156,16 +174,28 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     // Writes by other nodes sharing the database reach this node's cache within a second.
     cached.clone().follow_log(std::time::Duration::from_millis(500)).await;
     let store: DynStore = cached;
-    let registry = crate::verify::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
-    tracing::info!(registry.public_key = %registry.public, "registry key loaded");
     let log_key = crate::verify::registry_key::RegistryKey::load_or_create(&args.log_key)?;
     let log = crate::transparency::LogSigner::new(&args.deployment, log_key.signing_key().clone())?;
     tracing::info!(log.origin = %log.origin, log.key = %log.verifier_key(), "transparency log key loaded");
     crate::transparency::spawn_sequencer(store.clone(), Arc::new(log.clone()), std::time::Duration::from_secs(1));
-    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
     tracing::info!(listen = %args.listen, "zhicheng is serving; API docs at /docs");
-    axum::serve(listener, build_router(AppState::new(store, registry, log, &public_url)))
-        .with_graceful_shutdown(shutdown_signal())
+    let p = &args.protection;
+    let settings = Settings {
+        public_url: public_url.trim_end_matches('/').to_string(),
+        limits: RateLimits {
+            lookups: Quota::per_minute(p.lookups_per_minute),
+            verifications: Quota::per_minute(p.verifications_per_minute),
+            trust_forwarded_for: p.trust_forwarded_for,
+        },
+        name_check_floor: std::time::Duration::from_millis(p.name_check_floor_ms),
+    };
+    let connections = ConnectionLimits {
+        header_read_timeout: std::time::Duration::from_secs(p.header_read_timeout.max(1)),
+        max_connections: p.max_connections.max(1),
+        ..ConnectionLimits::default()
+    };
+    let router = build_router(AppState::new(store, registry, log, settings));
+    crate::http::serve::serve(listener, router, connections, shutdown_signal())
         .await
         .map_err(|e| AppError::Internal(format!("server error: {e}")))
 }

@@ -14,11 +14,10 @@ use crate::domain::Date;
 use crate::domain::authority::AuthorityGraph;
 use crate::domain::authorization::{AuthorizationStatus, Scope};
 use crate::domain::catalog::{Catalog, Level};
-use crate::domain::certificate::{
-    IssuerKey, IssuerRef, ObtainedBy, StatusEntry, TitleSubject, holder_id_digest, unsigned_credential,
-};
+use crate::domain::certificate::{IssuerKey, IssuerRef, ObtainedBy, StatusEntry, TitleSubject, unsigned_credential};
 use crate::domain::committee::CommitteeRecord;
 use crate::domain::coverage::{CoverageQuery, coverage};
+use crate::domain::holder_id::HolderIdKey;
 use crate::store::{Dataset, DatasetCertificate};
 
 /// An example certificate file for newcomers.
@@ -30,7 +29,13 @@ pub struct Example {
 }
 
 /// The URL the demo's status-list entries point at (the default `serve` address).
-pub const DEMO_REGISTRY_URL: &str = "http://127.0.0.1:8080";
+/// The registry the demo certificates belong to: where their status lists are, and the key of
+/// their holder ID digests (the registry's own, so it can check them).
+#[derive(Clone)]
+pub struct DemoRegistry {
+    pub url: String,
+    pub holder_key: std::sync::Arc<HolderIdKey>,
+}
 
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林",
@@ -134,6 +139,7 @@ pub fn examples(factory: &mut CertificateFactory, rng: &mut StdRng, issued: &[Da
         today,
         &mut f.serial,
         &examples,
+        &f.registry.holder_key,
     ));
     examples
 }
@@ -142,6 +148,7 @@ pub fn examples(factory: &mut CertificateFactory, rng: &mut StdRng, issued: &[Da
 /// evaluation date; signing runs on every core. `zhicheng demo` at scale streams these batches
 /// into the database instead of holding millions of credentials in memory.
 pub struct CertificateFactory {
+    registry: DemoRegistry,
     provinces: Vec<(String, String)>,
     signers: std::collections::HashMap<String, Signer>,
     leaked: Signer,
@@ -156,7 +163,7 @@ pub struct CertificateFactory {
 
 impl CertificateFactory {
     /// For the committees of `ds` (with its authorities and delegations), as of `today`.
-    pub fn new(ds: &Dataset, today: Date) -> CertificateFactory {
+    pub fn new(ds: &Dataset, today: Date, registry: DemoRegistry) -> CertificateFactory {
         let provinces: Vec<(String, String)> = ds
             .authorities
             .iter()
@@ -177,6 +184,7 @@ impl CertificateFactory {
         let key = demo_key(&leaked_id);
         let leaked = Signer { public: multikey::encode_public(&key.verifying_key()), key, key_id: leaked_id };
         CertificateFactory {
+            registry,
             provinces,
             signers,
             leaked,
@@ -234,7 +242,9 @@ impl CertificateFactory {
                 misses += 1;
                 continue;
             }
-            let Some(subject) = candidate(record, &self.graph, rng, self.today, &mut self.serial) else {
+            let Some(subject) =
+                candidate(record, &self.graph, rng, self.today, &mut self.serial, &self.registry.holder_key)
+            else {
                 misses += 1;
                 continue;
             };
@@ -260,7 +270,8 @@ impl CertificateFactory {
         )| {
             let signer = if use_leaked { &self.leaked } else { &self.signers[&authority] };
             let name = self.provinces.iter().find(|p| p.0 == authority).map_or("", |p| p.1.as_str());
-            let credential = signer.sign(&subject, &authority, name, issued, &status_entries(&authority, index));
+            let credential =
+                signer.sign(&subject, &authority, name, issued, &status_entries(&self.registry.url, &authority, index));
             DatasetCertificate {
                 credential,
                 key_id: signer.key_id.clone(),
@@ -294,12 +305,12 @@ fn parallel_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> V
     })
 }
 
-fn status_entries(authority: &str, index: i64) -> Vec<StatusEntry> {
+fn status_entries(registry_url: &str, authority: &str, index: i64) -> Vec<StatusEntry> {
     ["revocation", "suspension"]
         .into_iter()
         .map(|purpose| StatusEntry {
             purpose,
-            list_url: format!("{DEMO_REGISTRY_URL}/api/v1/status-lists/{authority}.{purpose}"),
+            list_url: format!("{registry_url}/api/v1/status-lists/{authority}.{purpose}"),
             index: index as u64,
         })
         .collect()
@@ -327,6 +338,7 @@ fn candidate(
     rng: &mut StdRng,
     today: Date,
     serial: &mut usize,
+    holder_key: &HolderIdKey,
 ) -> Option<TitleSubject> {
     let authorization = &record.authorizations.get(rng.random_range(0..record.authorizations.len().max(1)))?;
     let terms = authorization.history[0].terms.as_ref()?;
@@ -367,6 +379,7 @@ fn candidate(
         *serial,
         &authorization.document_number,
         rng,
+        holder_key,
     ))
 }
 
@@ -382,14 +395,15 @@ fn subject(
     serial: usize,
     approval: &str,
     rng: &mut StdRng,
+    holder_key: &HolderIdKey,
 ) -> TitleSubject {
-    let salt: [u8; 16] = rng.random();
+    let certificate_number = format!("{}-{}-{serial:06}", &record.committee.region[..2], evaluated.format("%Y"));
     TitleSubject {
         subject_type: "ProfessionalTitle".into(),
         format_version: 1,
-        certificate_number: format!("{}-{}-{serial:06}", &record.committee.region[..2], evaluated.format("%Y")),
         holder_name: holder(rng),
-        holder_id_digest: Some(holder_id_digest(&id_number(rng, region), &salt)),
+        holder_id_digest: Some(holder_key.digest(&certificate_number, &id_number(rng, region))),
+        certificate_number,
         series: series.to_string(),
         specialty,
         level,
@@ -416,6 +430,7 @@ fn frauds(
     today: Date,
     serial: &mut usize,
     so_far: &[Example],
+    holder_key: &HolderIdKey,
 ) -> Vec<Example> {
     let mut out = Vec::new();
     let name_of = |a: &str| provinces.iter().find(|p| p.0 == a).map_or(String::new(), |p| p.1.clone());
@@ -450,6 +465,7 @@ fn frauds(
             *serial,
             &doc,
             rng,
+            holder_key,
         );
         let authority = format!("hr-{}", province_of(&record.committee.region));
         if let Some(signer) = signers.get(&authority) {
@@ -481,6 +497,7 @@ fn frauds(
             *serial,
             &a.document_number,
             rng,
+            holder_key,
         );
         let authority = format!("hr-{}", province_of(&record.committee.region));
         if let Some(signer) = signers.get(&authority) {
@@ -496,7 +513,7 @@ fn frauds(
     if let Some(record) = records.iter().find(|r| r.committee.region.starts_with("45") && !r.authorizations.is_empty())
     {
         for _ in 0..50 {
-            if let Some(subject) = candidate(record, graph, rng, today, serial) {
+            if let Some(subject) = candidate(record, graph, rng, today, serial, holder_key) {
                 let credential = leaked.sign(&subject, "hr-450000", &name_of("hr-450000"), issued, &[]);
                 out.push(Example {
                     name: "key-after-compromise",

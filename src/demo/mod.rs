@@ -18,6 +18,7 @@ use crate::domain::committee::{Committee, CommitteeKind, OrganizingUnit};
 use crate::domain::credit_code;
 use crate::domain::sanction::{Lift, Measure, Sanction, Subject, SubjectKind};
 use crate::store::Dataset;
+pub use certificates::DemoRegistry;
 
 /// Provinces in the demo: (code, short name used in document numbers, department name).
 const PROVINCES: [(&str, &str, &str); 7] = [
@@ -47,14 +48,29 @@ struct Builder {
 
 /// Builds the demo dataset for a registry whose "today" is `today` (no certificates).
 pub fn dataset(today: Date) -> Dataset {
-    demo(today, 0).dataset
+    realistic(today).ds
+}
+
+/// The realistic registry: authorities, delegations, committees of every kind, sanctions.
+fn realistic(today: Date) -> Builder {
+    let mut b =
+        Builder { today, rng: StdRng::seed_from_u64(0x7a68_6963_6865_6e67), ds: Dataset::default(), doc_counter: 0 };
+    b.authorities();
+    b.delegations();
+    b.provincial_committees();
+    b.city_committees();
+    b.unit_committees();
+    b.county_committees();
+    b.problem_committees();
+    b.sanctions();
+    b
 }
 
 /// The demo registry with about `certificates` certificates, and example certificate files:
 /// a valid one and one for each kind of fraud.
-pub fn demo(today: Date, certificates: usize) -> Demo {
+pub fn demo(today: Date, certificates: usize, registry: &DemoRegistry) -> Demo {
     let mut dataset = Dataset::default();
-    let examples = demo_in_batches(today, 0, certificates, usize::MAX, |batch| {
+    let examples = demo_in_batches(today, 0, certificates, usize::MAX, registry, |batch| {
         dataset = batch;
         Ok::<(), std::convert::Infallible>(())
     })
@@ -71,25 +87,17 @@ pub fn demo_in_batches<E>(
     committees: usize,
     certificates: usize,
     batch: usize,
+    registry: &DemoRegistry,
     mut sink: impl FnMut(Dataset) -> Result<(), E>,
 ) -> Result<Vec<crate::demo::certificates::Example>, E> {
-    let mut b =
-        Builder { today, rng: StdRng::seed_from_u64(0x7a68_6963_6865_6e67), ds: Dataset::default(), doc_counter: 0 };
-    b.authorities();
-    b.delegations();
-    b.provincial_committees();
-    b.city_committees();
-    b.unit_committees();
-    b.county_committees();
-    b.problem_committees();
-    b.sanctions();
+    let mut b = realistic(today);
     let base_committees = b.ds.committees.len();
     b.bulk_committees(committees);
     if certificates == 0 {
         sink(b.ds)?;
         return Ok(vec![]);
     }
-    let mut factory = crate::demo::certificates::CertificateFactory::new(&b.ds, today);
+    let mut factory = crate::demo::certificates::CertificateFactory::new(&b.ds, today, registry.clone());
     let mut rng = b.rng.clone();
     let first = factory.next_batch(&mut rng, certificates.min(batch));
     let examples = crate::demo::certificates::examples(&mut factory, &mut rng, &first);

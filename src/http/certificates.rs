@@ -6,11 +6,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::admin::publish_one;
 use super::extract::{Authenticated, JsonBody, idempotency};
-use super::params::{self, Params};
+use super::params;
 use crate::domain::certificate::{IssuerKey, ParsedCertificate, mask_name, parse_credential};
 use crate::domain::publish::{CertificateAct, CertificateSubmission, KeyAct, NewKey, Operation};
 use crate::domain::verification::{CertificateState, Check, HolderClaim, RegisteredCertificate, Verdict};
@@ -97,6 +97,48 @@ pub struct CertificatesApplied {
     pub replayed: bool,
 }
 
+/// A holder's ID number, to be digested for the certificate it will appear on.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolderIdDigestRequest {
+    pub certificate_number: String,
+    /// The resident ID number (GB 11643): used once to compute the digest, never stored or logged.
+    pub id_number: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HolderIdDigest {
+    /// `hmac-sha256:<key id>:<digest>`, for the certificate's `holderIdDigest`.
+    pub holder_id_digest: String,
+}
+
+/// The keyed digest of a holder's ID number (issuer role). Only the registry holds the key, so a
+/// certificate carrying the digest gives no offline search a foothold: docs/PRIVACY.md.
+#[utoipa::path(post, path = "/api/v1/admin/holder-id-digests", tag = "admin", request_body = HolderIdDigestRequest, security(("bearer" = [])),
+    responses((status = 200, body = HolderIdDigest), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn holder_id_digest(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    body: JsonBody<HolderIdDigestRequest>,
+) -> Result<Json<HolderIdDigest>, AppError> {
+    let probe = Operation::IssueCertificate(CertificateSubmission { credential: serde_json::Value::Null });
+    crate::domain::publish::check_role(&actor, &probe).map_err(AppError::Rule)?;
+    let request = body.value;
+    crate::domain::text::check_text("certificate_number", &request.certificate_number).map_err(AppError::Rule)?;
+    crate::domain::publish::non_empty("certificate_number", &request.certificate_number).map_err(AppError::Rule)?;
+    if !crate::domain::text::is_resident_id_number(&request.id_number) {
+        return Err(AppError::Rule(crate::domain::publish::Violation::new(
+            crate::domain::publish::ViolationKind::Invalid,
+            "invalid_id_number",
+            "id_number",
+            "不是有效的居民身份证号码（18 位，末位校验码须相符）",
+            "not a valid resident ID number (18 characters with a matching check character)",
+        )));
+    }
+    let digest = state.bindings.holder_key.digest(request.certificate_number.trim(), &request.id_number);
+    Ok(Json(HolderIdDigest { holder_id_digest: digest }))
+}
+
 /// Register signed certificates (issuer role). Each must pass every check short of being
 /// registered; a batch is all or nothing, and a refusal names the failing check.
 #[utoipa::path(post, path = "/api/v1/admin/certificates", tag = "admin", request_body = CertificateUpload, security(("bearer" = [])),
@@ -131,8 +173,7 @@ pub async fn issue_certificates(
     }
     let idem = idempotency(&headers, "POST /api/v1/admin/certificates", &body.digest)?;
     let outcome = state
-        .store
-        .execute(&actor, &ops, idem.as_ref(), None)
+        .execute(&actor, &ops, idem.as_ref())
         .await
         .map_err(|e| if single { AppError::from(e).single() } else { e.into() })?;
     let (applied, replayed) = match outcome {
@@ -250,7 +291,9 @@ fn summary(
 /// Verify a certificate: a signed file, or a number and a name. Every step of "what verified
 /// means" is reported with a stable code; a wrong name looks exactly like an unknown number.
 #[utoipa::path(post, path = "/api/v1/verify", tag = "certificates", request_body = VerifyRequest,
-    responses((status = 200, body = VerifyResponse), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = VerifyResponse),
+        (status = 429, description = "Too many verifications from this address; `Retry-After` says when to retry", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn verify_certificate(
     State(state): State<AppState>,
     body: JsonBody<VerifyRequest>,
@@ -272,12 +315,9 @@ pub async fn verify_certificate(
         }
         (None, None, Some(number)) => {
             let name = params::required("name", &request.name)?.to_string();
-            match state.store.certificate(number.trim()).await? {
-                Some((registered, credential)) if registered.holder_name == name.trim() => {
-                    state.verifier.presented(credential)
-                }
-                _ => return Ok(Json(not_found(&state).await?)),
-            }
+            return in_constant_time(state.name_check_floor, verify_registered(&state, number.trim(), &name, &holder))
+                .await
+                .map(Json);
         }
         _ => {
             return Err(AppError::invalid(
@@ -288,14 +328,38 @@ pub async fn verify_certificate(
             ));
         }
     };
-    let (outcome, registered) = state.verifier.verify(&mut presented, &holder).await?;
+    answer(&state, &mut presented, &holder).await.map(Json)
+}
+
+async fn answer(
+    state: &AppState,
+    presented: &mut crate::domain::verification::Presented,
+    holder: &HolderClaim,
+) -> Result<VerifyResponse, AppError> {
+    let (outcome, registered) = state.verifier.verify(presented, holder).await?;
     tracing::debug!(verdict = ?outcome.verdict, "certificate verified");
-    Ok(Json(VerifyResponse {
+    Ok(VerifyResponse {
         certificate: summary(presented.parsed.as_ref().ok(), registered.as_ref()),
         verdict: outcome.verdict,
         checks: outcome.checks,
-        checked_against: CheckedAgainst::now(&state).await?,
-    }))
+        checked_against: CheckedAgainst::now(state).await?,
+    })
+}
+
+/// Verifies the registered certificate numbered `number` when `name` is its holder's; otherwise
+/// `not_found`, whichever of the two was wrong.
+async fn verify_registered(
+    state: &AppState,
+    number: &str,
+    name: &str,
+    holder: &HolderClaim,
+) -> Result<VerifyResponse, AppError> {
+    match state.store.certificate(number).await? {
+        Some((registered, credential)) if same_name(&registered.holder_name, name) => {
+            answer(state, &mut state.verifier.presented(credential), holder).await
+        }
+        _ => not_found(state).await,
+    }
 }
 
 async fn not_found(state: &AppState) -> Result<VerifyResponse, AppError> {
@@ -307,14 +371,15 @@ async fn not_found(state: &AppState) -> Result<VerifyResponse, AppError> {
     })
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+/// A certificate number and the holder's full name. They travel in the body, never in a URL, so
+/// no proxy or access log records whose title was looked up.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LookupParams {
+pub struct LookupRequest {
     /// Certificate number.
-    number: Option<String>,
+    pub number: String,
     /// The holder's full name.
-    name: Option<String>,
+    pub name: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -322,25 +387,47 @@ pub struct LookupResponse {
     pub certificate: CertificateSummary,
 }
 
-/// Look a certificate up by number and holder name: a masked summary and its status.
-/// An unknown number and a wrong name get the same 404.
-#[utoipa::path(get, path = "/api/v1/certificates/lookup", tag = "certificates", params(LookupParams),
-    responses((status = 200, body = LookupResponse), (status = 404, body = Problem, content_type = "application/problem+json")))]
+/// Runs `work`, then waits out the rest of `floor` (sleeping costs no CPU).
+async fn in_constant_time<T>(floor: std::time::Duration, work: impl Future<Output = T>) -> T {
+    let deadline = tokio::time::Instant::now() + floor;
+    let answer = work.await;
+    tokio::time::sleep_until(deadline).await;
+    answer
+}
+
+/// Whether `claimed` is the registered name, comparing every byte whatever the first difference.
+fn same_name(registered: &str, claimed: &str) -> bool {
+    let (a, b) = (registered.as_bytes(), claimed.trim().as_bytes());
+    let mut differ = a.len() ^ b.len();
+    for (i, x) in a.iter().enumerate() {
+        differ |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
+    }
+    differ == 0
+}
+
+/// Look a certificate up by number and holder name: a masked summary and its status. An
+/// unknown number and a wrong name get the same 404, in the same time.
+#[utoipa::path(post, path = "/api/v1/certificates/lookup", tag = "certificates", request_body = LookupRequest,
+    responses((status = 200, body = LookupResponse), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many lookups from this address; `Retry-After` says when to retry", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn lookup(
     State(state): State<AppState>,
-    Params(p): Params<LookupParams>,
+    body: JsonBody<LookupRequest>,
 ) -> Result<Json<LookupResponse>, AppError> {
-    let number = params::required("number", &p.number)?;
-    let name = params::required("name", &p.name)?;
-    let not_found = || AppError::not_found("certificate", "(number, name)");
-    let (registered, credential) = state.store.certificate(number).await?.ok_or_else(not_found)?;
-    if registered.holder_name != name {
-        return Err(not_found());
-    }
-    // A lookup shows the registered certificate: no proof to check, only its subject to read.
-    let certificate = summary(parse_credential(&credential).ok().as_ref(), Some(&registered))
-        .ok_or_else(|| AppError::Internal("a registered certificate no longer parses".into()))?;
-    Ok(Json(LookupResponse { certificate }))
+    let request = body.value;
+    in_constant_time(state.name_check_floor, async {
+        let not_found = || AppError::not_found("certificate", "(number, name)");
+        let (registered, credential) = state.store.certificate(request.number.trim()).await?.ok_or_else(not_found)?;
+        if !same_name(&registered.holder_name, &request.name) {
+            return Err(not_found());
+        }
+        // A lookup shows the registered certificate: no proof to check, only its subject to read.
+        let certificate = summary(parse_credential(&credential).ok().as_ref(), Some(&registered))
+            .ok_or_else(|| AppError::Internal("a registered certificate no longer parses".into()))?;
+        Ok(Json(LookupResponse { certificate }))
+    })
+    .await
 }
 
 /// The W3C Bitstring Status List of one issuing authority and purpose (`<authority>.revocation`

@@ -8,13 +8,16 @@ pub mod certificates;
 pub mod committees;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod log;
 pub mod openapi;
 pub mod page_cache;
 pub mod params;
 pub mod problem;
+pub mod rate_limit;
 pub mod router;
 pub mod sanctions;
+pub mod serve;
 pub mod state;
 pub mod views;
 

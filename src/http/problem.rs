@@ -40,6 +40,9 @@ pub enum AppError {
     NotYetLogged,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// This client sent more requests of this kind than its quota allows (429).
+    #[error("rate limited for {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("configuration: {0}")]
     Config(String),
     /// The database cannot be reached or did not answer in time (503).
@@ -175,6 +178,7 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } | AppError::RouteNotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) | AppError::NotYetLogged => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Config(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -269,6 +273,12 @@ impl AppError {
                 "该地址不支持此方法 / this path does not support this method".into(),
                 vec![],
             ),
+            AppError::RateLimited { retry_after } => (
+                "rate-limited",
+                "请求过于频繁 / Too many requests",
+                format!("此类请求过于频繁，请 {retry_after} 秒后重试 / too many requests of this kind from your address; retry in {retry_after} s"),
+                vec![],
+            ),
             AppError::NotYetLogged => (
                 "not-yet-checkpointed",
                 "尚未纳入签名检查点 / Not yet in a checkpoint",
@@ -326,8 +336,14 @@ impl IntoResponse for AppError {
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let AppError::Unavailable(_) = &self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        match &self {
+            AppError::Unavailable(_) => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            }
+            AppError::RateLimited { retry_after } => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
         }
         response
     }

@@ -17,12 +17,14 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::extract::MAX_BODY_BYTES;
+use super::limits::RateLimits;
 use super::openapi::{ApiDoc, tidy};
 use super::problem::{AppError, problem_response};
+use super::rate_limit::limited;
 use super::state::AppState;
 use super::{admin, authorities, catalog, certificates, committees, health, log, sanctions};
 
-fn api_router() -> OpenApiRouter<AppState> {
+fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(committees::list_committees))
         .routes(routes!(committees::get_committee))
@@ -53,10 +55,15 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(certificates::get_key))
         .routes(routes!(certificates::register_key))
         .routes(routes!(certificates::act_on_key))
+        .routes(routes!(certificates::holder_id_digest))
         .routes(routes!(certificates::issue_certificates))
         .routes(routes!(certificates::act_on_certificate))
-        .routes(routes!(certificates::verify_certificate).layer(DefaultBodyLimit::max(certificates::MAX_VERIFY_BYTES)))
-        .routes(routes!(certificates::lookup))
+        .routes(limited(
+            routes!(certificates::verify_certificate).layer(DefaultBodyLimit::max(certificates::MAX_VERIFY_BYTES)),
+            limits.verifications,
+            limits,
+        ))
+        .routes(limited(routes!(certificates::lookup), limits.lookups, limits))
         .routes(routes!(certificates::status_list))
         .routes(routes!(certificates::bundle))
         .routes(routes!(log::certificate_proof))
@@ -70,11 +77,11 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document the service serves at `/openapi.json` (and commits as `openapi/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    tidy(api_router().into_openapi())
+    tidy(api_router(&RateLimits::default()).into_openapi())
 }
 
 pub fn build_router(state: AppState) -> Router {
-    let (router, api) = api_router().split_for_parts();
+    let (router, api) = api_router(&state.limits).split_for_parts();
     let router = router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", tidy(api)))
         .fallback(|| async { AppError::RouteNotFound })

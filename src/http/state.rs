@@ -2,7 +2,11 @@
 
 use std::sync::Arc;
 
-use crate::store::DynStore;
+use crate::domain::publish::{Actor, Operation};
+use crate::http::limits::RateLimits;
+use crate::publish::WriteOutcome;
+use crate::publish::bindings::RegistryBindings;
+use crate::store::{DynStore, Idempotency, StoreError, StoreResult};
 use crate::transparency::LogSigner;
 use crate::verify::registry_key::RegistryKey;
 
@@ -28,6 +32,32 @@ pub struct Shared {
     pub bundle: tokio::sync::Mutex<Option<(i64, axum::body::Bytes)>>,
     /// Verifies presented certificates against the store.
     pub verifier: crate::verify::Verifier,
+    /// What a certificate must carry to be this registry's: its status-list URLs, its holder ID key.
+    pub bindings: RegistryBindings,
+    pub limits: RateLimits,
+    /// The least time any answer to a number and a name takes (see `certificates::lookup`).
+    pub name_check_floor: std::time::Duration,
+}
+
+/// How this service is reached and how it protects itself.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// e.g. `https://zhicheng.example.cn`: the ids of the credentials it signs, the status-list
+    /// URLs its certificates must name.
+    pub public_url: String,
+    pub limits: RateLimits,
+    pub name_check_floor: std::time::Duration,
+}
+
+impl Settings {
+    /// The defaults for a service reached at `public_url`.
+    pub fn new(public_url: &str) -> Settings {
+        Settings {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            limits: RateLimits::default(),
+            name_check_floor: crate::http::limits::NAME_CHECK_FLOOR,
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -39,16 +69,31 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(store: DynStore, registry: RegistryKey, log: LogSigner, public_url: &str) -> AppState {
+    pub fn new(store: DynStore, registry: RegistryKey, log: LogSigner, settings: Settings) -> AppState {
+        let holder_key = Arc::new(registry.holder_id_key());
         AppState(Arc::new(Shared {
-            verifier: crate::verify::Verifier::new(store.clone()),
+            verifier: crate::verify::Verifier::new(store.clone(), Some(holder_key.clone())),
+            bindings: RegistryBindings::new(&settings.public_url, holder_key),
+            limits: settings.limits,
+            name_check_floor: settings.name_check_floor,
             store,
             registry: Arc::new(registry),
-            public_url: public_url.trim_end_matches('/').into(),
+            public_url: settings.public_url.into(),
             log: Arc::new(log),
             pages: crate::http::page_cache::PageCache::new(),
             status_lists: moka::sync::Cache::new(10_000),
             bundle: tokio::sync::Mutex::new(None),
         }))
+    }
+
+    /// Applies a write: the registry's own bindings first, then the store's batch.
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        ops: &[Operation],
+        idempotency: Option<&Idempotency>,
+    ) -> StoreResult<WriteOutcome> {
+        self.bindings.check(ops).map_err(StoreError::Rejected)?;
+        self.store.execute(actor, ops, idempotency, None).await
     }
 }

@@ -643,6 +643,7 @@ impl Batch {
             committee: self.committee_records.get(&parsed.subject.committee_id),
             graph: &self.graph,
             registered: None,
+            holder_key: None,
             now: cx.now,
         };
         let outcome = verify(&presented, &evidence, &HolderClaim::default());

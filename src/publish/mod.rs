@@ -3,6 +3,7 @@
 //! event payload every write logs, the bulk-file parsers, and new ids.
 
 pub mod batch;
+pub mod bindings;
 pub mod event;
 pub mod ids;
 pub mod import;

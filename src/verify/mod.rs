@@ -6,10 +6,13 @@ pub mod offline;
 pub mod registry_key;
 pub mod signature_batch;
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use ed25519_dalek::VerifyingKey;
 
 use crate::crypto::multikey::decode_public;
+use crate::domain::holder_id::HolderIdKey;
 use crate::domain::verification::{Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, verify};
 use crate::store::{DynStore, StoreResult};
 use signature_batch::SignatureBatcher;
@@ -20,11 +23,13 @@ pub struct Verifier {
     store: DynStore,
     signer_keys: SignerKeys,
     signatures: SignatureBatcher,
+    /// Absent where the registry's secret is not at hand: ID numbers are then not checked.
+    holder_key: Option<Arc<HolderIdKey>>,
 }
 
 impl Verifier {
-    pub fn new(store: DynStore) -> Verifier {
-        Verifier { store, signer_keys: SignerKeys::new(), signatures: SignatureBatcher::default() }
+    pub fn new(store: DynStore, holder_key: Option<Arc<HolderIdKey>>) -> Verifier {
+        Verifier { store, signer_keys: SignerKeys::new(), signatures: SignatureBatcher::default(), holder_key }
     }
 
     /// Parses a credential, decoding its signer's key through the cache.
@@ -58,6 +63,7 @@ impl Verifier {
             committee: committee.as_deref(),
             graph: &graph,
             registered: registered.as_ref(),
+            holder_key: self.holder_key.as_deref(),
             now: Utc::now(),
         };
         Ok((verify(presented, &evidence, holder), registered))

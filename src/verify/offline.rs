@@ -112,6 +112,7 @@ impl OfflineRegistry {
             committee: presented.committee_id().and_then(|c| self.committees.get(c)),
             graph: &self.graph,
             registered: presented.certificate_number().and_then(|n| self.certificates.get(n)),
+            holder_key: None,
             now,
         };
         verify(presented, &evidence, holder)

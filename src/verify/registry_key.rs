@@ -56,6 +56,12 @@ impl RegistryKey {
         &self.signing
     }
 
+    /// The secret that keys holder ID digests, derived from this key so every node of a
+    /// deployment that shares the registry key checks the same digests.
+    pub fn holder_id_key(&self) -> crate::domain::holder_id::HolderIdKey {
+        crate::domain::holder_id::HolderIdKey::derive(&self.signing.to_bytes())
+    }
+
     /// The `did:key` verification method of this key.
     pub fn verification_method(&self) -> String {
         format!("did:key:{0}#{0}", self.public)

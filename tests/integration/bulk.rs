@@ -105,14 +105,32 @@ impl Server {
     /// A server on `port` signing its log with the key in `log_key` (created if missing; a
     /// fresh key of its own when `None`).
     pub async fn start_with(url: &str, log_filter: &str, port: u16, log_key: Option<&std::path::Path>) -> Server {
+        Server::start_with_args(url, log_filter, port, log_key, &[]).await
+    }
+
+    /// As `start_with`, with more `serve` arguments. Rate limits are off unless `args` set them:
+    /// most tests send more than one person would.
+    pub async fn start_with_args(
+        url: &str,
+        log_filter: &str,
+        port: u16,
+        log_key: Option<&std::path::Path>,
+        args: &[&str],
+    ) -> Server {
         let addr = format!("127.0.0.1:{port}");
         let keys = tempfile::tempdir().unwrap();
         let log_key = log_key.map_or_else(|| keys.path().join("log.key"), std::path::Path::to_path_buf);
+        // The test registry's key, so holder ID digests made anywhere in a test check everywhere.
+        let secret = zhicheng::crypto::multikey::encode_secret(crate::support::registry_key().signing_key());
+        zhicheng::verify::registry_key::write_secret(&keys.path().join("registry.key"), &secret).unwrap();
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zhicheng"))
             .args(["serve", "--listen", &addr, "--database-url", url, "--deployment", "test", "--log-key"])
             .arg(&log_key)
             .arg("--registry-key")
             .arg(keys.path().join("registry.key"))
+            .args(args)
+            .env("ZHICHENG_LOOKUPS_PER_MINUTE", "0")
+            .env("ZHICHENG_VERIFICATIONS_PER_MINUTE", "0")
             .env("RUST_LOG", log_filter)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

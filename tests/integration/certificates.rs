@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use zhicheng::crypto::{data_integrity, multikey};
-use zhicheng::domain::certificate::{IssuerRef, TitleSubject, holder_id_digest, unsigned_credential};
+use zhicheng::domain::certificate::{IssuerRef, TitleSubject, unsigned_credential};
 use zhicheng::domain::publish::Role;
 
 use crate::fixtures;
@@ -60,7 +60,7 @@ impl Issuer {
 pub fn subject(number: &str, committee: &str, series: &str, level: &str, evaluated: &str) -> TitleSubject {
     serde_json::from_value(json!({
         "type": "ProfessionalTitle", "formatVersion": 1, "certificateNumber": number, "holderName": "张小三",
-        "holderIdDigest": holder_id_digest("220102198001011234", b"fixed-test-salt"),
+        "holderIdDigest": crate::support::holder_key().digest(number, "220102198001011234"),
         "series": series, "specialty": "建筑工程", "level": level, "titleName": "工程师", "obtainedBy": "evaluation",
         "committeeId": committee, "committeeName": "吉林省建筑工程中级职称评审委员会", "evaluationDate": evaluated,
         "approvalDocument": "吉人社函〔2023〕50号", "applicantRegion": "220102", "ownStaff": false
@@ -313,19 +313,35 @@ async fn lookups_mask_names_and_hide_wrong_names(app: TestApp) {
         &s.issuer.sign(&subject("LK-1", "c-eng", "ENGINEERING", "intermediate", "2023-05-01"), "jilin", now_minus(1)),
     )
     .await;
-    let found = app.ok("/api/v1/certificates/lookup?number=LK-1&name=张小三").await;
-    assert_eq!(found["certificate"]["holder"], "张*三");
-    assert_eq!(found["certificate"]["status"]["state"], "active");
-    assert!(!found.to_string().contains("张小三"), "the full name is not echoed");
-    let wrong_name = app.get("/api/v1/certificates/lookup?number=LK-1&name=李四").await;
-    let unknown = app.get("/api/v1/certificates/lookup?number=LK-404&name=张小三").await;
+    let lookup = |number: &str, name: &str| {
+        let body = json!({"number": number, "name": name});
+        let app = &app;
+        async move {
+            let started = std::time::Instant::now();
+            let answer = app.send("POST", "/api/v1/certificates/lookup", None, Some(body), &[]).await;
+            (answer, started.elapsed())
+        }
+    };
+    let floor = zhicheng::http::limits::NAME_CHECK_FLOOR;
+    let (found, took) = lookup("LK-1", "张小三").await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert_eq!(found.body["certificate"]["holder"], "张*三");
+    assert_eq!(found.body["certificate"]["status"]["state"], "active");
+    assert!(!found.body.to_string().contains("张小三"), "the full name is not echoed");
+    assert!(took >= floor, "{took:?}");
+    let (wrong_name, took_wrong) = lookup("LK-1", "李四").await;
+    let (unknown, took_unknown) = lookup("LK-404", "张小三").await;
     assert_eq!(wrong_name.status.as_u16(), 404);
     assert_eq!(wrong_name.body, unknown.body, "a wrong name must look exactly like an unknown number");
+    assert!(took_wrong >= floor && took_unknown >= floor, "both wait out the floor: {took_wrong:?} {took_unknown:?}");
     let v1 = verify(&app, json!({"certificate_number": "LK-1", "name": "李四"})).await;
     let v2 = verify(&app, json!({"certificate_number": "LK-404", "name": "李四"})).await;
     assert_eq!(v1["verdict"], "not_found");
     assert_eq!((&v1["checks"], &v1["certificate"]), (&v2["checks"], &v2["certificate"]));
-    app.get("/api/v1/certificates/lookup?number=LK-1").await.problem(400, "required");
+    // The name never travels in a URL: the old GET is gone.
+    assert_eq!(app.get("/api/v1/certificates/lookup?number=LK-1&name=张小三").await.status.as_u16(), 405);
+    let missing = app.send("POST", "/api/v1/certificates/lookup", None, Some(json!({"number": "LK-1"})), &[]).await;
+    assert_eq!(missing.status.as_u16(), 422, "{}", missing.body);
 }
 
 async fn issuing_refuses_what_would_not_verify(app: TestApp) {
@@ -523,7 +539,7 @@ async fn a_batch_cannot_make_a_malleated_signature_valid(app: TestApp) {
     assert_eq!(failures(&answer), [pair("signature", "bad_signature")]);
     // Were a batch to accept it, the registry would still not know it.
     presented.set_signature_valid(true);
-    let verifier = zhicheng::verify::Verifier::new(app.store.clone());
+    let verifier = zhicheng::verify::Verifier::new(app.store.clone(), None);
     let (outcome, _) = verifier.verify(&mut presented, &HolderClaim::default()).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Invalid);
     let failed: Vec<_> = outcome

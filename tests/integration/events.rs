@@ -41,7 +41,7 @@ async fn assert_issuance_proven(app: &TestApp, credential: &Value) {
 /// certificate; `certificates::a_good_certificate_passes_every_step` does the same for one
 /// issued through the API.
 async fn every_demo_certificate_proves_its_issuance(app: TestApp) {
-    let demo = zhicheng::demo::demo(zhicheng::store::today(), 40);
+    let demo = zhicheng::demo::demo(zhicheng::store::today(), 40, &TestApp::demo_registry());
     app.load(&demo.dataset).await;
     let certificates = &demo.dataset.certificates;
     assert!(certificates.len() >= 30, "{}", certificates.len());
@@ -57,7 +57,7 @@ async fn every_demo_certificate_proves_its_issuance(app: TestApp) {
 /// Every path writes the one typed payload: each demo event reads back as an `EventPayload`
 /// of its own kind (sanctions against people once their names are commitments aside).
 async fn demo_events_read_as_typed_payloads(app: TestApp) {
-    app.load(&zhicheng::demo::demo(zhicheng::store::today(), 5).dataset).await;
+    app.load(&zhicheng::demo::demo(zhicheng::store::today(), 5, &TestApp::demo_registry()).dataset).await;
     let events = app.store.events_after(&Default::default(), None, 10_000).await.unwrap();
     assert!(events.len() > 600, "{}", events.len());
     let mut committed = 0;

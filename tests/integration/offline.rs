@@ -13,7 +13,7 @@ both!(
 );
 
 async fn load_demo(app: &TestApp) -> Vec<zhicheng::demo::certificates::Example> {
-    let demo = zhicheng::demo::demo(zhicheng::store::today(), 2_000);
+    let demo = zhicheng::demo::demo(zhicheng::store::today(), 2_000, &TestApp::demo_registry());
     app.load(&demo.dataset).await;
     demo.examples
 }
@@ -78,6 +78,16 @@ async fn offline_and_online_verification_agree_on_every_demo_example(app: TestAp
             assert_eq!(out.status.code(), Some(if wanted == "valid" { 0 } else { 2 }));
         }
     }
+    // A bundle is believed only under a key the verifier chose to trust: it cannot vouch for itself.
+    let valid_file = dir.path().join("valid.json");
+    let unpinned = std::process::Command::new(env!("CARGO_BIN_EXE_zhicheng"))
+        .args(["verify", valid_file.to_str().unwrap(), "--bundle", bundle_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(unpinned.status.code(), Some(1), "an unpinned bundle is refused");
+    let said = String::from_utf8_lossy(&unpinned.stderr);
+    assert!(said.contains("--registry-key") && said.contains(&registry.registry_key), "{said}");
+    assert!(unpinned.stdout.is_empty(), "no verdict is printed");
     // A bundle altered in transit, or signed by another key, is refused.
     let mut altered = bundle.clone();
     altered["credentialSubject"]["log_size"] = json!(0);

@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use sqlx::Connection;
 use tower::ServiceExt;
+use zhicheng::http::limits::RateLimits;
 use zhicheng::http::router::build_router;
 use zhicheng::http::state::AppState;
 use zhicheng::store::{self, Dataset, DynStore};
@@ -113,14 +115,22 @@ impl TestApp {
         let store: DynStore = std::sync::Arc::new(zhicheng::store::cached::CachedStore::new(store, Default::default()));
         let log_key = zhicheng::verify::registry_key::RegistryKey::generate().signing_key().clone();
         let log = zhicheng::transparency::LogSigner::new("test", log_key).expect("log signer");
-        let state = AppState::new(
-            store.clone(),
-            zhicheng::verify::registry_key::RegistryKey::generate(),
-            log,
-            "http://registry.test",
-        );
+        let state = AppState::new(store.clone(), registry_key(), log, settings(RateLimits::off()));
         let log = state.log.clone();
         TestApp { router: build_router(state), store, log, url, _cleanup: cleanup }
+    }
+
+    /// The same app behind per-client rate limits (most tests send more than a person would).
+    /// Every request of a test comes from 127.0.0.1 unless it says otherwise.
+    pub fn rate_limited(mut self, limits: RateLimits) -> TestApp {
+        let log = zhicheng::transparency::LogSigner::clone(&self.log);
+        self.router = build_router(AppState::new(self.store.clone(), registry_key(), log, settings(limits)));
+        self
+    }
+
+    /// The registry the demo certificates of a test belong to.
+    pub fn demo_registry() -> zhicheng::demo::DemoRegistry {
+        zhicheng::demo::DemoRegistry { url: REGISTRY_URL.into(), holder_key: std::sync::Arc::new(holder_key()) }
     }
 
     /// Does what the server's sequencer does every second: signs a checkpoint if the log
@@ -174,7 +184,7 @@ impl TestApp {
             None => builder.body(Body::empty()),
         }
         .expect("request");
-        self.call(request).await
+        self.send_request(request).await
     }
 
     /// Sends a raw body with a content type (imports, malformed JSON).
@@ -190,14 +200,18 @@ impl TestApp {
         if let Some(token) = token {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }
-        self.call(builder.body(body.into()).expect("request")).await
+        self.send_request(builder.body(body.into()).expect("request")).await
     }
 
     pub async fn post(&self, uri: &str, token: &str, body: Value) -> Response {
         self.send("POST", uri, Some(token), Some(body), &[]).await
     }
 
-    async fn call(&self, request: Request<Body>) -> Response {
+    /// Any prepared request (from 127.0.0.1 unless it carries its own `ConnectInfo`).
+    pub async fn send_request(&self, mut request: Request<Body>) -> Response {
+        if request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().is_none() {
+            request.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 40000))));
+        }
         let response = self.router.clone().oneshot(request).await.expect("router answers");
         let status = response.status();
         let headers = response.headers().clone();
@@ -280,3 +294,20 @@ macro_rules! both {
     };
 }
 pub(crate) use both;
+
+fn settings(limits: RateLimits) -> zhicheng::http::state::Settings {
+    zhicheng::http::state::Settings { limits, ..zhicheng::http::state::Settings::new(REGISTRY_URL) }
+}
+
+/// Every test app is this registry: its status lists are under this URL.
+pub const REGISTRY_URL: &str = "http://registry.test";
+
+/// The test registry's key (fixed, so certificates made before an app is built are its own).
+pub fn registry_key() -> zhicheng::verify::registry_key::RegistryKey {
+    zhicheng::verify::registry_key::RegistryKey::from_signing(ed25519_dalek::SigningKey::from_bytes(&[42; 32]))
+}
+
+/// The key of the test registry's holder ID digests.
+pub fn holder_key() -> zhicheng::domain::holder_id::HolderIdKey {
+    registry_key().holder_id_key()
+}

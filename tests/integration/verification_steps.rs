@@ -62,11 +62,13 @@ fn failures(world: &World, credential: serde_json::Value, setup: &Setup) -> (Ver
         registered(&original, state)
     });
     let committee = presented.committee_id().and_then(|id| world.records.iter().find(|r| r.committee.id == id));
+    let holder_key = crate::support::holder_key();
     let evidence = Evidence {
         key: key.as_ref(),
         committee,
         graph: &world.graph,
         registered: registered_copy.as_ref(),
+        holder_key: Some(&holder_key),
         now: Utc::now(),
     };
     let outcome = verify(&presented, &evidence, &setup.holder);

@@ -39,7 +39,8 @@ pub struct TitleSubject {
     pub format_version: u64,
     pub certificate_number: String,
     pub holder_name: String,
-    /// `sha256:<salt>:<digest>` (base64url) of the resident ID number; never the number.
+    /// `hmac-sha256:<key id>:<digest>` of the resident ID number under the registry's secret
+    /// (domain::holder_id); never the number, and nothing an offline search can use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder_id_digest: Option<String>,
     pub series: String,
@@ -244,30 +245,6 @@ pub struct IssuerKey {
     pub registered_by: String,
 }
 
-/// `sha256:<salt>:<digest>` of a resident ID number, salted per certificate.
-pub fn holder_id_digest(id_number: &str, salt: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut data = salt.to_vec();
-    data.extend_from_slice(normalize_id_number(id_number).as_bytes());
-    format!("sha256:{}:{}", b64.encode(salt), b64.encode(crate::crypto::sha256(&data)))
-}
-
-/// Whether `id_number` matches a `holder_id_digest`.
-pub fn holder_id_matches(digest: &str, id_number: &str) -> bool {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut parts = digest.splitn(3, ':');
-    match (parts.next(), parts.next().and_then(|s| b64.decode(s).ok()), parts.next()) {
-        (Some("sha256"), Some(salt), Some(_)) => holder_id_digest(id_number, &salt) == digest,
-        _ => false,
-    }
-}
-
-fn normalize_id_number(id: &str) -> String {
-    id.trim().to_uppercase()
-}
-
 /// Masks a name for public answers: 张三 → 张*, 张小三 → 张*三, 欧阳小明 → 欧**明.
 pub fn mask_name(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
@@ -304,13 +281,9 @@ mod tests {
     }
 
     #[test]
-    fn names_are_masked_and_id_digests_match_only_their_number() {
+    fn names_are_masked() {
         assert_eq!(mask_name("张三"), "张*");
         assert_eq!(mask_name("张小三"), "张*三");
         assert_eq!(mask_name("欧阳小明"), "欧**明");
-        let digest = holder_id_digest("22010219800101123x", b"salt-1234");
-        assert!(holder_id_matches(&digest, "22010219800101123X"));
-        assert!(!holder_id_matches(&digest, "220102198001011230"));
-        assert!(!digest.contains("2201021980"));
     }
 }

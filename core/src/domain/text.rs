@@ -122,6 +122,12 @@ pub fn contains_id_number(text: &str) -> bool {
     })
 }
 
+/// Whether `text`, trimmed, is exactly one resident ID number (GB 11643).
+pub fn is_resident_id_number(text: &str) -> bool {
+    let chars: Vec<char> = text.trim().chars().collect();
+    chars.len() == 18 && is_id_number(&chars)
+}
+
 fn is_id_number(chars: &[char]) -> bool {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::authority::AuthorityGraph;
-use super::certificate::{IssuerKey, IssuerRef, ParsedCertificate, holder_id_matches, parse_credential};
+use super::certificate::{IssuerKey, IssuerRef, ParsedCertificate, parse_credential};
 use super::committee::CommitteeRecord;
 use super::coverage::{CoverageQuery, authorization_coverage, sanction_reasons};
+use super::holder_id::{self, HolderIdCheck, HolderIdKey};
 use crate::crypto::data_integrity::{self, Proof, ProofError, SignatureCheck};
 use crate::crypto::{jcs, multikey, sha256};
 use ed25519_dalek::VerifyingKey;
@@ -160,6 +161,8 @@ pub struct Evidence<'a> {
     pub committee: Option<&'a CommitteeRecord>,
     pub graph: &'a AuthorityGraph,
     pub registered: Option<&'a RegisteredCertificate>,
+    /// The registry's holder ID key: only the registry itself can check an ID number.
+    pub holder_key: Option<&'a HolderIdKey>,
     pub now: DateTime<Utc>,
 }
 
@@ -236,7 +239,7 @@ pub fn verify(presented: &Presented, evidence: &Evidence<'_>, holder: &HolderCla
     checks.extend(committee_checks(parsed, evidence));
     checks.push(status_check(evidence));
     checks.push(registry_check(presented, evidence));
-    checks.push(holder_check(parsed, holder));
+    checks.push(holder_check(parsed, holder, evidence.holder_key));
     finish(checks)
 }
 
@@ -444,7 +447,7 @@ fn registry_check(presented: &Presented, evidence: &Evidence<'_>) -> Check {
     }
 }
 
-fn holder_check(parsed: &ParsedCertificate, holder: &HolderClaim) -> Check {
+fn holder_check(parsed: &ParsedCertificate, holder: &HolderClaim, key: Option<&HolderIdKey>) -> Check {
     let s = &parsed.subject;
     if holder.name.is_none() && holder.id_number.is_none() {
         return skip(Step::Holder, "未提供持证人信息", "no holder details were presented");
@@ -455,9 +458,19 @@ fn holder_check(parsed: &ParsedCertificate, holder: &HolderClaim) -> Check {
         return fail(Step::Holder, "holder_name_mismatch", "持证人姓名不符", "the holder's name does not match");
     }
     if let Some(id) = &holder.id_number {
-        let matches = s.holder_id_digest.as_deref().is_some_and(|d| holder_id_matches(d, id));
-        if !matches {
-            return fail(Step::Holder, "holder_id_mismatch", "身份证号码不符", "the ID number does not match");
+        let found = s.holder_id_digest.as_deref().map(|d| holder_id::check(d, &s.certificate_number, id, key));
+        match found {
+            Some(HolderIdCheck::Matches) => {}
+            Some(HolderIdCheck::NeedsRegistry) => {
+                return skip(
+                    Step::Holder,
+                    "身份证号码只能由登记机构在线核对",
+                    "only the registry can check an ID number: verify online",
+                );
+            }
+            Some(HolderIdCheck::DoesNotMatch) | None => {
+                return fail(Step::Holder, "holder_id_mismatch", "身份证号码不符", "the ID number does not match");
+            }
         }
     }
     pass(Step::Holder, "持证人信息相符", "the holder details match")

@@ -84,11 +84,8 @@ pub async fn import(
     let digest = hex::encode(Sha256::digest(&body));
     let idem = idempotency(&headers, "POST /api/v1/admin/import", &digest)?;
     tracing::info!(operations = parsed.operations.len(), authority.id = %actor.authority_id, credential = %actor.credential, "import started");
-    let outcome = state
-        .store
-        .execute(&actor, &parsed.operations, idem.as_ref(), None)
-        .await
-        .map_err(|e| AppError::in_file(e, &parsed))?;
+    let outcome =
+        state.execute(&actor, &parsed.operations, idem.as_ref()).await.map_err(|e| AppError::in_file(e, &parsed))?;
     let (applied, replayed) = match outcome {
         WriteOutcome::Applied(a) => (a, false),
         WriteOutcome::Replayed(a) => (a, true),

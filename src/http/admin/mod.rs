@@ -46,11 +46,8 @@ pub async fn publish_one(
     op: Operation,
 ) -> Result<Response, AppError> {
     let idem = idempotency(headers, route, digest)?;
-    let outcome = state
-        .store
-        .execute(actor, std::slice::from_ref(&op), idem.as_ref(), None)
-        .await
-        .map_err(|e| AppError::from(e).single())?;
+    let outcome =
+        state.execute(actor, std::slice::from_ref(&op), idem.as_ref()).await.map_err(|e| AppError::from(e).single())?;
     let (mut applied, replayed) = match outcome {
         WriteOutcome::Applied(a) => (a, false),
         WriteOutcome::Replayed(a) => (a, true),

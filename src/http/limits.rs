@@ -1,0 +1,58 @@
+//! What the service allows one client: quotas on the answers that check a name or an ID
+//! number, and the least time such an answer takes. Configuration only; `rate_limit` enforces
+//! the quotas, `certificates` the floor.
+
+/// Every answer to a number and a name takes at least this long, found or not: a wrong name and
+/// an unknown number are told apart neither by their bodies nor by their timing.
+pub const NAME_CHECK_FLOOR: std::time::Duration = std::time::Duration::from_millis(30);
+
+/// One quota: `burst` requests at once, then one more every `period`.
+#[derive(Debug, Clone, Copy)]
+pub struct Quota {
+    pub burst: u32,
+    pub period: std::time::Duration,
+}
+
+impl Quota {
+    /// `per_minute` requests a minute on average, a third of them at once; `None` when 0 (no limit).
+    pub fn per_minute(per_minute: u32) -> Option<Quota> {
+        (per_minute > 0).then(|| Quota {
+            burst: (per_minute / 3).max(1),
+            period: std::time::Duration::from_micros(60_000_000 / u64::from(per_minute)),
+        })
+    }
+}
+
+/// A person looking titles up one by one never comes near these; a search does at once.
+pub const DEFAULT_LOOKUPS_PER_MINUTE: u32 = 30;
+pub const DEFAULT_VERIFICATIONS_PER_MINUTE: u32 = 60;
+
+/// The service's quotas and how it tells clients apart.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// `POST /api/v1/certificates/lookup`.
+    pub lookups: Option<Quota>,
+    /// `POST /api/v1/verify`.
+    pub verifications: Option<Quota>,
+    /// Behind a reverse proxy every peer is the proxy: then the client is the one the proxy names
+    /// in `X-Forwarded-For` / `X-Real-IP` / `Forwarded`. Off by default, since a client that
+    /// reaches the service directly could name anyone.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for RateLimits {
+    fn default() -> RateLimits {
+        RateLimits {
+            lookups: Quota::per_minute(DEFAULT_LOOKUPS_PER_MINUTE),
+            verifications: Quota::per_minute(DEFAULT_VERIFICATIONS_PER_MINUTE),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl RateLimits {
+    /// No limits (benchmarks, tests that are not about limits).
+    pub fn off() -> RateLimits {
+        RateLimits { lookups: None, verifications: None, trust_forwarded_for: false }
+    }
+}
