@@ -271,24 +271,27 @@ async fn import(args: ImportArgs) -> Result<(), AppError> {
     });
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| AppError::Config(format!("无法读取 {0} / cannot read {0}: {e}", args.file.display())))?;
-    let parsed = crate::publish::import::parse(&text, format, args.csv_type.map(Into::into))
-        .map_err(|e| report_rejection(e.into()))?;
+    let csv_type = args.csv_type.map(Into::into);
+    // A publisher cannot issue certificates, so no certificate needs this registry's bindings.
+    let operations =
+        crate::publish::import::check(&text, format, csv_type, |_| Ok(())).map_err(|e| report_rejection(e.into()))?;
     let store = open(&args.database.database_url, false).await?;
     let actor = crate::domain::publish::Actor {
         authority_id: args.authority.clone(),
         credential: "cli".into(),
         role: crate::domain::publish::Role::Publisher,
     };
-    let bar = indicatif::ProgressBar::new(parsed.operations.len() as u64);
+    let bar = indicatif::ProgressBar::new(operations as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} operations ({per_sec}, {eta} left)")
             .expect("valid progress template"),
     );
     let progress = |n: usize| bar.set_position(n as u64);
     let started = std::time::Instant::now();
-    let outcome = store.execute(&actor, &parsed.operations, None, Some(&progress)).await;
+    let mut source = crate::publish::import::FileOperations::new(&text, format, csv_type)?;
+    let outcome = store.execute_from(&actor, &mut source, None, Some(&progress)).await;
     bar.finish_and_clear();
-    let applied = match outcome.map_err(|e| report_rejection(AppError::in_file(e, &parsed)))? {
+    let applied = match outcome.map_err(|e| report_rejection(e.into()))? {
         crate::store::WriteOutcome::Applied(a) | crate::store::WriteOutcome::Replayed(a) => a.len(),
     };
     let seconds = started.elapsed().as_secs_f64();

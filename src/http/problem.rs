@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::domain::publish::{Violation, ViolationKind};
 
 pub use crate::domain::publish::{LineViolation, MAX_REPORTED_LINES};
-use crate::publish::import::{ImportError, ParsedFile};
+use crate::publish::import::ImportError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -130,14 +130,6 @@ impl From<ImportError> for AppError {
 }
 
 impl AppError {
-    /// A store error for the operations of a bulk file, a rejection naming file lines.
-    pub fn in_file(e: StoreError, parsed: &ParsedFile) -> AppError {
-        match e {
-            StoreError::Rejected(lines) => AppError::Rejected(parsed.locate(lines)),
-            other => other.into(),
-        }
-    }
-
     pub fn invalid(
         field: &str,
         code: &'static str,

@@ -40,6 +40,14 @@ impl RegistryBindings {
         if refused.is_empty() { Ok(()) } else { Err(refused) }
     }
 
+    /// One operation: only certificates are bound to a registry.
+    pub fn check_operation(&self, op: &Operation) -> Result<(), Violation> {
+        match op {
+            Operation::IssueCertificate(c) => self.check_credential(&c.credential),
+            _ => Ok(()),
+        }
+    }
+
     fn check_credential(&self, credential: &serde_json::Value) -> Result<(), Violation> {
         let Ok(parsed) = parse_credential(credential) else { return Ok(()) };
         if let Some((_, url, _)) = parsed.status.iter().find(|(_, url, _)| !url.starts_with(&self.status_lists)) {

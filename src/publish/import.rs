@@ -1,6 +1,8 @@
 //! Bulk files: NDJSON (one operation a line, any kind) or CSV for the common record types
-//! (committees, authorizations, sanctions). Parsing reports every bad line at once; the
-//! parsed operations are then applied all together or not at all (`Store::execute`).
+//! (committees, authorizations, sanctions). `check` reads the whole file once and reports every
+//! bad line before anything is written; `FileOperations` then parses it again a chunk at a
+//! time as the store applies it, all or nothing (`Store::execute_from`), so a file is never
+//! held parsed whole.
 
 use serde::Deserialize;
 
@@ -53,46 +55,23 @@ pub struct ParsedFile {
     pub lines: Vec<usize>,
 }
 
-impl ParsedFile {
-    /// Maps the operation positions of a rejection back to file lines.
-    pub fn locate(&self, rejected: Vec<LineViolation>) -> Vec<LineViolation> {
-        rejected
-            .into_iter()
-            .map(|l| LineViolation { line: self.lines.get(l.line - 1).copied().unwrap_or(l.line), ..l })
-            .collect()
-    }
-}
-
-/// Parses a whole file; every line that does not parse is reported.
+/// Parses a whole file into memory; every line that does not parse is reported.
 pub fn parse(text: &str, format: Format, csv_type: Option<CsvType>) -> Result<ParsedFile, ImportError> {
-    match format {
-        Format::Ndjson => parse_ndjson(text),
-        Format::Csv => {
-            let csv_type = csv_type.ok_or_else(|| {
-                file_error(
-                    "type",
-                    "required",
-                    "CSV 文件需要指明类型：committees、authorizations 或 sanctions",
-                    "a CSV file needs type=committees, authorizations or sanctions",
-                )
-            })?;
-            parse_csv(text, csv_type)
-        }
-    }
+    collect(records(text, format, csv_type)?)
 }
 
 fn invalid(line: usize, field: &str, code: &'static str, zh: String, en: String) -> LineViolation {
     LineViolation { line, violation: Violation::new(ViolationKind::Invalid, code, field, zh, en) }
 }
 
-fn finish(parsed: ParsedFile, errors: Vec<LineViolation>) -> Result<ParsedFile, ImportError> {
+fn finish(operations: usize, errors: Vec<LineViolation>) -> Result<(), ImportError> {
     if !errors.is_empty() {
         return Err(ImportError::Rejected(errors));
     }
-    if parsed.operations.is_empty() {
+    if operations == 0 {
         return Err(file_error("body", "empty_file", "文件中没有任何记录", "the file holds no records"));
     }
-    Ok(parsed)
+    Ok(())
 }
 
 /// One NDJSON line. The `op` tag is read first, then the operation's own fields are
@@ -157,25 +136,15 @@ pub fn parse_operation(line: &str) -> Result<Operation, Violation> {
 }
 
 pub fn parse_ndjson(text: &str) -> Result<ParsedFile, ImportError> {
-    let mut parsed = ParsedFile::default();
-    let mut errors = Vec::new();
-    for (index, line) in text.lines().enumerate() {
+    collect(Box::new(ndjson_records(text)))
+}
+
+/// The operations of an NDJSON text, one a non-empty line, parsed as they are read.
+fn ndjson_records(text: &str) -> impl Iterator<Item = Record> + Send + '_ {
+    text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()).map(|(index, line)| {
         let number = index + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match parse_operation(line) {
-            Ok(op) => {
-                parsed.operations.push(op);
-                parsed.lines.push(number);
-            }
-            Err(violation) => errors.push(LineViolation { line: number, violation }),
-        }
-        if errors.len() >= MAX_REPORTED_LINES {
-            break;
-        }
-    }
-    finish(parsed, errors)
+        (number, parse_operation(line).map_err(|violation| LineViolation { line: number, violation }))
+    })
 }
 
 #[derive(Deserialize)]
@@ -350,6 +319,12 @@ fn to_operation(
 }
 
 pub fn parse_csv(text: &str, csv_type: CsvType) -> Result<ParsedFile, ImportError> {
+    collect(csv_records(text, csv_type)?)
+}
+
+/// The operations of a CSV text, one a record, parsed as they are read; an unreadable header
+/// fails the whole file.
+fn csv_records(text: &str, csv_type: CsvType) -> Result<Records<'_>, ImportError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers = reader
         .headers()
@@ -362,30 +337,94 @@ pub fn parse_csv(text: &str, csv_type: CsvType) -> Result<ParsedFile, ImportErro
             )
         })?
         .clone();
+    Ok(Box::new(reader.into_records().map(move |result| match result {
+        Ok(record) => {
+            let line = record.position().map_or(0, |p| p.line() as usize);
+            (line, to_operation(&record, &headers, csv_type, line))
+        }
+        Err(e) => {
+            let line = e.position().map_or(0, |p| p.line() as usize);
+            (line, Err(invalid(line, "record", "malformed_csv", format!("CSV 记录格式错误：{e}"), e.to_string())))
+        }
+    })))
+}
+
+/// Every operation of a file in memory (small files, tests).
+fn collect(records: Records<'_>) -> Result<ParsedFile, ImportError> {
     let mut parsed = ParsedFile::default();
     let mut errors = Vec::new();
-    for result in reader.records() {
-        match result {
-            Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line() as usize);
-                match to_operation(&record, &headers, csv_type, line) {
-                    Ok(op) => {
-                        parsed.operations.push(op);
-                        parsed.lines.push(line);
-                    }
-                    Err(e) => errors.push(e),
-                }
+    for (line, record) in records {
+        match record {
+            Ok(op) => {
+                parsed.operations.push(op);
+                parsed.lines.push(line);
             }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                errors.push(invalid(line, "record", "malformed_csv", format!("CSV 记录格式错误：{e}"), e.to_string()));
-            }
+            Err(e) => errors.push(e),
         }
         if errors.len() >= MAX_REPORTED_LINES {
             break;
         }
     }
-    finish(parsed, errors)
+    finish(parsed.operations.len(), errors).map(|()| parsed)
+}
+
+/// Reads a whole file once without keeping it parsed: every line that does not parse, or that
+/// `also` refuses, is reported before anything is written. Returns the number of operations.
+pub fn check(
+    text: &str,
+    format: Format,
+    csv_type: Option<CsvType>,
+    also: impl Fn(&Operation) -> Result<(), Violation>,
+) -> Result<usize, ImportError> {
+    let mut count = 0;
+    let mut errors = Vec::new();
+    for (line, record) in records(text, format, csv_type)? {
+        match record.and_then(|op| also(&op).map_err(|violation| LineViolation { line, violation })) {
+            Ok(()) => count += 1,
+            Err(e) => errors.push(e),
+        }
+        if errors.len() >= MAX_REPORTED_LINES {
+            break;
+        }
+    }
+    finish(count, errors).map(|()| count)
+}
+
+/// A file's operations for `Store::execute_from`, parsed a chunk at a time as the store takes
+/// them, each with its file line. Run `check` first: a line that does not parse is skipped here.
+pub struct FileOperations<'a> {
+    records: Records<'a>,
+}
+
+impl<'a> FileOperations<'a> {
+    pub fn new(text: &'a str, format: Format, csv_type: Option<CsvType>) -> Result<FileOperations<'a>, ImportError> {
+        Ok(FileOperations { records: records(text, format, csv_type)? })
+    }
+}
+
+impl crate::publish::OperationSource for FileOperations<'_> {
+    fn next_chunk(&mut self, max: usize) -> Vec<(usize, Operation)> {
+        self.records.by_ref().filter_map(|(line, record)| record.ok().map(|op| (line, op))).take(max).collect()
+    }
+}
+
+type Record = (usize, Result<Operation, LineViolation>);
+type Records<'a> = Box<dyn Iterator<Item = Record> + Send + 'a>;
+
+fn records(text: &str, format: Format, csv_type: Option<CsvType>) -> Result<Records<'_>, ImportError> {
+    match format {
+        Format::Ndjson => Ok(Box::new(ndjson_records(text))),
+        Format::Csv => csv_records(text, csv_type.ok_or_else(csv_type_required)?),
+    }
+}
+
+fn csv_type_required() -> ImportError {
+    file_error(
+        "type",
+        "required",
+        "CSV 文件需要指明类型：committees、authorizations 或 sanctions",
+        "a CSV file needs type=committees, authorizations or sanctions",
+    )
 }
 
 #[cfg(test)]

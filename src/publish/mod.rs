@@ -27,6 +27,35 @@ pub struct Applied {
     pub touched: crate::publish::event::Touched,
 }
 
+/// The operations one write applies, handed to the store a chunk at a time, so a large file is
+/// never held parsed whole: only the chunk being applied is.
+pub trait OperationSource: Send {
+    /// Up to `max` more operations in order, each with the position a rejection names (a
+    /// 1-based file line, or the operation's 1-based index); empty when none are left.
+    fn next_chunk(&mut self, max: usize) -> Vec<(usize, crate::domain::publish::Operation)>;
+}
+
+/// Operations already in memory (one request's worth).
+pub struct Listed<'a> {
+    ops: &'a [crate::domain::publish::Operation],
+    next: usize,
+}
+
+impl<'a> Listed<'a> {
+    pub fn new(ops: &'a [crate::domain::publish::Operation]) -> Listed<'a> {
+        Listed { ops, next: 0 }
+    }
+}
+
+impl OperationSource for Listed<'_> {
+    fn next_chunk(&mut self, max: usize) -> Vec<(usize, crate::domain::publish::Operation)> {
+        let end = (self.next + max).min(self.ops.len());
+        let chunk = (self.next..end).map(|i| (i + 1, self.ops[i].clone())).collect();
+        self.next = end;
+        chunk
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOutcome {
     Applied(Vec<Applied>),

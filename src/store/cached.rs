@@ -22,12 +22,13 @@ use moka::sync::Cache;
 use super::prelude::*;
 use super::{
     Applied, AuthorityFilter, CertificateStatus, CommitteeRowFilter, Counts, Dataset, DynStore, Event, EventFilter,
-    Idempotency, Progress, SanctionRowFilter, StoreResult, StoredCheckpoint, TokenCheck, TokenInfo, WriteOutcome,
+    Idempotency, OperationSource, Progress, SanctionRowFilter, StoreResult, StoredCheckpoint, TokenCheck, TokenInfo,
+    WriteOutcome,
 };
 use crate::domain::authority::{Authority, AuthorityGraph};
 use crate::domain::certificate::IssuerKey;
 use crate::domain::committee::CommitteeRecord;
-use crate::domain::publish::{Actor, Operation, Role};
+use crate::domain::publish::{Actor, Role};
 use crate::domain::sanction::Sanction;
 use crate::domain::verification::RegisteredCertificate;
 use crate::publish::event::Touched;
@@ -324,14 +325,14 @@ impl Publishing for CachedStore {
         result
     }
 
-    async fn execute(
+    async fn execute_from(
         &self,
         actor: &Actor,
-        ops: &[Operation],
+        ops: &mut dyn OperationSource,
         idempotency: Option<&Idempotency>,
         progress: Option<Progress<'_>>,
     ) -> StoreResult<WriteOutcome> {
-        let result = self.inner.execute(actor, ops, idempotency, progress).await;
+        let result = self.inner.execute_from(actor, ops, idempotency, progress).await;
         if let Ok(WriteOutcome::Applied(applied)) = &result {
             self.after_write(applied).await;
         }

@@ -31,7 +31,7 @@ mod sqlite;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-pub use crate::publish::{Applied, WriteOutcome};
+pub use crate::publish::{Applied, OperationSource, WriteOutcome};
 pub use error::{LOCK_WAIT, StoreError, StoreResult};
 pub use postgres::WRITE_LOCK as POSTGRES_WRITE_LOCK;
 
@@ -235,14 +235,26 @@ pub trait Publishing: Send + Sync + 'static {
 
     /// Applies operations in one transaction: each is checked against the state left by the
     /// ones before it, written, and recorded as an event. Any broken rule rejects all of them
-    /// (`StoreError::Rejected`, every bad operation with its 1-based position) and writes nothing.
+    /// (`StoreError::Rejected`, the bad operations by position) and writes nothing. Operations
+    /// are taken and written a chunk at a time, so memory does not grow with their number.
+    async fn execute_from(
+        &self,
+        actor: &Actor,
+        ops: &mut dyn OperationSource,
+        idempotency: Option<&Idempotency>,
+        progress: Option<Progress<'_>>,
+    ) -> StoreResult<WriteOutcome>;
+
+    /// `execute_from` over operations in memory; rejections name 1-based indexes.
     async fn execute(
         &self,
         actor: &Actor,
         ops: &[Operation],
         idempotency: Option<&Idempotency>,
         progress: Option<Progress<'_>>,
-    ) -> StoreResult<WriteOutcome>;
+    ) -> StoreResult<WriteOutcome> {
+        self.execute_from(actor, &mut crate::publish::Listed::new(ops), idempotency, progress).await
+    }
 
     async fn events_after(&self, filter: &EventFilter, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
 }

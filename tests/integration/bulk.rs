@@ -232,7 +232,7 @@ async fn sigkill_during_import_leaves_the_database_untouched(app: TestApp) {
         http(&addr, "POST", "/api/v1/admin/import", Some(&token), "application/x-ndjson", body.as_bytes()).await
     });
     // Kill while the batch's rows are being written inside the open transaction.
-    server.wait_for_log("writing batch").await;
+    server.wait_for_log("writing a chunk").await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     server.child.start_kill().expect("SIGKILL");
     server.child.wait().await.unwrap();

@@ -80,12 +80,12 @@ pub async fn import(
     let text = std::str::from_utf8(&body).map_err(|e| {
         AppError::invalid("body", "not_utf8", "文件应为 UTF-8 编码", format!("the file is not UTF-8: {e}"))
     })?;
-    let parsed = crate::publish::import::parse(text, format, csv_type)?;
+    let operations = crate::publish::import::check(text, format, csv_type, |op| state.bindings.check_operation(op))?;
     let digest = hex::encode(Sha256::digest(&body));
     let idem = idempotency(&headers, "POST /api/v1/admin/import", &digest)?;
-    tracing::info!(operations = parsed.operations.len(), authority.id = %actor.authority_id, credential = %actor.credential, "import started");
-    let outcome =
-        state.execute(&actor, &parsed.operations, idem.as_ref()).await.map_err(|e| AppError::in_file(e, &parsed))?;
+    tracing::info!(operations, authority.id = %actor.authority_id, credential = %actor.credential, "import started");
+    let mut source = crate::publish::import::FileOperations::new(text, format, csv_type)?;
+    let outcome = state.store.execute_from(&actor, &mut source, idem.as_ref(), None).await?;
     let (applied, replayed) = match outcome {
         WriteOutcome::Applied(a) => (a, false),
         WriteOutcome::Replayed(a) => (a, true),

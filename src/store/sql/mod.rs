@@ -30,8 +30,8 @@ use crate::store::rows::{
     KEY_COLUMNS, SanctionRow, TOKEN_COLUMNS, TokenRow,
 };
 use crate::store::{
-    AuthorityFilter, CommitteeRowFilter, Counts, Dataset, EventFilter, Idempotency, SanctionRowFilter, StoreResult,
-    StoredCheckpoint, TokenInfo, WriteOutcome, contains_pattern, region_pattern,
+    AuthorityFilter, CommitteeRowFilter, Counts, Dataset, EventFilter, Idempotency, OperationSource, SanctionRowFilter,
+    StoreResult, StoredCheckpoint, TokenInfo, WriteOutcome, contains_pattern, region_pattern,
 };
 
 mod certificates;
@@ -42,6 +42,9 @@ mod writes;
 
 /// Rows per multi-row INSERT: well under both databases' bound-parameter limits.
 const INSERT_CHUNK: usize = 500;
+/// Operations checked and written together in one step of a write: memory holds one chunk's
+/// loaded state, rows and events, whatever the size of the file.
+const EXECUTE_CHUNK: usize = 5_000;
 
 type Conn = <DB as sqlx::Database>::Connection;
 

@@ -564,10 +564,10 @@ impl Publishing for ThisStore {
     /// Runs under the write lock, which every writer on every node takes: an idempotency key
     /// is checked and stored by one writer at a time, so two requests with the same key
     /// cannot both get past `stored_answer`.
-    async fn execute(
+    async fn execute_from(
         &self,
         actor: &Actor,
-        ops: &[Operation],
+        ops: &mut dyn OperationSource,
         idempotency: Option<&Idempotency>,
         progress: Option<crate::store::Progress<'_>>,
     ) -> StoreResult<WriteOutcome> {
@@ -577,30 +577,45 @@ impl Publishing for ThisStore {
         {
             return Ok(answer);
         }
-        let mut batch = load_batch(&mut tx, actor, ops).await?;
         let cx = Context { actor, now: crate::domain::log::log_time(Utc::now()), today: crate::store::today() };
-        let mut rejected = Vec::new();
-        for (i, op) in ops.iter().enumerate() {
-            if let Err(violation) = batch.apply(&cx, op) {
-                rejected.push(crate::domain::publish::LineViolation { line: i + 1, violation });
-                if rejected.len() >= crate::domain::publish::MAX_REPORTED_LINES {
-                    break;
+        let mut applied = Vec::new();
+        let mut done = 0;
+        // Each chunk is checked against the state the chunks before it wrote in this
+        // transaction, then written; a chunk with broken rules ends the write.
+        loop {
+            let chunk = ops.next_chunk(EXECUTE_CHUNK);
+            if chunk.is_empty() {
+                break;
+            }
+            let (positions, chunk): (Vec<usize>, Vec<Operation>) = chunk.into_iter().unzip();
+            let mut batch = load_batch(&mut tx, actor, &chunk).await?;
+            let mut rejected = Vec::new();
+            for (op, position) in chunk.iter().zip(&positions) {
+                if let Err(violation) = batch.apply(&cx, op) {
+                    rejected.push(crate::domain::publish::LineViolation { line: *position, violation });
+                    if rejected.len() >= crate::domain::publish::MAX_REPORTED_LINES {
+                        break;
+                    }
+                }
+                done += 1;
+                if let Some(report) = progress
+                    && done % 1000 == 0
+                {
+                    report(done);
                 }
             }
-            if let Some(report) = progress
-                && ((i + 1) % 1000 == 0 || i + 1 == ops.len())
-            {
-                report(i + 1);
+            if !rejected.is_empty() {
+                tx.rollback().await?;
+                return Err(StoreError::Rejected(rejected));
             }
+            let first_seq = next_seq(&mut tx).await?;
+            tracing::debug!(operations = chunk.len(), events.first = first_seq, "writing a chunk");
+            flush(&mut tx, &batch, first_seq, cx.now).await?;
+            applied.extend(batch.applied(first_seq));
         }
-        if !rejected.is_empty() {
-            tx.rollback().await?;
-            return Err(StoreError::Rejected(rejected));
+        if let Some(report) = progress {
+            report(done);
         }
-        let first_seq = next_seq(&mut tx).await?;
-        tracing::debug!(operations = ops.len(), events.first = first_seq, "writing batch");
-        flush(&mut tx, &batch, first_seq, cx.now).await?;
-        let applied = batch.applied(first_seq);
         if let Some(idem) = idempotency {
             let response = serde_json::to_string(&applied).map_err(|e| StoreError::Internal(e.to_string()))?;
             sqlx::query(
