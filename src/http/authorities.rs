@@ -1,7 +1,9 @@
 //! Authorities: the tree of HR departments and what each may authorize.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::http::extract::Path;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -23,6 +25,7 @@ pub struct ListAuthoritiesParams {
     /// Only the direct children of this authority.
     parent: Option<String>,
     /// national, provincial, municipal or county.
+    #[param(value_type = Option<crate::domain::authority::AuthorityLevel>, inline)]
     level: Option<String>,
     cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).

@@ -48,6 +48,7 @@ pub async fn list_levels() -> Json<LevelList> {
 #[serde(deny_unknown_fields)]
 pub struct RegionParams {
     /// The parent region's 6-digit code; `000000` (the default) lists the provinces.
+    #[param(pattern = r"^[0-9]{6}$")]
     parent: Option<String>,
 }
 

@@ -1,7 +1,9 @@
 //! Issuer keys, certificates, and verification.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::http::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -215,7 +217,7 @@ pub struct VerifyRequest {
     /// A signed certificate (W3C VC with an eddsa-jcs-2022 proof).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub credential: Option<serde_json::Value>,
+    pub credential: Option<serde_json::Map<String, serde_json::Value>>,
     /// The text of a certificate's QR code (`ZC1:…`).
     #[serde(default)]
     pub qr: Option<String>,
@@ -296,12 +298,12 @@ fn summary(
         (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn verify_certificate(
     State(state): State<AppState>,
-    body: JsonBody<VerifyRequest>,
+    body: JsonBody<VerifyRequest, MAX_VERIFY_BYTES>,
 ) -> Result<Json<VerifyResponse>, AppError> {
     let request = body.value;
     let holder = HolderClaim { name: request.name.clone(), id_number: request.id_number.clone() };
     let mut presented = match (request.credential, request.qr, request.certificate_number) {
-        (Some(credential), None, None) => state.verifier.presented(credential),
+        (Some(credential), None, None) => state.verifier.presented(serde_json::Value::Object(credential)),
         (None, Some(qr), None) => {
             let credential = crate::crypto::compact::decode(&qr).map_err(|e| {
                 AppError::invalid(

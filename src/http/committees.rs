@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::http::extract::Path;
 use axum::http::Uri;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -30,23 +32,28 @@ pub struct ListCommitteesParams {
     /// Substring of the committee's or its organizing unit's name (Chinese).
     q: Option<String>,
     /// 6-digit GB/T 2260 code: committees located inside this region.
+    #[param(pattern = r"^[0-9]{6}$")]
     region: Option<String>,
     /// Series code: committees holding an authorization (current or past) for this series.
     series: Option<String>,
     /// Level: committees holding an authorization (current or past) that includes this level,
     /// within what its grantor could lawfully grant.
+    #[param(value_type = Option<crate::domain::catalog::Level>, inline)]
     level: Option<String>,
     /// Derived status on `as_of`, counting an authorization only for what its grantor could
     /// lawfully grant: authorized, grantor_lacked_competence, pending, expired, suspended,
     /// withdrawn, unauthorized.
+    #[param(value_type = Option<crate::domain::committee::CommitteeStatus>, inline)]
     status: Option<String>,
     /// Approving authority id.
     authority: Option<String>,
     /// Derive statuses as of this date (YYYY-MM-DD); today (Beijing time) by default.
+    #[param(value_type = Option<String>, format = Date)]
     as_of: Option<String>,
     /// `meta.next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
 }
 
@@ -120,6 +127,7 @@ pub async fn list_committees(
 #[serde(deny_unknown_fields)]
 pub struct CommitteeParams {
     /// Derive statuses as of this date (YYYY-MM-DD); today by default.
+    #[param(value_type = Option<String>, format = Date)]
     as_of: Option<String>,
 }
 
@@ -165,16 +173,21 @@ fn json_bytes(body: Bytes) -> Response {
 #[serde(deny_unknown_fields)]
 pub struct CoverageParams {
     /// Series code (required).
+    #[param(required = true)]
     series: Option<String>,
     /// Specialty (专业); omitted means "any specialty of the series".
     specialty: Option<String>,
     /// Level (required): junior_assistant, junior, intermediate, associate_senior, senior.
+    #[param(value_type = crate::domain::catalog::Level, inline, required = true)]
     level: Option<String>,
     /// The applicant's region (6-digit code); omitted skips the region check.
+    #[param(pattern = r"^[0-9]{6}$")]
     region: Option<String>,
     /// `true` when the applicant is the organizing unit's own staff.
+    #[param(value_type = Option<bool>)]
     own_staff: Option<String>,
     /// The evaluation date (YYYY-MM-DD); today by default.
+    #[param(value_type = Option<String>, format = Date)]
     on: Option<String>,
 }
 

@@ -2,7 +2,6 @@
 //! field (via serde_path_to_error) as problem+json.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -59,23 +58,62 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
-/// A JSON body. Syntax errors are 400 with line and column; type and field errors are 422
-/// naming the field path (`scope.regions[0]`); a wrong content type is 415; too large, 413.
-pub struct JsonBody<T> {
+/// Path parameters; a segment that cannot be read is a problem+json 400 (axum's own
+/// rejection is plain text).
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => {
+                tracing::debug!(error = %rejection, "path rejected");
+                Err(AppError::invalid(
+                    "path",
+                    "invalid_path",
+                    "地址中的参数无法读取（须为有效的 UTF-8 且符合格式）",
+                    "a parameter in the path cannot be read (it must be valid UTF-8 of the expected form)",
+                ))
+            }
+        }
+    }
+}
+
+/// A JSON body of at most `LIMIT` bytes. Syntax errors are 400 with line and column; type and
+/// field errors are 422 naming the field path (`scope.regions[0]`); a wrong content type is 415;
+/// too large, 413 naming `LIMIT`. A route with a larger or smaller limit sets the same number
+/// on its `DefaultBodyLimit`.
+pub struct JsonBody<T, const LIMIT: usize = MAX_BODY_BYTES> {
     pub value: T,
     /// SHA-256 of the raw body, for idempotency.
     pub digest: String,
 }
 
-pub fn body_too_large(rejection: &BytesRejection, limit: usize) -> AppError {
-    tracing::debug!(error = %rejection, "request body rejected");
-    AppError::PayloadTooLarge { limit }
-}
+/// A raw body of at most `LIMIT` bytes (bulk files); too large is a problem+json 413.
+pub struct RawBody<const LIMIT: usize>(pub Bytes);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for RawBody<LIMIT> {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
+        read_body(req, LIMIT).await.map(RawBody)
+    }
+}
+
+/// The body, refused with 413 beyond `limit` bytes (whatever the route's `DefaultBodyLimit`).
+async fn read_body(req: Request, limit: usize) -> Result<Bytes, AppError> {
+    axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
+        tracing::debug!(error = %e, "request body rejected");
+        AppError::PayloadTooLarge { limit }
+    })
+}
+
+impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for JsonBody<T, LIMIT> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
         let content_type =
             req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         if !content_type.starts_with("application/json") {
@@ -85,7 +123,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 content_type
             }));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| body_too_large(&e, MAX_BODY_BYTES))?;
+        let bytes = read_body(req, LIMIT).await?;
         let value = parse_json(&bytes)?;
         Ok(JsonBody { value, digest: hex::encode(Sha256::digest(&bytes)) })
     }

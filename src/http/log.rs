@@ -2,7 +2,9 @@
 //! `/log/tile/…`), and JSON conveniences for proofs and entries.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::http::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -107,7 +109,8 @@ async fn events_from(state: &AppState, start: u64, count: u64) -> Result<Vec<cra
 
 fn number(field: &str, value: &Option<String>) -> Result<Option<u64>, AppError> {
     let Some(raw) = params::text(value) else { return Ok(None) };
-    raw.parse::<u64>().map(Some).map_err(|_| {
+    // Log positions are i64 in storage: a larger number is out of range, not a wrap.
+    raw.parse::<i64>().ok().and_then(|n| u64::try_from(n).ok()).map(Some).ok_or_else(|| {
         AppError::invalid(
             field,
             "invalid_number",
@@ -160,11 +163,14 @@ async fn tree_head(state: &AppState, size: u64) -> Result<TreeHead, AppError> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionParams {
     /// The leaf (event) index.
+    #[param(value_type = i64, minimum = 0, required = true)]
     pub index: Option<String>,
     /// The tree size; defaults to the latest checkpoint's.
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub size: Option<String>,
 }
 
@@ -206,11 +212,14 @@ pub async fn inclusion(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyParams {
     /// The older tree size.
+    #[param(value_type = i64, minimum = 0, required = true)]
     pub from: Option<String>,
     /// The newer tree size; defaults to the latest checkpoint's.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub to: Option<String>,
 }
 
@@ -247,11 +256,14 @@ pub async fn consistency(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EntriesParams {
     /// First index.
+    #[param(value_type = i64, minimum = 0, required = true)]
     pub start: Option<String>,
     /// One past the last index; at most `start + 1000`, defaults to `start + 100`.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub end: Option<String>,
 }
 

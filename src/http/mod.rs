@@ -6,6 +6,7 @@ pub mod authorities;
 pub mod catalog;
 pub mod certificates;
 pub mod committees;
+pub mod errors_page;
 pub mod extract;
 pub mod health;
 pub mod limits;

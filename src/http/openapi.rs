@@ -19,6 +19,7 @@ use utoipa::OpenApi;
         (name = "sanctions", description = "监管处理 / sanctions"),
         (name = "catalog", description = "系列、级别、地区 / series, levels, regions"),
         (name = "health", description = "liveness and readiness"),
+        (name = "meta", description = "错误类型等说明 / problem types and other documentation"),
         (name = "certificates", description = "证书与核验 / certificates, keys and verification"),
         (name = "log", description = "透明日志 / transparency log (C2SP tlog-tiles, checkpoints, proofs)"),
         (name = "admin", description = "发布（需凭证）/ publishing, with a bearer token")
@@ -47,5 +48,42 @@ impl utoipa::Modify for BearerAuth {
 pub fn tidy(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     api.paths.paths =
         std::mem::take(&mut api.paths.paths).into_iter().map(|(k, v)| (k.replace("{*", "{"), v)).collect();
+    for item in api.paths.paths.values_mut() {
+        let operations =
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
+        for operation in operations.into_iter().flatten() {
+            describe_responses(operation);
+        }
+    }
     api
+}
+
+/// OpenAPI requires every response to have a description; a response declared with only a
+/// status and a body gets its status's meaning.
+fn describe_responses(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::RefOr;
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && response.description.is_empty()
+        {
+            response.description = match status.as_str() {
+                "200" => "OK",
+                "201" => "Created",
+                "304" => "Not modified",
+                "400" => "Malformed request (problem+json)",
+                "401" => "Authentication required (problem+json)",
+                "403" => "Forbidden (problem+json)",
+                "404" => "Not found (problem+json)",
+                "409" => "Conflict (problem+json)",
+                "413" => "Payload too large (problem+json)",
+                "422" => "Unprocessable content (problem+json)",
+                "429" => "Too many requests (problem+json, Retry-After)",
+                "503" => "Unavailable (problem+json, Retry-After)",
+                "4XX" => "The request was refused (problem+json)",
+                "5XX" => "The service failed or is unavailable (problem+json)",
+                _ => "Answer",
+            }
+            .to_string();
+        }
+    }
 }

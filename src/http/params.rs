@@ -55,8 +55,10 @@ pub const MAX_LIMIT: u32 = 500;
 pub const DEFAULT_LIMIT: u32 = 50;
 
 /// Non-empty after trimming, or absent.
+/// A parameter's value as sent: a typed parameter that is present but empty or padded is
+/// refused by its own check, not read as absent, so the documented schema is the contract.
 pub fn text(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    value.as_deref()
 }
 
 pub fn required<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, AppError> {

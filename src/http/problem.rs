@@ -178,10 +178,9 @@ impl AppError {
 
     pub fn to_problem(&self) -> Problem {
         let status = self.status();
-        let (code, title, detail, errors) = match self {
+        let (code, detail, errors) = match self {
             AppError::Invalid { field, code, message_zh, message_en } => (
                 "invalid-parameter",
-                "请求参数无效 / Invalid request parameter",
                 format!("{field}: {message_zh} / {message_en}"),
                 vec![FieldError {
                     field: field.clone(),
@@ -192,21 +191,19 @@ impl AppError {
                 }],
             ),
             AppError::Rule(v) => {
-                let (code, title) = match v.kind {
-                    ViolationKind::Forbidden => ("forbidden", "无权操作 / Forbidden"),
-                    ViolationKind::Conflict => ("conflict", "与登记状态冲突 / Conflict"),
-                    ViolationKind::Invalid => ("unprocessable", "内容不符合规则 / Unprocessable content"),
+                let code = match v.kind {
+                    ViolationKind::Forbidden => "forbidden",
+                    ViolationKind::Conflict => "conflict",
+                    ViolationKind::Invalid => "unprocessable",
                 };
                 (
                     code,
-                    title,
                     format!("{}: {} / {}", v.field, v.message_zh, v.message_en),
                     vec![FieldError::from_violation(v, None)],
                 )
             }
             AppError::Rejected(lines) => (
                 "import-rejected",
-                "导入被拒绝，未写入任何内容 / Import rejected, nothing written",
                 format!(
                     "{} 处错误，整个文件未写入 / {} error(s); nothing from the file was written",
                     lines.len(),
@@ -216,7 +213,6 @@ impl AppError {
             ),
             AppError::Unauthenticated { code, message_zh, message_en } => (
                 "unauthenticated",
-                "需要有效凭证 / Authentication required",
                 format!("{message_zh} / {message_en}"),
                 vec![FieldError {
                     field: "Authorization".into(),
@@ -228,13 +224,11 @@ impl AppError {
             ),
             AppError::PayloadTooLarge { limit } => (
                 "payload-too-large",
-                "请求体过大 / Payload too large",
                 format!("请求体超过 {limit} 字节 / the body exceeds {limit} bytes"),
                 vec![],
             ),
             AppError::UnsupportedMediaType(media) => (
                 "unsupported-media-type",
-                "不支持的内容类型 / Unsupported media type",
                 format!("不支持的 Content-Type：{media} / unsupported Content-Type {media:?}"),
                 vec![FieldError {
                     field: "Content-Type".into(),
@@ -246,7 +240,6 @@ impl AppError {
             ),
             AppError::NotFound { resource, id } => (
                 "not-found",
-                "未找到 / Not found",
                 format!("未找到{}“{id}” / no {resource} with id {id:?}", resource_zh(resource)),
                 vec![FieldError {
                     field: "id".into(),
@@ -256,49 +249,147 @@ impl AppError {
                     line: None,
                 }],
             ),
-            AppError::RouteNotFound => {
-                ("not-found", "未找到 / Not found", "没有这个地址 / no such path".into(), vec![])
-            }
+            AppError::RouteNotFound => ("not-found", "没有这个地址 / no such path".into(), vec![]),
             AppError::MethodNotAllowed => (
                 "method-not-allowed",
-                "方法不允许 / Method not allowed",
                 "该地址不支持此方法 / this path does not support this method".into(),
                 vec![],
             ),
             AppError::RateLimited { retry_after } => (
                 "rate-limited",
-                "请求过于频繁 / Too many requests",
                 format!("此类请求过于频繁，请 {retry_after} 秒后重试 / too many requests of this kind from your address; retry in {retry_after} s"),
                 vec![],
             ),
             AppError::NotYetLogged => (
                 "not-yet-checkpointed",
-                "尚未纳入签名检查点 / Not yet in a checkpoint",
                 "已记入日志，下一个签名检查点（1 秒内）后可取证明，请稍后重试 / logged; the proof is available after the next signed checkpoint (within a second), retry shortly".into(),
                 vec![],
             ),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => (
                 "unavailable",
-                "服务暂不可用 / Service unavailable",
                 "数据库暂时无法完成请求（正忙或无法连接），请稍后重试 / the database cannot serve this right now (busy or unreachable); retry shortly".into(),
                 vec![],
             ),
             _ => (
                 "internal",
-                "内部错误 / Internal error",
                 "服务器内部错误，已记录 / an internal error occurred and was logged".into(),
                 vec![],
             ),
         };
         Problem {
-            type_uri: format!("/docs/errors#{code}"),
-            title: title.into(),
+            type_uri: format!("{PROBLEM_TYPES_PATH}#{code}"),
+            title: problem_type(code).title.into(),
             status: status.as_u16(),
             detail,
             code: code.into(),
             errors,
         }
     }
+}
+
+/// Where each problem `type` resolves: one page, an anchor per code.
+pub const PROBLEM_TYPES_PATH: &str = "/errors";
+
+/// One kind of problem, as documented at [`PROBLEM_TYPES_PATH`].
+pub struct ProblemType {
+    pub code: &'static str,
+    pub status: u16,
+    /// Chinese, then English.
+    pub title: &'static str,
+    /// What it means and what to do, Chinese then English.
+    pub meaning: &'static str,
+}
+
+/// Every problem this service answers with.
+pub const PROBLEM_TYPES: &[ProblemType] = &[
+    ProblemType {
+        code: "invalid-parameter",
+        status: 400,
+        title: "请求参数无效 / Invalid request parameter",
+        meaning: "查询参数、路径参数或 JSON 语法有误，errors[].field 指明是哪一个。 / A query or path parameter, or the JSON syntax, is malformed; errors[].field names it.",
+    },
+    ProblemType {
+        code: "unauthenticated",
+        status: 401,
+        title: "需要有效凭证 / Authentication required",
+        meaning: "缺少、无法识别或已吊销的 Bearer 凭证。 / A missing, unknown or revoked bearer token.",
+    },
+    ProblemType {
+        code: "forbidden",
+        status: 403,
+        title: "无权操作 / Forbidden",
+        meaning: "凭证角色不符、超出辖区、非监管部门或超出评审权限。 / Wrong role, outside the jurisdiction, not the supervisor, or beyond competence.",
+    },
+    ProblemType {
+        code: "not-found",
+        status: 404,
+        title: "未找到 / Not found",
+        meaning: "没有该资源或该地址。 / No such resource, or no such path.",
+    },
+    ProblemType {
+        code: "method-not-allowed",
+        status: 405,
+        title: "方法不允许 / Method not allowed",
+        meaning: "该地址存在，但不支持此方法。 / The path exists; the method does not.",
+    },
+    ProblemType {
+        code: "conflict",
+        status: 409,
+        title: "与登记状态冲突 / Conflict",
+        meaning: "文号或标识重复、状态冲突、日期倒序，或重复使用的 Idempotency-Key。 / A duplicate document number or id, a state conflict, an out-of-order date, or a reused Idempotency-Key.",
+    },
+    ProblemType {
+        code: "payload-too-large",
+        status: 413,
+        title: "请求体过大 / Payload too large",
+        meaning: "请求体超过该地址的上限，detail 给出上限。 / The body exceeds this endpoint's limit, given in detail.",
+    },
+    ProblemType {
+        code: "unsupported-media-type",
+        status: 415,
+        title: "不支持的内容类型 / Unsupported media type",
+        meaning: "该地址只接受 application/json。 / This endpoint takes application/json only.",
+    },
+    ProblemType {
+        code: "unprocessable",
+        status: 422,
+        title: "内容不符合规则 / Unprocessable content",
+        meaning: "某个字段无效，或内容违反了登记规则；errors[] 逐项说明。 / A field is invalid or a registry rule is broken; errors[] lists each.",
+    },
+    ProblemType {
+        code: "import-rejected",
+        status: 422,
+        title: "导入被拒绝，未写入任何内容 / Import rejected, nothing written",
+        meaning: "批量文件有错误，errors[] 给出每一行；文件中的任何内容都未写入。 / A bulk file had errors, each listed with its line in errors[]; nothing from the file was written.",
+    },
+    ProblemType {
+        code: "rate-limited",
+        status: 429,
+        title: "请求过于频繁 / Too many requests",
+        meaning: "来自同一地址的查询或核验超过了配额；Retry-After 给出等待秒数。 / This address sent more lookups or verifications than its quota; Retry-After gives the seconds to wait.",
+    },
+    ProblemType {
+        code: "internal",
+        status: 500,
+        title: "内部错误 / Internal error",
+        meaning: "服务器缺陷；原因记在服务器日志中，不在应答中。 / A bug; the cause is in the server log, never in the answer.",
+    },
+    ProblemType {
+        code: "unavailable",
+        status: 503,
+        title: "服务暂不可用 / Service unavailable",
+        meaning: "数据库正忙（另一写入持有写锁超过 2 秒）或无法连接；按 Retry-After 重试。 / The database is busy (another writer held the write lock for 2 s) or unreachable; retry after Retry-After.",
+    },
+    ProblemType {
+        code: "not-yet-checkpointed",
+        status: 503,
+        title: "尚未纳入签名检查点 / Not yet in a checkpoint",
+        meaning: "事件已记入日志，但尚无签名检查点覆盖它（1 秒内会有）；按 Retry-After 重试。 / The event is logged but no signed checkpoint covers it yet (one follows within a second); retry after Retry-After.",
+    },
+];
+
+fn problem_type(code: &str) -> &'static ProblemType {
+    PROBLEM_TYPES.iter().find(|t| t.code == code).expect("every problem code is in PROBLEM_TYPES")
 }
 
 fn resource_zh(resource: &str) -> &'static str {
@@ -345,4 +436,41 @@ pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
     let mut response = (status, axum::Json(problem)).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_answer_names_a_documented_type_with_its_status() {
+        let violation = |kind| Violation::new(kind, "x", "f", "甲", "a");
+        let errors = [
+            AppError::Rule(violation(ViolationKind::Forbidden)),
+            AppError::Rule(violation(ViolationKind::Conflict)),
+            AppError::Rule(violation(ViolationKind::Invalid)),
+            AppError::Rejected(vec![LineViolation { line: 1, violation: violation(ViolationKind::Invalid) }]),
+            AppError::Unauthenticated { code: "missing_token", message_zh: "甲", message_en: "a" },
+            AppError::PayloadTooLarge { limit: 10 },
+            AppError::UnsupportedMediaType("text/plain".into()),
+            AppError::invalid("limit", "out_of_range", "甲", "a"),
+            AppError::not_found("committee", "c"),
+            AppError::RouteNotFound,
+            AppError::NotYetLogged,
+            AppError::MethodNotAllowed,
+            AppError::RateLimited { retry_after: 3 },
+            AppError::Config("c".into()),
+            AppError::Unavailable("u".into()),
+            AppError::Internal("i".into()),
+        ];
+        for error in errors {
+            let problem = error.to_problem();
+            let documented = problem_type(&problem.code);
+            assert_eq!(documented.status, problem.status, "{}", problem.code);
+            assert_eq!(problem.type_uri, format!("/errors#{}", problem.code));
+            assert_eq!(problem.title, documented.title);
+        }
+        let codes: std::collections::HashSet<_> = PROBLEM_TYPES.iter().map(|t| t.code).collect();
+        assert_eq!(codes.len(), PROBLEM_TYPES.len(), "each code once");
+    }
 }

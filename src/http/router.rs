@@ -22,7 +22,7 @@ use super::openapi::{ApiDoc, tidy};
 use super::problem::{AppError, problem_response};
 use super::rate_limit::limited;
 use super::state::AppState;
-use super::{admin, authorities, catalog, certificates, committees, health, log, sanctions};
+use super::{admin, authorities, catalog, certificates, committees, errors_page, health, log, sanctions};
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -35,6 +35,7 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::list_series))
         .routes(routes!(catalog::list_levels))
         .routes(routes!(catalog::list_regions))
+        .routes(routes!(errors_page::problem_types))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(admin::registry::create_authority))

@@ -19,17 +19,21 @@ use crate::store::{SanctionRowFilter, today};
 #[serde(deny_unknown_fields)]
 pub struct ListSanctionsParams {
     /// committee, organizing_unit, applicant, expert, staff, intermediary or website.
+    #[param(value_type = Option<crate::domain::sanction::SubjectKind>, inline)]
     subject_kind: Option<String>,
     /// Only sanctions against this committee.
     committee: Option<String>,
     /// 6-digit GB/T 2260 code: sanctions concerning this region's subtree.
+    #[param(pattern = r"^[0-9]{6}$")]
     region: Option<String>,
     /// Only sanctions in force on this date (YYYY-MM-DD).
+    #[param(value_type = Option<String>, format = Date)]
     in_force_on: Option<String>,
     /// Substring of the subject's name, the summary or the document number.
     q: Option<String>,
     cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
 }
 

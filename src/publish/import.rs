@@ -31,7 +31,7 @@ fn file_error(field: &'static str, code: &'static str, zh: impl Into<String>, en
     ImportError::File { field, code, message_zh: zh.into(), message_en: en.into() }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Ndjson,
@@ -39,7 +39,7 @@ pub enum Format {
 }
 
 /// The record type of a CSV file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CsvType {
     Committees,

@@ -8,6 +8,7 @@ mod bulk;
 mod cache;
 mod certificates;
 mod cli;
+mod contract;
 mod events;
 mod fixtures;
 mod limits;

@@ -1,6 +1,8 @@
 //! Authorizations: grants, amendments, suspensions, reinstatements, withdrawals.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::http::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
@@ -67,7 +69,7 @@ pub enum AuthorizationActKind {
 /// Suspend, reinstate or withdraw an authorization from a date. A date in the past is
 /// accepted and flagged as back-dated in the event.
 #[utoipa::path(post, path = "/api/v1/admin/authorizations/{id}/{act}", tag = "admin", request_body = AuthorizationAct, security(("bearer" = [])),
-    params(("id" = String, Path, description = "Authorization id"), ("act" = AuthorizationActKind, Path, description = "suspend, reinstate or withdraw")),
+    params(("id" = String, Path, description = "Authorization id"), ("act" = inline(AuthorizationActKind), Path, description = "suspend, reinstate or withdraw")),
     responses((status = 201, body = PublishResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn act_on_authorization(
     State(state): State<AppState>,

@@ -21,6 +21,7 @@ pub struct EventParams {
     entity_id: Option<String>,
     cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
 }
 

@@ -1,6 +1,5 @@
 //! Bulk files: NDJSON operations or CSV records, all applied or none.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -9,7 +8,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::respond;
-use crate::http::extract::{Authenticated, idempotency};
+use crate::http::extract::{Authenticated, RawBody, idempotency};
 use crate::http::params::{self, Params};
 use crate::http::problem::{AppError, Problem};
 use crate::http::state::AppState;
@@ -24,9 +23,11 @@ pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
 #[serde(deny_unknown_fields)]
 pub struct ImportParams {
     /// `ndjson` (default; one operation a line, tagged by `op`) or `csv`.
+    #[param(value_type = Option<crate::publish::import::Format>, inline)]
     format: Option<String>,
     /// For CSV: committees, authorizations or sanctions.
     #[serde(rename = "type")]
+    #[param(value_type = Option<crate::publish::import::CsvType>, inline)]
     csv_type: Option<String>,
 }
 
@@ -42,14 +43,14 @@ pub struct ImportResult {
 /// Bulk import, all or nothing. A rejected file answers 422 with every bad line (number,
 /// field, reason) and writes nothing.
 #[utoipa::path(post, path = "/api/v1/admin/import", tag = "admin", security(("bearer" = [])), params(ImportParams),
-    request_body(content = String, content_type = "application/x-ndjson", description = "NDJSON operations, or CSV with format=csv"),
+    request_body(description = "NDJSON operations, or CSV with format=csv; the content type is not checked", content((String = "application/x-ndjson"), (String = "text/csv"), (String = "text/plain"))),
     responses((status = 200, body = ImportResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn import(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
     Params(p): Params<ImportParams>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody<MAX_IMPORT_BYTES>,
 ) -> Result<Response, AppError> {
     let format = match params::text(&p.format) {
         None | Some("ndjson") => Format::Ndjson,

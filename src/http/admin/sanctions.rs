@@ -1,6 +1,8 @@
 //! Sanctions and their lifting.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::http::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::Response;
 
