@@ -188,6 +188,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
             trust_forwarded_for: p.trust_forwarded_for,
         },
         name_check_floor: std::time::Duration::from_millis(p.name_check_floor_ms),
+        scan_budget: crate::http::limits::SCAN_BUDGET,
     };
     let connections = ConnectionLimits {
         header_read_timeout: std::time::Duration::from_secs(p.header_read_timeout.max(1)),

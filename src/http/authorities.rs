@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::params::{self, Params};
 use super::views::{AuthorityDetailView, AuthorityView, CompetenceView, ListMeta};
-use super::{Page, collect_page};
+use super::{Page, Scan, collect_page};
 use crate::domain::authority::AuthorityLevel;
 use crate::domain::code::Code;
 use crate::http::problem::{AppError, Problem};
@@ -69,9 +69,11 @@ pub async fn list_authorities(
     let limit = params::limit(&p.limit)?;
     let cursor = params::cursor(&p.cursor)?;
     let store = state.store.clone();
-    let Page { items, next_cursor } = collect_page(
+    let scan = Scan::for_page(limit, level.is_some(), state.scan_budget);
+    let Page { items, next_cursor, partial } = collect_page(
         cursor,
         limit,
+        scan,
         |a: &crate::domain::authority::Authority| level.is_none_or(|l| a.level == l),
         |after, n| {
             let store = store.clone();
@@ -82,7 +84,10 @@ pub async fn list_authorities(
     )
     .await?;
     let authorities: Vec<AuthorityView> = items.iter().map(AuthorityView::from).collect();
-    Ok(Json(AuthorityList { meta: ListMeta { count: authorities.len(), next_cursor, as_of: None }, authorities }))
+    Ok(Json(AuthorityList {
+        meta: ListMeta { count: authorities.len(), next_cursor, partial, as_of: None },
+        authorities,
+    }))
 }
 
 /// One authority, with its competence (delegations received) and its children.

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::page_cache::Rendered;
 use super::params::{self, Params};
 use super::views::{AuthorizationView, CommitteeView, ListMeta};
-use super::{Page, collect_page};
+use super::{Page, Scan, collect_page};
 use crate::domain::Date;
 use crate::domain::catalog::Level;
 use crate::domain::code::Code;
@@ -106,9 +106,11 @@ pub async fn list_committees(
             && status.is_none_or(|s| r.status_on(as_of, &graph) == s)
     };
     let store = state.store.clone();
-    let Page { items, next_cursor } = collect_page(
+    let scan = Scan::for_page(limit, series.is_some() || level.is_some() || status.is_some(), state.scan_budget);
+    let Page { items, next_cursor, partial } = collect_page(
         cursor,
         limit,
+        scan,
         wanted,
         |after, n| {
             let store = store.clone();
@@ -119,7 +121,10 @@ pub async fn list_committees(
     )
     .await?;
     let committees: Vec<CommitteeView> = items.iter().map(|r| CommitteeView::new(r, as_of, &graph)).collect();
-    Ok(Json(CommitteeList { meta: ListMeta { count: committees.len(), next_cursor, as_of: Some(as_of) }, committees }))
+    Ok(Json(CommitteeList {
+        meta: ListMeta { count: committees.len(), next_cursor, partial, as_of: Some(as_of) },
+        committees,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -2,6 +2,10 @@
 //! number, and the least time such an answer takes. Configuration only; `rate_limit` enforces
 //! the quotas, `certificates` the floor.
 
+/// The most rows one page of a filtered list reads before it answers with what it found and a
+/// cursor to resume: a filter that matches little costs every request the same bounded read.
+pub const SCAN_BUDGET: usize = 2_000;
+
 /// Every answer to a number and a name takes at least this long, found or not: a wrong name and
 /// an unknown number are told apart neither by their bodies nor by their timing.
 pub const NAME_CHECK_FLOOR: std::time::Duration = std::time::Duration::from_millis(30);

@@ -27,14 +27,41 @@ use std::future::Future;
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// The scan budget ran out before the page filled: `next_cursor` resumes after the last
+    /// row read, and the page may hold fewer than `limit` items (or none).
+    pub partial: bool,
 }
+
+/// How much of a table one page may read: rows `batch` at a time, `max_rows` in all.
+#[derive(Debug, Clone, Copy)]
+pub struct Scan {
+    pub batch: u32,
+    pub max_rows: usize,
+}
+
+impl Scan {
+    /// A page of `limit`. When every row read is kept (`derived` false: the database applied
+    /// all the filters), one row more than the page is enough. When a filter on derived state
+    /// (status or coverage on a date) drops rows, rows are read in larger batches, and at most
+    /// `budget` of them: a filter that matches little costs a bounded read, and the client
+    /// follows `next_cursor`.
+    pub fn for_page(limit: u32, derived: bool, budget: usize) -> Scan {
+        let max_rows = budget.max(limit as usize + 1);
+        let batch = if derived { (limit + 1).max(DERIVED_FILTER_BATCH) } else { limit + 1 };
+        Scan { batch: batch.min(u32::try_from(max_rows).unwrap_or(u32::MAX)), max_rows }
+    }
+}
+
+/// Rows read at a time under a filter on derived state.
+const DERIVED_FILTER_BATCH: u32 = 200;
 
 /// Fills one page of `limit` items that pass `wanted`, reading the store in id order from
 /// `cursor` in batches, so that filters on derived state (status as of a date) paginate
-/// exactly like filters the database applies itself.
+/// exactly like filters the database applies itself — within the `scan` budget.
 pub async fn collect_page<T, E, F, Fut>(
     cursor: Option<String>,
     limit: u32,
+    scan: Scan,
     wanted: impl Fn(&T) -> bool,
     fetch: F,
     id_of: impl Fn(&T) -> String,
@@ -43,27 +70,30 @@ where
     F: Fn(Option<String>, u32) -> Fut,
     Fut: Future<Output = Result<Vec<T>, E>>,
 {
-    // One row more than the page: with the filters the database applies first (name, region,
-    // authority, series), most rows read are kept, and reading more only renders waste.
-    let batch = limit + 1;
     let mut after = cursor;
     let mut items = Vec::new();
+    let mut read = 0;
     loop {
-        let rows = fetch(after.clone(), batch).await?;
-        let exhausted = (rows.len() as u32) < batch;
+        let rows = fetch(after.clone(), scan.batch).await?;
+        let exhausted = (rows.len() as u32) < scan.batch;
+        read += rows.len();
         for row in rows {
             after = Some(id_of(&row));
             if wanted(&row) {
                 if items.len() == limit as usize {
                     // There is at least one more: the page ends at the last item kept.
                     let next = items.last().map(&id_of).map(|id: String| params::encode_cursor(&id));
-                    return Ok(Page { items, next_cursor: next });
+                    return Ok(Page { items, next_cursor: next, partial: false });
                 }
                 items.push(row);
             }
         }
         if exhausted {
-            return Ok(Page { items, next_cursor: None });
+            return Ok(Page { items, next_cursor: None, partial: false });
+        }
+        if read >= scan.max_rows {
+            let next = after.as_deref().map(params::encode_cursor);
+            return Ok(Page { items, next_cursor: next, partial: true });
         }
     }
 }
@@ -74,6 +104,10 @@ mod tests {
 
     /// Reads `rows` (ids in order) after `after`, `limit` at a time, counting the reads.
     async fn pages(rows: &[u32], limit: u32, wanted: fn(&u32) -> bool) -> (Vec<Vec<u32>>, usize) {
+        pages_within(rows, limit, Scan::for_page(limit, false, usize::MAX), wanted).await
+    }
+
+    async fn pages_within(rows: &[u32], limit: u32, scan: Scan, wanted: fn(&u32) -> bool) -> (Vec<Vec<u32>>, usize) {
         let reads = std::cell::Cell::new(0);
         let fetch = |after: Option<String>, n: u32| {
             reads.set(reads.get() + 1);
@@ -84,7 +118,7 @@ mod tests {
         let mut out = Vec::new();
         let mut cursor = None;
         loop {
-            let page = collect_page(cursor.clone(), limit, wanted, fetch, |r: &u32| r.to_string()).await.unwrap();
+            let page = collect_page(cursor.clone(), limit, scan, wanted, fetch, |r: &u32| r.to_string()).await.unwrap();
             out.push(page.items);
             match page.next_cursor {
                 Some(next) => cursor = params::cursor(&Some(next)).unwrap(),
@@ -118,5 +152,20 @@ mod tests {
         let (got, reads) = pages(&rows[..7], 3, |_| true).await;
         assert_eq!(got.concat(), (1..=7).collect::<Vec<_>>());
         assert_eq!(reads, 3, "each page is one read of limit + 1 rows");
+    }
+
+    #[tokio::test]
+    async fn a_rare_match_costs_each_page_a_bounded_read_and_the_cursor_resumes() {
+        let rows: Vec<u32> = (1..=1000).collect();
+        let scan = Scan { batch: 50, max_rows: 100 };
+        let (got, reads) = pages_within(&rows, 5, scan, |r| r % 300 == 0).await;
+        assert_eq!(got.concat(), [300, 600, 900], "nothing skipped, nothing twice");
+        // Ten pages of 100 rows each (two reads), most of them empty, and a last read that
+        // finds the end.
+        assert_eq!(got.len(), 11);
+        assert!(got.iter().any(Vec::is_empty));
+        assert_eq!(reads, 21);
+        // A budget never stops a full page of kept rows.
+        assert_eq!(Scan::for_page(500, true, 10).max_rows, 501);
     }
 }

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::params::{self, Params};
 use super::views::{ListMeta, SanctionView};
-use super::{Page, collect_page};
+use super::{Page, Scan, collect_page};
 use crate::domain::code::Code;
 use crate::domain::sanction::{Sanction, SubjectKind};
 use crate::http::problem::{AppError, Problem};
@@ -72,9 +72,11 @@ pub async fn list_sanctions(
     let limit = params::limit(&p.limit)?;
     let cursor = params::cursor(&p.cursor)?;
     let store = state.store.clone();
-    let Page { items, next_cursor } = collect_page(
+    let scan = Scan::for_page(limit, in_force_on.is_some(), state.scan_budget);
+    let Page { items, next_cursor, partial } = collect_page(
         cursor,
         limit,
+        scan,
         |s: &Sanction| in_force_on.is_none_or(|d| s.in_force_on(d)),
         |after, n| {
             let store = store.clone();
@@ -86,5 +88,8 @@ pub async fn list_sanctions(
     .await?;
     let as_of = in_force_on.unwrap_or_else(today);
     let sanctions: Vec<SanctionView> = items.iter().map(|s| SanctionView::new(s, as_of)).collect();
-    Ok(Json(SanctionList { meta: ListMeta { count: sanctions.len(), next_cursor, as_of: Some(as_of) }, sanctions }))
+    Ok(Json(SanctionList {
+        meta: ListMeta { count: sanctions.len(), next_cursor, partial, as_of: Some(as_of) },
+        sanctions,
+    }))
 }

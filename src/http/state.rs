@@ -37,6 +37,8 @@ pub struct Shared {
     pub limits: RateLimits,
     /// The least time any answer to a number and a name takes (see `certificates::lookup`).
     pub name_check_floor: std::time::Duration,
+    /// The most rows one page of a filtered list reads (see `http::Scan`).
+    pub scan_budget: usize,
 }
 
 /// How this service is reached and how it protects itself.
@@ -47,6 +49,7 @@ pub struct Settings {
     pub public_url: String,
     pub limits: RateLimits,
     pub name_check_floor: std::time::Duration,
+    pub scan_budget: usize,
 }
 
 impl Settings {
@@ -56,6 +59,7 @@ impl Settings {
             public_url: public_url.trim_end_matches('/').to_string(),
             limits: RateLimits::default(),
             name_check_floor: crate::http::limits::NAME_CHECK_FLOOR,
+            scan_budget: crate::http::limits::SCAN_BUDGET,
         }
     }
 }
@@ -76,6 +80,7 @@ impl AppState {
             bindings: RegistryBindings::new(&settings.public_url, holder_key),
             limits: settings.limits,
             name_check_floor: settings.name_check_floor,
+            scan_budget: settings.scan_budget,
             store,
             registry: Arc::new(registry),
             public_url: settings.public_url.into(),

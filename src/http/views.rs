@@ -17,8 +17,15 @@ use crate::domain::sanction::{Lift, Measure, Sanction, SanctionStatus, Subject};
 /// List metadata: `next_cursor` is absent on the last page.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListMeta {
+    /// How many items this page holds (not a total: counting every match would cost a scan
+    /// of the whole table on every request).
     pub count: usize,
+    /// Pass it as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+    /// The page stopped at the scan budget before it filled: it may hold fewer than `limit`
+    /// items, even none, and `next_cursor` resumes where it stopped. Keep following
+    /// `next_cursor` until it is absent.
+    pub partial: bool,
     /// The date statuses were derived for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_of: Option<Date>,

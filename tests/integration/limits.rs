@@ -19,7 +19,7 @@ both!(lookups_and_verifications_are_limited_per_client, a_server_drops_idle_and_
 async fn lookups_and_verifications_are_limited_per_client(app: TestApp) {
     let limits =
         RateLimits { lookups: Quota::per_minute(6), verifications: Quota::per_minute(9), trust_forwarded_for: false };
-    let app = app.rate_limited(limits);
+    let app = app.configured(|s| s.limits = limits);
     let lookup = |from: [u8; 4]| {
         let mut request = Request::post("/api/v1/certificates/lookup")
             .header("content-type", "application/json")

@@ -120,11 +120,14 @@ impl TestApp {
         TestApp { router: build_router(state), store, log, url, _cleanup: cleanup }
     }
 
-    /// The same app behind per-client rate limits (most tests send more than a person would).
-    /// Every request of a test comes from 127.0.0.1 unless it says otherwise.
-    pub fn rate_limited(mut self, limits: RateLimits) -> TestApp {
+    /// The same app with other settings: quotas (off in tests unless one turns them on: most
+    /// send more than a person would), the scan budget. Every request of a test comes from
+    /// 127.0.0.1 unless it says otherwise.
+    pub fn configured(mut self, change: impl FnOnce(&mut zhicheng::http::state::Settings)) -> TestApp {
         let log = zhicheng::transparency::LogSigner::clone(&self.log);
-        self.router = build_router(AppState::new(self.store.clone(), registry_key(), log, settings(limits)));
+        let mut settings = settings(RateLimits::off());
+        change(&mut settings);
+        self.router = build_router(AppState::new(self.store.clone(), registry_key(), log, settings));
         self
     }
 

@@ -13,6 +13,7 @@ both!(
     an_admin_lists_and_revokes_the_tokens_it_created_below_it,
     the_bundle_is_built_once_per_log_size,
     a_retried_token_creation_mints_no_second_token,
+    a_filter_that_matches_little_reads_a_bounded_page_and_resumes,
 );
 
 /// The demo's deliberate overreach: Siping (a city) granted senior health titles it was never
@@ -269,4 +270,38 @@ async fn a_retried_token_creation_mints_no_second_token(app: TestApp) {
     let listed = app.send("GET", "/api/v1/admin/tokens", Some(&admin), None, &[]).await;
     let labelled = listed.body["tokens"].as_array().unwrap().iter().filter(|t| t["label"] == "重试测试").count();
     assert_eq!(labelled, 1, "{}", listed.body);
+}
+
+/// A status filter that matches one committee in the demo: each page reads at most the scan
+/// budget, says so, and following `next_cursor` finds exactly what one unbounded read finds.
+async fn a_filter_that_matches_little_reads_a_bounded_page_and_resumes(app: TestApp) {
+    app.load(&zhicheng::demo::dataset(zhicheng::store::today())).await;
+    let everything = app.ok("/api/v1/committees?status=grantor_lacked_competence&limit=500").await;
+    let expected: Vec<Value> = everything["committees"].as_array().unwrap().iter().map(|c| c["id"].clone()).collect();
+    assert_eq!(expected, [Value::from(OVERREACH)]);
+    assert_eq!(everything["meta"]["partial"], false);
+    assert_eq!(everything["meta"]["count"], 1, "count is the items on this page");
+
+    let app = app.configured(|s| s.scan_budget = 10);
+    let (mut found, mut pages, mut partial_pages) = (Vec::new(), 0, 0);
+    let mut uri = "/api/v1/committees?status=grantor_lacked_competence&limit=5".to_string();
+    loop {
+        let page = app.ok(&uri).await;
+        pages += 1;
+        found.extend(page["committees"].as_array().unwrap().iter().map(|c| c["id"].clone()));
+        assert_eq!(page["meta"]["count"], page["committees"].as_array().unwrap().len());
+        if page["meta"]["partial"] == true {
+            partial_pages += 1;
+        }
+        match page["meta"]["next_cursor"].as_str() {
+            Some(next) => uri = format!("/api/v1/committees?status=grantor_lacked_competence&limit=5&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(found, expected, "nothing skipped, nothing twice");
+    let committees = app.store.counts().await.unwrap().committees;
+    assert!(
+        pages >= committees / 11 && partial_pages >= 1,
+        "{pages} pages, {partial_pages} partial, {committees} committees"
+    );
 }

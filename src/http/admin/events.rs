@@ -59,5 +59,8 @@ pub async fn list_events(
     } else {
         None
     };
-    Ok(Json(EventList { meta: crate::http::views::ListMeta { count: events.len(), next_cursor, as_of: None }, events }))
+    Ok(Json(EventList {
+        meta: crate::http::views::ListMeta { count: events.len(), next_cursor, partial: false, as_of: None },
+        events,
+    }))
 }
