@@ -78,6 +78,8 @@ pub async fn audit(store: &dyn Store, verifier: &NoteVerifier) -> StoreResult<Au
     let mut tree = TreeBuilder::default();
     let mut heads = HashMap::new();
     let mut after = None;
+    // The entries of the entry bundle being filled, checked as the server serves them.
+    let mut bundle: Vec<Vec<u8>> = Vec::new();
     loop {
         let events = store.events_after(&EventFilter::default(), after, PAGE).await?;
         let Some(last) = events.last() else { break };
@@ -94,12 +96,18 @@ pub async fn audit(store: &dyn Store, verifier: &NoteVerifier) -> StoreResult<Au
                 report.problems.push(problem);
             }
             leaves.push(leaf_hash(&entry));
+            bundle.push(entry);
+            if bundle.len() as u64 == tiles::WIDTH {
+                check_bundle(index + 1 - tiles::WIDTH, &bundle, &mut report.problems);
+                bundle.clear();
+            }
         }
         tree.push(&leaves);
         if leaves.len() < events.len() {
             break;
         }
     }
+    check_bundle(tree.size - bundle.len() as u64, &bundle, &mut report.problems);
     report.size = tree.size;
     compare_tiles(store, &tree, &mut report).await?;
     report.checkpoint = store.latest_checkpoint().await?;
@@ -108,6 +116,33 @@ pub async fn audit(store: &dyn Store, verifier: &NoteVerifier) -> StoreResult<Au
     }
     report.problems.truncate(MAX_PROBLEMS);
     Ok(report)
+}
+
+/// Builds the entry bundle of the entries from index `first` exactly as the server serves it,
+/// and reads it back as an outside verifier would: an entry the bundle cannot carry is a
+/// problem the operator sees before any reader does.
+fn check_bundle(first: u64, entries: &[Vec<u8>], problems: &mut Vec<String>) {
+    if entries.is_empty() {
+        return;
+    }
+    let bundle = match tiles::entry_bundle(entries.iter().map(Vec::as_slice)) {
+        Ok(bundle) => bundle,
+        Err(e) => {
+            let index = first + e.position as u64;
+            problems.push(format!(
+                "event {index}: its entry is {} bytes, more than an entry bundle can carry (65,535); outside verifiers cannot read entry bundle {}",
+                e.len,
+                first / tiles::WIDTH
+            ));
+            return;
+        }
+    };
+    let read_back = tiles::parse_entry_bundle(&bundle);
+    if read_back
+        .is_none_or(|read| read.len() != entries.len() || read.iter().zip(entries).any(|(a, b)| *a != b.as_slice()))
+    {
+        problems.push(format!("entry bundle {} does not read back as its entries", first / tiles::WIDTH));
+    }
 }
 
 /// Every stored tile must equal the rebuilt one; for leaves, say which events differ.

@@ -88,7 +88,9 @@ pub async fn tile(State(state): State<AppState>, Path(path): Path<String>) -> Re
             let first = parsed.index * tiles::WIDTH;
             let events = events_from(&state, first, width).await?;
             let entries: Vec<Vec<u8>> = events.iter().map(|e| e.entry()).collect();
+            // Only an entry written before entries were size-checked can be too large.
             tiles::entry_bundle(entries.iter().map(Vec::as_slice))
+                .map_err(|e| AppError::Internal(format!("entry bundle {}: {e}", parsed.index)))?
         }
     };
     Ok((

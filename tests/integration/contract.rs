@@ -40,6 +40,10 @@ async fn every_problem_type_resolves_and_every_rejection_is_problem_json(app: Te
     app.get("/api/v1/sanctions?limit=").await.problem(400, "out_of_range");
     // A log position beyond what storage can hold is out of range, not wrapped.
     app.get("/api/v1/log/entries?start=9223372036854775808").await.problem(400, "invalid_number");
+    // Nesting is bounded: a body nested deeper than 128 levels is refused before it is walked.
+    let deep = format!("{{\"credential\": {}1{}}}", "{\"a\": ".repeat(200), "}".repeat(200));
+    let nested = app.send_raw("POST", "/api/v1/verify", None, "application/json", deep.into_bytes()).await;
+    assert_eq!(nested.problem(400, "malformed_json")["errors"][0]["field"], "body", "{}", nested.body);
     // A credential must be an object.
     let not_object = app.send("POST", "/api/v1/verify", None, Some(json!({"credential": "text"})), &[]).await;
     assert_eq!(not_object.status, 422, "{}", not_object.body);

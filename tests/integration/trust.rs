@@ -14,6 +14,7 @@ both!(
     the_bundle_is_built_once_per_log_size,
     a_retried_token_creation_mints_no_second_token,
     a_filter_that_matches_little_reads_a_bounded_page_and_resumes,
+    the_operators_audit_reads_the_entry_bundles_as_an_outside_verifier_does,
 );
 
 /// The demo's deliberate overreach: Siping (a city) granted senior health titles it was never
@@ -304,4 +305,28 @@ async fn a_filter_that_matches_little_reads_a_bounded_page_and_resumes(app: Test
         pages >= committees / 11 && partial_pages >= 1,
         "{pages} pages, {partial_pages} partial, {committees} committees"
     );
+}
+
+/// An entry too large for its bundle's 16-bit length (only a load that skipped the checks can
+/// write one now) fails the operator's audit exactly where an outside verifier would fail, and
+/// its bundle is refused with a 500 instead of served wrapped.
+async fn the_operators_audit_reads_the_entry_bundles_as_an_outside_verifier_does(app: TestApp) {
+    let mut dataset = crate::fixtures::registry();
+    app.load(&dataset).await;
+    let clean = zhicheng::transparency::audit(app.store.as_ref(), &app.log.verifier()).await.unwrap();
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+
+    let mut huge = dataset.committees[0].clone();
+    huge.id = "c-huge".into();
+    huge.name = "评".repeat(25_000);
+    huge.organizing_unit.credit_code = "91220000000000001X".into();
+    dataset = zhicheng::store::Dataset { committees: vec![huge], ..Default::default() };
+    app.load(&dataset).await;
+    let report = zhicheng::transparency::audit(app.store.as_ref(), &app.log.verifier()).await.unwrap();
+    assert!(report.problems.iter().any(|p| p.contains("more than an entry bundle can carry")), "{:?}", report.problems);
+    let size = report.size;
+    let path = format!("/log/tile/entries/000.p/{size}");
+    let bundle = app.get(&path).await;
+    assert_eq!(bundle.status, 500, "{}", bundle.body);
+    assert_eq!(bundle.content_type(), "application/problem+json");
 }

@@ -213,14 +213,25 @@ impl TilePath {
     }
 }
 
-/// An entry bundle: each entry as a big-endian 16-bit length and its bytes.
-pub fn entry_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+/// An entry longer than an entry bundle's 16-bit length can say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("entry {position} of the bundle is {len} bytes; an entry bundle carries at most 65,535")]
+pub struct EntryTooLarge {
+    /// The entry's position in the bundle (0-based).
+    pub position: usize,
+    pub len: usize,
+}
+
+/// An entry bundle: each entry as a big-endian 16-bit length and its bytes. An entry too long
+/// for its length is refused, never wrapped into a bundle no reader can split.
+pub fn entry_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<u8>, EntryTooLarge> {
     let mut out = Vec::new();
-    for e in entries {
-        out.extend_from_slice(&(e.len() as u16).to_be_bytes());
+    for (position, e) in entries.into_iter().enumerate() {
+        let len = u16::try_from(e.len()).map_err(|_| EntryTooLarge { position, len: e.len() })?;
+        out.extend_from_slice(&len.to_be_bytes());
         out.extend_from_slice(e);
     }
-    out
+    Ok(out)
 }
 
 /// Splits an entry bundle (`None` when it is malformed).
@@ -333,9 +344,14 @@ mod tests {
     #[test]
     fn entry_bundles_round_trip() {
         let entries: Vec<&[u8]> = vec![b"{}", b"", "职称".as_bytes()];
-        let bundle = entry_bundle(entries.iter().copied());
+        let bundle = entry_bundle(entries.iter().copied()).unwrap();
         assert_eq!(parse_entry_bundle(&bundle).unwrap(), entries);
         assert!(parse_entry_bundle(&bundle[..bundle.len() - 1]).is_none());
+        let largest = vec![7u8; 65_535];
+        assert!(entry_bundle([largest.as_slice()]).is_ok());
+        let too_large = vec![7u8; 65_536];
+        let refused = entry_bundle([b"a".as_slice(), too_large.as_slice()]).unwrap_err();
+        assert_eq!(refused, EntryTooLarge { position: 1, len: 65_536 });
     }
 
     #[test]
