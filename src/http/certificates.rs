@@ -84,7 +84,7 @@ pub async fn act_on_key(
 
 /// One signed credential, or several.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
 pub enum CertificateUpload {
     One(CertificateSubmission),
     Many {

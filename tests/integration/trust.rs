@@ -15,6 +15,7 @@ both!(
     a_retried_token_creation_mints_no_second_token,
     a_filter_that_matches_little_reads_a_bounded_page_and_resumes,
     the_operators_audit_reads_the_entry_bundles_as_an_outside_verifier_does,
+    unknown_fields_are_refused_at_every_depth,
 );
 
 /// The demo's deliberate overreach: Siping (a city) granted senior health titles it was never
@@ -329,4 +330,34 @@ async fn the_operators_audit_reads_the_entry_bundles_as_an_outside_verifier_does
     let bundle = app.get(&path).await;
     assert_eq!(bundle.status, 500, "{}", bundle.body);
     assert_eq!(bundle.content_type(), "application/problem+json");
+}
+
+/// A field the API does not know is refused wherever it is nested, so nothing is stored
+/// broader or other than what was sent.
+async fn unknown_fields_are_refused_at_every_depth(app: TestApp) {
+    use serde_json::json;
+    use zhicheng::domain::publish::Role;
+    app.load(&crate::fixtures::registry()).await;
+    let admin = app.token("jilin", Role::Admin).await;
+    let publisher = app.token("jilin", Role::Publisher).await;
+    let issuer = app.token("jilin", Role::Issuer).await;
+    let key = json!({"owner": {"kind": "authority", "id": "jilin", "also": "x"}, "public_key": "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2", "valid_from": "2020-01-01T00:00:00Z"});
+    let committee = json!({"name": "某评委会", "kind": "intermediate", "region": "220100",
+        "organizing_unit": {"name": "某单位", "credit_code": "91220000000000001X", "own_staff_only": true}});
+    let sanction = json!({"subject": {"kind": "intermediary", "name": "某中介", "verified": true}, "measure": "warning",
+        "region": "220000", "effective_from": "2026-01-05", "document_number": "吉人社罚〔2026〕9号", "legal_basis": "x", "summary": "y"});
+    let certificates = json!({"credentials": [], "dry_run": true});
+    for (uri, token, body, field) in [
+        ("/api/v1/admin/keys", &admin, key, "owner"),
+        ("/api/v1/admin/committees", &publisher, committee, "organizing_unit"),
+        ("/api/v1/admin/sanctions", &publisher, sanction, "subject"),
+        ("/api/v1/admin/certificates", &issuer, certificates, ""),
+    ] {
+        let refused = app.post(uri, token, body).await;
+        assert_eq!(refused.status, 422, "{uri}: {}", refused.body);
+        let named = refused.body["errors"][0]["field"].as_str().unwrap_or_default().to_string();
+        assert!(named.starts_with(field), "{uri}: {}", refused.body);
+    }
+    let events = app.ok("/api/v1/log/entries?start=0&end=1000").await;
+    assert!(!events.to_string().contains("某中介") && !events.to_string().contains("某评委会"), "nothing was written");
 }

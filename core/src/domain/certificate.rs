@@ -66,7 +66,7 @@ pub struct TitleSubject {
 /// Who issued: an authority, or a committee's organizing unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case", deny_unknown_fields)]
 pub enum IssuerRef {
     Authority(String),
     Committee(String),

@@ -44,6 +44,7 @@ impl CommitteeKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct OrganizingUnit {
     pub name: String,
     /// Unified social credit code (统一社会信用代码), validated with its GB 32100 check character.

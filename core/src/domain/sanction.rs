@@ -103,6 +103,7 @@ impl Measure {
 /// the registry; individuals, intermediaries and websites by name (or domain).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Subject {
     pub kind: SubjectKind,
     /// The registry id, for committees.
