@@ -123,8 +123,7 @@ pub async fn holder_id_digest(
     Authenticated(actor): Authenticated,
     body: JsonBody<HolderIdDigestRequest>,
 ) -> Result<Json<HolderIdDigest>, AppError> {
-    let probe = Operation::IssueCertificate(CertificateSubmission { credential: serde_json::Value::Null });
-    crate::domain::publish::check_role(&actor, &probe).map_err(AppError::Rule)?;
+    may_issue(&actor)?;
     let request = body.value;
     crate::domain::text::check_text("certificate_number", &request.certificate_number).map_err(AppError::Rule)?;
     crate::domain::publish::non_empty("certificate_number", &request.certificate_number).map_err(AppError::Rule)?;
@@ -139,6 +138,12 @@ pub async fn holder_id_digest(
     }
     let digest = state.bindings.holder_key.digest(request.certificate_number.trim(), &request.id_number);
     Ok(Json(HolderIdDigest { holder_id_digest: digest }))
+}
+
+/// Whether the token's role may issue certificates.
+fn may_issue(actor: &crate::domain::publish::Actor) -> Result<(), AppError> {
+    let probe = Operation::IssueCertificate(CertificateSubmission { credential: serde_json::Value::Null });
+    crate::domain::publish::check_role(actor, &probe).map_err(AppError::Rule)
 }
 
 /// Register signed certificates (issuer role). Each must pass every check short of being
@@ -162,8 +167,7 @@ pub async fn issue_certificates(
         ),
     };
     // The role is checked before anything else, so an empty batch tells a wrong token no less.
-    let probe = Operation::IssueCertificate(CertificateSubmission { credential: serde_json::Value::Null });
-    crate::domain::publish::check_role(&actor, &probe).map_err(AppError::Rule)?;
+    may_issue(&actor)?;
     if ops.is_empty() {
         return Err(AppError::Rule(crate::domain::publish::Violation::new(
             crate::domain::publish::ViolationKind::Invalid,
