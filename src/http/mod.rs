@@ -32,27 +32,29 @@ pub struct Page<T> {
     pub partial: bool,
 }
 
-/// How much of a table one page may read: rows `batch` at a time, `max_rows` in all.
+/// How much of a table one page may read: `first` rows, then twice as many each time up to
+/// `most` at once, and `max_rows` in all.
 #[derive(Debug, Clone, Copy)]
 pub struct Scan {
-    pub batch: u32,
+    pub first: u32,
+    pub most: u32,
     pub max_rows: usize,
 }
 
 impl Scan {
-    /// A page of `limit`. When every row read is kept (`derived` false: the database applied
-    /// all the filters), one row more than the page is enough. When a filter on derived state
-    /// (status or coverage on a date) drops rows, rows are read in larger batches, and at most
-    /// `budget` of them: a filter that matches little costs a bounded read, and the client
-    /// follows `next_cursor`.
+    /// A page of `limit`. The first read is one row more than the page: when the filters the
+    /// database applies keep most rows, that is all a page costs. When a filter on derived
+    /// state (status or coverage on a date) drops rows, each further read doubles, up to 200
+    /// rows, and a page reads at most `budget` rows: a filter that matches little costs a
+    /// bounded read, and the client follows `next_cursor`.
     pub fn for_page(limit: u32, derived: bool, budget: usize) -> Scan {
         let max_rows = budget.max(limit as usize + 1);
-        let batch = if derived { (limit + 1).max(DERIVED_FILTER_BATCH) } else { limit + 1 };
-        Scan { batch: batch.min(u32::try_from(max_rows).unwrap_or(u32::MAX)), max_rows }
+        let most = if derived { (limit + 1).max(DERIVED_FILTER_BATCH) } else { limit + 1 };
+        Scan { first: limit + 1, most: most.min(u32::try_from(max_rows).unwrap_or(u32::MAX)), max_rows }
     }
 }
 
-/// Rows read at a time under a filter on derived state.
+/// The most rows read at once under a filter on derived state.
 const DERIVED_FILTER_BATCH: u32 = 200;
 
 /// Fills one page of `limit` items that pass `wanted`, reading the store in id order from
@@ -73,10 +75,13 @@ where
     let mut after = cursor;
     let mut items = Vec::new();
     let mut read = 0;
+    let mut batch = scan.first.min(scan.most);
     loop {
-        let rows = fetch(after.clone(), scan.batch).await?;
-        let exhausted = (rows.len() as u32) < scan.batch;
+        let rows = fetch(after.clone(), batch).await?;
+        let exhausted = (rows.len() as u32) < batch;
         read += rows.len();
+        let left = u32::try_from(scan.max_rows.saturating_sub(read)).unwrap_or(u32::MAX);
+        batch = batch.saturating_mul(2).min(scan.most).min(left.max(1));
         for row in rows {
             after = Some(id_of(&row));
             if wanted(&row) {
@@ -157,14 +162,14 @@ mod tests {
     #[tokio::test]
     async fn a_rare_match_costs_each_page_a_bounded_read_and_the_cursor_resumes() {
         let rows: Vec<u32> = (1..=1000).collect();
-        let scan = Scan { batch: 50, max_rows: 100 };
+        let scan = Scan { first: 25, most: 50, max_rows: 100 };
         let (got, reads) = pages_within(&rows, 5, scan, |r| r % 300 == 0).await;
         assert_eq!(got.concat(), [300, 600, 900], "nothing skipped, nothing twice");
-        // Ten pages of 100 rows each (two reads), most of them empty, and a last read that
-        // finds the end.
+        // Ten pages of 100 rows each (reads of 25, 50 and the 25 left of the budget), most of
+        // them empty, and a last read that finds the end.
         assert_eq!(got.len(), 11);
         assert!(got.iter().any(Vec::is_empty));
-        assert_eq!(reads, 21);
+        assert_eq!(reads, 10 * 3 + 1);
         // A budget never stops a full page of kept rows.
         assert_eq!(Scan::for_page(500, true, 10).max_rows, 501);
     }
