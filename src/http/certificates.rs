@@ -264,6 +264,8 @@ pub struct CertificateSummary {
     pub title_name: String,
     pub series: String,
     pub level: crate::domain::catalog::Level,
+    /// The evaluating committee's registry id.
+    pub committee_id: String,
     pub committee_name: String,
     pub evaluation_date: crate::domain::Date,
     pub status: Option<CertificateState>,
@@ -288,6 +290,7 @@ fn summary(
         title_name: s.title_name.clone(),
         series: s.series.clone(),
         level: s.level,
+        committee_id: s.committee_id.clone(),
         committee_name: s.committee_name.clone(),
         evaluation_date: s.evaluation_date,
         status: registered.map(|r| r.state.clone()),
@@ -306,24 +309,19 @@ pub async fn verify_certificate(
 ) -> Result<Json<VerifyResponse>, AppError> {
     let request = body.value;
     let holder = HolderClaim { name: request.name.clone(), id_number: request.id_number.clone() };
-    let mut presented = match (request.credential, request.qr, request.certificate_number) {
-        (Some(credential), None, None) => state.verifier.presented(serde_json::Value::Object(credential)),
-        (None, Some(qr), None) => {
-            let credential = crate::crypto::compact::decode(&qr).map_err(|e| {
-                AppError::invalid(
-                    "qr",
-                    "malformed_qr",
-                    format!("二维码内容无法解析：{e}"),
-                    format!("the QR text cannot be read: {e}"),
-                )
-            })?;
-            state.verifier.presented(credential)
-        }
+    let credential = match (request.credential, request.qr, request.certificate_number) {
+        (Some(credential), None, None) => serde_json::Value::Object(credential),
+        (None, Some(qr), None) => crate::crypto::compact::decode(&qr).map_err(|e| {
+            AppError::invalid(
+                "qr",
+                "malformed_qr",
+                format!("二维码内容无法解析：{e}"),
+                format!("the QR text cannot be read: {e}"),
+            )
+        })?,
         (None, None, Some(number)) => {
             let name = params::required("name", &request.name)?.to_string();
-            return in_constant_time(state.name_check_floor, verify_registered(&state, number.trim(), &name, &holder))
-                .await
-                .map(Json);
+            return verify_by_number(&state, &number, &name, &holder).await.map(Json);
         }
         _ => {
             return Err(AppError::invalid(
@@ -334,7 +332,27 @@ pub async fn verify_certificate(
             ));
         }
     };
-    answer(&state, &mut presented, &holder).await.map(Json)
+    verify_presented(&state, credential, &holder).await.map(Json)
+}
+
+/// The answer for a presented credential (a file, or decoded from a QR code).
+pub async fn verify_presented(
+    state: &AppState,
+    credential: serde_json::Value,
+    holder: &HolderClaim,
+) -> Result<VerifyResponse, AppError> {
+    answer(state, &mut state.verifier.presented(credential), holder).await
+}
+
+/// The answer for a certificate number and its holder's name, in the same time whether the
+/// number or the name was wrong.
+pub async fn verify_by_number(
+    state: &AppState,
+    number: &str,
+    name: &str,
+    holder: &HolderClaim,
+) -> Result<VerifyResponse, AppError> {
+    in_constant_time(state.name_check_floor, verify_registered(state, number.trim(), name, holder)).await
 }
 
 async fn answer(

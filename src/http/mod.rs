@@ -13,6 +13,7 @@ pub mod limits;
 pub mod log;
 pub mod openapi;
 pub mod page_cache;
+pub mod pages;
 pub mod params;
 pub mod problem;
 pub mod rate_limit;

@@ -39,21 +39,39 @@ impl KeyExtractor for ClientIp {
     }
 }
 
-/// `routes` with `quota` enforced per client (unchanged when the quota is off).
+/// The layer enforcing `quota` per client. A macro, because the layer's type names the
+/// `governor` crate's middleware, which `tower_governor` does not re-export.
+macro_rules! quota_layer {
+    ($quota:expr, $limits:expr) => {{
+        let config = GovernorConfigBuilder::default()
+            .key_extractor(ClientIp { trust_forwarded_for: $limits.trust_forwarded_for })
+            .period($quota.period)
+            .burst_size($quota.burst)
+            .finish()
+            .expect("a quota with a positive period and burst");
+        forget_quiet_clients(std::sync::Arc::downgrade(config.limiter()), |l| l.retain_recent());
+        tower_governor::GovernorLayer::new(config).error_handler(refusal)
+    }};
+}
+
+/// API `routes` with `quota` enforced per client (unchanged when the quota is off).
 pub fn limited(
     routes: UtoipaMethodRouter<AppState>,
     quota: Option<Quota>,
     limits: &RateLimits,
 ) -> UtoipaMethodRouter<AppState> {
     let Some(quota) = quota else { return routes };
-    let config = GovernorConfigBuilder::default()
-        .key_extractor(ClientIp { trust_forwarded_for: limits.trust_forwarded_for })
-        .period(quota.period)
-        .burst_size(quota.burst)
-        .finish()
-        .expect("a quota with a positive period and burst");
-    forget_quiet_clients(std::sync::Arc::downgrade(config.limiter()), |l| l.retain_recent());
-    routes.layer(tower_governor::GovernorLayer::new(config).error_handler(refusal))
+    routes.layer(quota_layer!(quota, limits))
+}
+
+/// A page's route under the same per-client quota as its API counterpart.
+pub fn limited_page(
+    route: axum::routing::MethodRouter<AppState>,
+    quota: Option<Quota>,
+    limits: &RateLimits,
+) -> axum::routing::MethodRouter<AppState> {
+    let Some(quota) = quota else { return route };
+    route.layer(quota_layer!(quota, limits))
 }
 
 fn refusal(error: GovernorError) -> axum::response::Response {

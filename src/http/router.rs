@@ -20,9 +20,9 @@ use super::extract::MAX_BODY_BYTES;
 use super::limits::RateLimits;
 use super::openapi::{ApiDoc, tidy};
 use super::problem::{AppError, problem_response};
-use super::rate_limit::limited;
+use super::rate_limit::{limited, limited_page};
 use super::state::AppState;
-use super::{admin, authorities, catalog, certificates, committees, errors_page, health, log, sanctions};
+use super::{admin, authorities, catalog, certificates, committees, errors_page, health, log, pages, sanctions};
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -76,6 +76,39 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(log::entries))
 }
 
+/// The pages for people (HTML; not part of the API document). Verification through a page is
+/// the same oracle as through the API, under the same per-client quota.
+fn page_router(limits: &RateLimits) -> Router<AppState> {
+    use axum::routing::{get, post};
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/committees", get(pages::committees))
+        .route("/committees/{id}", get(pages::committee))
+        .route(
+            "/verify",
+            limited_page(get(pages::verify_form).post(pages::verify_submit), limits.verifications, limits),
+        )
+        .route(
+            "/verify/file",
+            limited_page(post(pages::verify_file), limits.verifications, limits)
+                .layer(DefaultBodyLimit::max(pages::MAX_UPLOAD_BYTES + 4096)),
+        )
+}
+
+/// No such path: a page for a browser (it asks for HTML), problem+json for everyone else.
+async fn not_found(headers: axum::http::HeaderMap, uri: axum::http::Uri) -> Response {
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        let english = uri.query().is_some_and(|q| q.split('&').any(|p| p == "lang=en"));
+        let lang = if english { pages::Lang::En } else { pages::Lang::Zh };
+        return pages::not_found_page(lang, uri.path());
+    }
+    AppError::RouteNotFound.into_response()
+}
+
 /// The OpenAPI document the service serves at `/openapi.json` (and commits as `openapi/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     tidy(api_router(&RateLimits::default()).into_openapi())
@@ -84,8 +117,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn build_router(state: AppState) -> Router {
     let (router, api) = api_router(&state.limits).split_for_parts();
     let router = router
+        .merge(page_router(&state.limits))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", tidy(api)))
-        .fallback(|| async { AppError::RouteNotFound })
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .with_state(state);
     // One `layer` call for the whole stack: each call wraps every route in another boxed service,

@@ -15,6 +15,7 @@ mod limits;
 mod log;
 mod meta;
 mod offline;
+mod pages;
 mod privacy;
 mod properties;
 mod publishing;

@@ -1,0 +1,535 @@
+//! Pages for people: server-rendered HTML (askama templates in `templates/`), plain forms that
+//! work without JavaScript, Chinese first with an English switch (`?lang=en`). Every page takes
+//! its data from the same store and domain calls as the JSON API; nothing here decides a rule.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Multipart, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::certificates::{VerifyResponse, verify_by_number, verify_presented};
+use super::extract::Path;
+use super::problem::AppError;
+use super::state::AppState;
+use super::views::CommitteeView;
+use crate::domain::authorization::AuthorizationStatus;
+use crate::domain::catalog::Level;
+use crate::domain::code::Code;
+use crate::domain::committee::CommitteeStatus;
+use crate::domain::verification::{CheckStatus, HolderClaim, Verdict};
+use crate::store::CommitteeRowFilter;
+
+/// The largest certificate file the verify page takes.
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024;
+
+/// The language of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    fn from_query(lang: Option<&str>) -> Lang {
+        if lang == Some("en") { Lang::En } else { Lang::Zh }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn other_code(&self) -> &'static str {
+        match self {
+            Lang::Zh => "en",
+            Lang::En => "zh-CN",
+        }
+    }
+
+    /// The text in this language.
+    pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    fn query(&self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    lang: Option<String>,
+    q: Option<String>,
+}
+
+impl PageQuery {
+    fn lang(&self) -> Lang {
+        Lang::from_query(self.lang.as_deref())
+    }
+}
+
+/// The link that shows the same page in the other language.
+fn switch(path: &str, l: Lang) -> String {
+    let other = if l == Lang::Zh { Lang::En } else { Lang::Zh };
+    format!("{path}?lang={}", other.query())
+}
+
+/// A page, or a friendly page with the right status for what went wrong.
+fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => AppError::Internal(format!("template: {e}")).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct ProblemPage {
+    l: Lang,
+    switch_href: String,
+    title: String,
+    detail: String,
+}
+
+/// What went wrong, as a page: the problem's title and detail in the page's language.
+fn problem_page(e: AppError, l: Lang, path: &str) -> Response {
+    let status = e.status();
+    if status.is_server_error() {
+        tracing::error!(error = %e, "page failed");
+    }
+    let problem = e.to_problem();
+    let pick = |text: &str| -> String {
+        match text.split_once(" / ") {
+            Some((zh, en)) => l.t(zh, en).to_string(),
+            None => text.to_string(),
+        }
+    };
+    let page =
+        ProblemPage { l, switch_href: switch(path, l), title: pick(&problem.title), detail: pick(&problem.detail) };
+    (status, render(&page)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    l: Lang,
+    switch_href: String,
+    checkpoint_size: Option<u64>,
+}
+
+/// `/`: the search box, what the registry is, how fresh its data is.
+pub async fn home(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+    let l = q.lang();
+    match state.store.latest_checkpoint().await {
+        Ok(c) => render(&HomePage { l, switch_href: switch("/", l), checkpoint_size: c.map(|c| c.size) }),
+        Err(e) => problem_page(e.into(), l, "/"),
+    }
+}
+
+struct CommitteeRow {
+    id: String,
+    name: String,
+    region_name: String,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "committees.html")]
+struct CommitteesPage {
+    l: Lang,
+    switch_href: String,
+    q: String,
+    searched: bool,
+    rows: Vec<CommitteeRow>,
+}
+
+/// Committees and organizing units whose name holds the search, the first 50.
+pub async fn committees(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+    let l = q.lang();
+    let text = q.q.as_deref().map(str::trim).unwrap_or_default().to_string();
+    let mut rows = Vec::new();
+    if !text.is_empty() {
+        let filter = CommitteeRowFilter { q: Some(simplified(&text)), ..CommitteeRowFilter::default() };
+        let (records, graph) =
+            match (state.store.committees_after(&filter, None, 50).await, state.store.authority_graph().await) {
+                (Ok(r), Ok(g)) => (r, g),
+                (Err(e), _) | (_, Err(e)) => return problem_page(e.into(), l, "/committees"),
+            };
+        let today = crate::store::today();
+        rows = records
+            .iter()
+            .map(|r| {
+                let view = CommitteeView::new(r, today, &graph);
+                CommitteeRow {
+                    id: view.id,
+                    name: view.name,
+                    region_name: view.region_name,
+                    status: status_words(view.status, l).to_string(),
+                }
+            })
+            .collect();
+    }
+    render(&CommitteesPage { l, switch_href: switch("/committees", l), searched: !text.is_empty(), q: text, rows })
+}
+
+/// The traditional characters common in committee names, in simplified form: the registry
+/// stores names as published, in simplified characters.
+fn simplified(text: &str) -> String {
+    const PAIRS: [(char, char); 24] = [
+        ('會', '会'),
+        ('審', '审'),
+        ('員', '员'),
+        ('師', '师'),
+        ('職', '职'),
+        ('稱', '称'),
+        ('評', '评'),
+        ('級', '级'),
+        ('術', '术'),
+        ('長', '长'),
+        ('業', '业'),
+        ('衛', '卫'),
+        ('醫', '医'),
+        ('計', '计'),
+        ('經', '经'),
+        ('濟', '济'),
+        ('學', '学'),
+        ('農', '农'),
+        ('檔', '档'),
+        ('聞', '闻'),
+        ('東', '东'),
+        ('廣', '广'),
+        ('樂', '乐'),
+        ('藝', '艺'),
+    ];
+    text.chars().map(|c| PAIRS.iter().find(|(t, _)| *t == c).map_or(c, |(_, s)| *s)).collect()
+}
+
+fn status_words(status: CommitteeStatus, l: Lang) -> &'static str {
+    match status {
+        CommitteeStatus::Authorized => l.t("有权评审", "Authorized"),
+        CommitteeStatus::GrantorLackedCompetence => {
+            l.t("超越权限：核准部门无权核准", "Beyond competence: its approving authority could not grant it")
+        }
+        CommitteeStatus::Pending => l.t("尚未生效", "Not yet in force"),
+        CommitteeStatus::Expired => l.t("核准已过期", "Approval expired"),
+        CommitteeStatus::Suspended => l.t("已暂停评审", "Suspended"),
+        CommitteeStatus::Withdrawn => l.t("已撤销评审权", "Withdrawn"),
+        CommitteeStatus::Unauthorized => l.t("未获授权", "Not authorized"),
+    }
+}
+
+fn authorization_words(status: AuthorizationStatus, l: Lang) -> &'static str {
+    match status {
+        AuthorizationStatus::Pending => l.t("尚未生效", "Not yet in force"),
+        AuthorizationStatus::Active => l.t("有效", "In force"),
+        AuthorizationStatus::Expired => l.t("已过期", "Expired"),
+        AuthorizationStatus::Suspended => l.t("已暂停", "Suspended"),
+        AuthorizationStatus::Withdrawn => l.t("已撤销", "Withdrawn"),
+    }
+}
+
+fn level_words(level: Level, l: Lang) -> String {
+    match l {
+        Lang::Zh => level.name_zh().to_string(),
+        Lang::En => level.code().replace('_', " "),
+    }
+}
+
+struct AuthorizationRow {
+    series: String,
+    levels: String,
+    beyond: String,
+    valid_from: String,
+    valid_until: String,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "committee.html")]
+struct CommitteePage {
+    l: Lang,
+    switch_href: String,
+    c: CommitteeView,
+    status: &'static str,
+    status_class: &'static str,
+    lacked_competence: bool,
+    authority_name: String,
+    authorizations: Vec<AuthorizationRow>,
+    sanctions: Vec<String>,
+}
+
+/// `/committees/{id}`: the committee, its authorizations and sanctions, and a clear warning
+/// where its approving authority lacked the competence.
+pub async fn committee(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<PageQuery>) -> Response {
+    let l = q.lang();
+    let path = format!("/committees/{id}");
+    let found = async {
+        let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
+        let graph = state.store.authority_graph().await?;
+        Ok::<_, AppError>((record, graph))
+    };
+    let (record, graph) = match found.await {
+        Ok(found) => found,
+        Err(e) => return problem_page(e, l, &path),
+    };
+    let view = CommitteeView::new(&record, crate::store::today(), &graph);
+    let authority_name = graph.get(&view.authority_id).map_or(view.authority_id.clone(), |a| a.name.clone());
+    let levels = |levels: &[Level]| levels.iter().map(|x| level_words(*x, l)).collect::<Vec<_>>().join("、");
+    let authorizations = view
+        .authorizations
+        .iter()
+        .map(|a| AuthorizationRow {
+            series: if l == Lang::Zh { a.series_name.clone() } else { a.series.clone() },
+            levels: levels(&a.levels),
+            beyond: levels(&a.levels_beyond_grantor_competence),
+            valid_from: a.valid_from.to_string(),
+            valid_until: a.valid_until.to_string(),
+            status: authorization_words(a.status, l).to_string(),
+        })
+        .collect();
+    let sanctions = view
+        .sanctions
+        .iter()
+        .map(|s| format!("{} {} {}（{}）", s.effective_from, s.measure_name, s.summary, s.document_number))
+        .collect();
+    let status_class = match view.status {
+        CommitteeStatus::Authorized => "good",
+        CommitteeStatus::Pending => "warn",
+        _ => "bad",
+    };
+    render(&CommitteePage {
+        l,
+        switch_href: switch(&path, l),
+        status: status_words(view.status, l),
+        status_class,
+        lacked_competence: view.status == CommitteeStatus::GrantorLackedCompetence
+            || view.authorizations.iter().any(|a| !a.levels_beyond_grantor_competence.is_empty()),
+        authority_name,
+        authorizations,
+        sanctions,
+        c: view,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    l: Lang,
+    switch_href: String,
+}
+
+/// `/verify`: the ways to check a certificate.
+pub async fn verify_form(Query(q): Query<PageQuery>) -> Response {
+    let l = q.lang();
+    render(&VerifyPage { l, switch_href: switch("/verify", l) })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct VerifyForm {
+    lang: Option<String>,
+    certificate_number: Option<String>,
+    name: Option<String>,
+    id_number: Option<String>,
+    qr: Option<String>,
+}
+
+/// A form's number + name, or its QR text.
+pub async fn verify_submit(State(state): State<AppState>, Form(form): Form<VerifyForm>) -> Response {
+    let l = Lang::from_query(form.lang.as_deref());
+    let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let holder = HolderClaim { name: filled(&form.name), id_number: filled(&form.id_number) };
+    let answer = match (filled(&form.qr), filled(&form.certificate_number)) {
+        (Some(qr), _) => match crate::crypto::compact::decode(&qr) {
+            Ok(credential) => verify_presented(&state, credential, &holder).await,
+            Err(_) => Err(AppError::invalid(
+                "qr",
+                "malformed_qr",
+                "二维码内容无法识别，请确认完整复制了以 ZC1: 开头的文字",
+                "the QR text cannot be read; copy all of it, starting with ZC1:",
+            )),
+        },
+        (None, Some(number)) => match holder.name.clone() {
+            Some(name) => verify_by_number(&state, &number, &name, &holder).await,
+            None => Err(AppError::invalid("name", "required", "请填写持证人姓名", "enter the holder's name")),
+        },
+        (None, None) => Err(AppError::invalid(
+            "certificate_number",
+            "required",
+            "请填写证书编号和姓名，或粘贴二维码文字",
+            "enter the number and the name, or paste the QR text",
+        )),
+    };
+    result_page(answer, l)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+/// An uploaded certificate file.
+pub async fn verify_file(
+    State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
+    mut multipart: Multipart,
+) -> Response {
+    let l = Lang::from_query(q.lang.as_deref());
+    let unreadable = || {
+        AppError::invalid(
+            "file",
+            "unreadable_file",
+            "无法读取上传的文件，请选择证书文件（JSON）",
+            "the upload cannot be read; choose the certificate file (JSON)",
+        )
+    };
+    let too_large = || AppError::PayloadTooLarge { limit: MAX_UPLOAD_BYTES };
+    let mut bytes = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return problem_page(too_large(), l, "/verify"),
+            Err(_) => return problem_page(unreadable(), l, "/verify"),
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        match field.bytes().await {
+            Ok(b) if b.len() > MAX_UPLOAD_BYTES => return problem_page(too_large(), l, "/verify"),
+            Ok(b) => bytes = Some(b),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return problem_page(too_large(), l, "/verify"),
+            Err(_) => return problem_page(unreadable(), l, "/verify"),
+        }
+        break;
+    }
+    let answer = match bytes.as_deref().map(serde_json::from_slice::<serde_json::Value>) {
+        Some(Ok(credential)) if credential.is_object() => {
+            verify_presented(&state, credential, &HolderClaim::default()).await
+        }
+        Some(_) => Err(AppError::invalid(
+            "file",
+            "not_a_certificate",
+            "上传的文件不是证书文件（JSON）",
+            "the file is not a certificate file (JSON)",
+        )),
+        None => Err(unreadable()),
+    };
+    result_page(answer, l)
+}
+
+struct SummaryRow {
+    number: String,
+    holder: String,
+    title: String,
+    level: String,
+    committee_id: String,
+    committee_name: String,
+    evaluated: String,
+}
+
+struct CheckRow {
+    step: &'static str,
+    status: &'static str,
+    status_words: &'static str,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "result.html")]
+struct ResultPage {
+    l: Lang,
+    switch_href: String,
+    verdict: &'static str,
+    verdict_class: &'static str,
+    meaning: &'static str,
+    summary: Option<SummaryRow>,
+    checks: Vec<CheckRow>,
+    log_size: i64,
+}
+
+fn result_page(answer: Result<VerifyResponse, AppError>, l: Lang) -> Response {
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => return problem_page(e, l, "/verify"),
+    };
+    let (verdict, verdict_class, meaning) = verdict_words(answer.verdict, l);
+    let checks = answer
+        .checks
+        .iter()
+        .map(|c| {
+            let (status, status_words) = match c.status {
+                CheckStatus::Pass => ("pass", l.t("通过", "Pass")),
+                CheckStatus::Fail => ("fail", l.t("未通过", "Fail")),
+                CheckStatus::Skip => ("skip", l.t("未检查", "Not checked")),
+            };
+            let step =
+                serde_json::to_value(c.step).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            CheckRow {
+                step: step_words(&step, l),
+                status,
+                status_words,
+                message: l.t(&c.message_zh, &c.message_en).to_string(),
+            }
+        })
+        .collect();
+    let summary = answer.certificate.map(|s| SummaryRow {
+        number: s.certificate_number,
+        holder: s.holder,
+        title: s.title_name,
+        level: level_words(s.level, l),
+        committee_id: s.committee_id,
+        committee_name: s.committee_name,
+        evaluated: s.evaluation_date.to_string(),
+    });
+    render(&ResultPage {
+        l,
+        switch_href: switch("/verify", l),
+        verdict,
+        verdict_class,
+        meaning,
+        summary,
+        checks,
+        log_size: answer.checked_against.log_size,
+    })
+}
+
+fn verdict_words(verdict: Verdict, l: Lang) -> (&'static str, &'static str, &'static str) {
+    match verdict {
+        Verdict::Valid => (l.t("真实有效", "Genuine and valid"), "good", l.t("证书由有权机构签发，评委会当时有权评审，登记一致，未被撤销或暂停。", "Issued by an authorized issuer, evaluated by a committee authorized at the time, as registered, neither revoked nor suspended.")),
+        Verdict::Revoked => (l.t("已撤销", "Revoked"), "bad", l.t("该职称已被依法撤销，不能作为任职依据。", "This title has been revoked and cannot be relied on.")),
+        Verdict::Suspended => (l.t("已暂停", "Suspended"), "warn", l.t("该证书正在核查中，暂不能作为任职依据；请稍后再核验或联系发证机构。", "This certificate is under review; do not rely on it for now, check again later or ask the issuer.")),
+        Verdict::Invalid => (l.t("无效 — 可能伪造", "Invalid — possibly forged"), "bad", l.t("证书未通过下列检查。请勿采信，可向发证机构或当地人社部门举报。", "The certificate failed the checks below. Do not rely on it; you may report it to the issuer or the local HR authority.")),
+        Verdict::NotFound => (l.t("未找到", "Not found"), "bad", l.t("登记中没有与该编号和姓名相符的证书。请核对后重试；仍未找到的，证书可能是伪造的。", "No registered certificate has this number and name. Check them and try again; if it is still not found, the certificate may be forged.")),
+    }
+}
+
+fn step_words(step: &str, l: Lang) -> &'static str {
+    match step {
+        "format" => l.t("格式", "Format"),
+        "signature" => l.t("签名", "Signature"),
+        "key" => l.t("签名密钥", "Signing key"),
+        "issuer" => l.t("签发机构", "Issuer"),
+        "authority" => l.t("评审权限", "Committee's authority"),
+        "sanctions" => l.t("处理决定", "Sanctions"),
+        "status" => l.t("撤销或暂停", "Revocation or suspension"),
+        "registry" => l.t("登记", "Registry"),
+        "holder" => l.t("持证人", "Holder"),
+        _ => l.t("检查", "Check"),
+    }
+}
+
+/// Any other path: a friendly 404 page rather than JSON, for a person who typed a wrong address.
+pub fn not_found_page(l: Lang, path: &str) -> Response {
+    problem_page(AppError::RouteNotFound, l, path)
+}
