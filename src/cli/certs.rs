@@ -165,36 +165,16 @@ pub async fn change_status(args: &crate::cli::config::StatusArgs, act: &str) -> 
 }
 
 /// The QR code of a certificate's compact form, as a PNG (4 pixels a module, 4-module margin).
-pub fn qr(certificate: &Path, output: &Path) -> Result<(), AppError> {
+/// The certificate's QR code: a link to the registry's verify page carrying the certificate.
+pub fn qr(certificate: &Path, output: &Path, registry_url: &str) -> Result<(), AppError> {
     let credential: Value = serde_json::from_str(&read(certificate)?)
         .map_err(|e| AppError::Config(format!("{}: {e}", certificate.display())))?;
-    write(output, &qr_png(&compact::encode(&credential))?)
+    write(output, &qr_png(&compact::url(registry_url, &credential))?)
 }
 
 pub fn qr_png(text: &str) -> Result<Vec<u8>, AppError> {
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| AppError::Config(format!("the certificate does not fit in a QR code: {e}")))?;
-    let (modules, scale, margin) = (code.width(), 4, 4);
-    let side = (modules + 2 * margin) * scale;
-    let colors = code.to_colors();
-    let mut pixels = vec![255u8; side * side];
-    for (i, color) in colors.iter().enumerate() {
-        if *color == qrcode::Color::Dark {
-            let (x, y) = (i % modules + margin, i / modules + margin);
-            for dy in 0..scale {
-                let row = (y * scale + dy) * side;
-                pixels[row + x * scale..row + x * scale + scale].fill(0);
-            }
-        }
-    }
-    let mut png = Vec::new();
-    let mut encoder = png::Encoder::new(&mut png, side as u32, side as u32);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| AppError::Internal(e.to_string()))?;
-    writer.write_image_data(&pixels).map_err(|e| AppError::Internal(e.to_string()))?;
-    writer.finish().map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(png)
+    crate::verify::qr_image::encode_png(text)
+        .map_err(|e| AppError::Config(format!("the certificate does not fit in a QR code: {e}")))
 }
 
 /// Reads a certificate from a JSON file, a file of QR text, or QR text.
@@ -262,10 +242,16 @@ pub async fn verify_answer(args: &VerifyArgs) -> Result<Value, AppError> {
 }
 
 /// Writes each example as `<name>.json`, `<name>.qr.txt` and `<name>.png`, with a README.
-pub fn write_examples(dir: &Path, examples: &[crate::demo::certificates::Example]) -> Result<(), AppError> {
+/// Each example as `.json`, its compact text as `.qr.txt`, and its QR code as `.png` — a URL on
+/// the registry (`<registry>/v#ZC1:…`) that a phone camera opens on the verify page.
+pub fn write_examples(
+    dir: &Path,
+    examples: &[crate::demo::certificates::Example],
+    registry_url: &str,
+) -> Result<(), AppError> {
     std::fs::create_dir_all(dir).map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
     let mut readme = String::from(
-        "# 示例证书 / Example certificates\n\nVerify one: `zhicheng verify data/examples/<name>.json` (against the local database),\nor offline: `curl -s http://127.0.0.1:8080/api/v1/bundle > bundle.json && zhicheng verify data/examples/<name>.json --bundle bundle.json`,\nor `curl -s -X POST http://127.0.0.1:8080/api/v1/verify -H 'content-type: application/json' -d \"{\\\"credential\\\": $(cat data/examples/<name>.json)}\"`.\n\n",
+        "# 示例证书 / Example certificates\n\nVerify one: `zhicheng verify data/examples/<name>.json` (against the local database),\nor offline: `curl -s http://127.0.0.1:8080/api/v1/bundle > bundle.json && zhicheng verify data/examples/<name>.json --bundle bundle.json --registry-key z6Mk…` (the key `serve` logs at start),\nor open http://127.0.0.1:8080/verify and upload the `.json` or the `.png`; the `.png` is a QR code of a link to the verify page,\nor `curl -s -X POST http://127.0.0.1:8080/api/v1/verify -H 'content-type: application/json' -d \"{\\\"credential\\\": $(cat data/examples/<name>.json)}\"`.\n\n",
     );
     for e in examples {
         write(
@@ -274,7 +260,7 @@ pub fn write_examples(dir: &Path, examples: &[crate::demo::certificates::Example
         )?;
         let text = compact::encode(&e.credential);
         write(&dir.join(format!("{}.qr.txt", e.name)), text.as_bytes())?;
-        write(&dir.join(format!("{}.png", e.name)), &qr_png(&text)?)?;
+        write(&dir.join(format!("{}.png", e.name)), &qr_png(&compact::url(registry_url, &e.credential))?)?;
         readme.push_str(&format!("- `{}`: {}\n", e.name, e.description));
     }
     write(&dir.join("README.md"), readme.as_bytes())

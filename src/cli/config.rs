@@ -55,6 +55,9 @@ pub enum Command {
         certificate: std::path::PathBuf,
         #[arg(short, long)]
         output: std::path::PathBuf,
+        /// The registry's public URL: the QR code is a link to its verify page.
+        #[arg(long, env = "ZHICHENG_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        registry_url: String,
     },
     /// Verify a certificate (JSON file or ZC1: QR text), offline with a bundle or against the database.
     Verify(VerifyArgs),

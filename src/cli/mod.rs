@@ -38,7 +38,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Revoke(args) => certs::change_status(&args, "revoke").await,
         Command::Suspend(args) => certs::change_status(&args, "suspend").await,
         Command::Unsuspend(args) => certs::change_status(&args, "unsuspend").await,
-        Command::Qr { certificate, output } => certs::qr(&certificate, &output),
+        Command::Qr { certificate, output, registry_url } => certs::qr(&certificate, &output, &registry_url),
         Command::Verify(args) => return certs::verify(args).await,
         Command::Log { command } => return log::run(command).await,
         Command::BenchBaseline { seconds } => {
@@ -122,9 +122,9 @@ async fn load_demo(
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Dataset>(1);
     // Generation (CPU) and writing (database) overlap: one batch is written while the next is made.
     let today = store::today();
-    let registry = registry.clone();
+    let generating = registry.clone();
     let generator = tokio::task::spawn_blocking(move || {
-        crate::demo::demo_in_batches(today, committees, certificates, DEMO_BATCH, &registry, |batch| {
+        crate::demo::demo_in_batches(today, committees, certificates, DEMO_BATCH, &generating, |batch| {
             sender.blocking_send(batch).map_err(|_| ())
         })
     });
@@ -137,7 +137,7 @@ async fn load_demo(
     bar.finish_and_clear();
     let written = generator.await.map_err(|e| AppError::Internal(format!("demo generator: {e}")))?;
     let examples_made = written.map_err(|_| AppError::Internal("the demo generator stopped early".into()))?;
-    certs::write_examples(examples, &examples_made)?;
+    certs::write_examples(examples, &examples_made, &registry.url)?;
     let counts = store.counts().await?;
     tracing::info!(
         authorities = counts.authorities,

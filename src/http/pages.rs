@@ -21,8 +21,8 @@ use crate::domain::committee::CommitteeStatus;
 use crate::domain::verification::{CheckStatus, HolderClaim, Verdict};
 use crate::store::CommitteeRowFilter;
 
-/// The largest certificate file the verify page takes.
-pub const MAX_UPLOAD_BYTES: usize = 64 * 1024;
+/// The largest upload the verify page takes: a certificate file, or a photo of its QR code.
+pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
 
 /// The language of a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -413,19 +413,70 @@ pub async fn verify_file(
         }
         break;
     }
-    let answer = match bytes.as_deref().map(serde_json::from_slice::<serde_json::Value>) {
-        Some(Ok(credential)) if credential.is_object() => {
-            verify_presented(&state, credential, &HolderClaim::default()).await
+    let Some(bytes) = bytes else { return problem_page(unreadable(), l, "/verify") };
+    let credential = if crate::verify::qr_image::is_image(&bytes) {
+        qr_credential(&bytes)
+    } else {
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(credential) if credential.is_object() => Ok(credential),
+            _ => Err(AppError::invalid(
+                "file",
+                "not_a_certificate",
+                "上传的文件不是证书文件（JSON），也不是二维码图片（PNG 或 JPEG）",
+                "the file is neither a certificate file (JSON) nor a picture of its QR code (PNG or JPEG)",
+            )),
         }
-        Some(_) => Err(AppError::invalid(
-            "file",
-            "not_a_certificate",
-            "上传的文件不是证书文件（JSON）",
-            "the file is not a certificate file (JSON)",
-        )),
-        None => Err(unreadable()),
+    };
+    let answer = match credential {
+        Ok(credential) => verify_presented(&state, credential, &HolderClaim::default()).await,
+        Err(e) => Err(e),
     };
     result_page(answer, l)
+}
+
+/// The credential in a photo or screenshot of a certificate's QR code.
+fn qr_credential(bytes: &[u8]) -> Result<serde_json::Value, AppError> {
+    use crate::verify::qr_image::{QrImageError, decode};
+    let text = decode(bytes).map_err(|e| match e {
+        QrImageError::NotAnImage => {
+            AppError::invalid("file", "unreadable_image", "图片无法读取", "the picture cannot be read")
+        }
+        QrImageError::TooLarge(..) => AppError::invalid(
+            "file",
+            "image_too_large",
+            "图片超过 1600 万像素，请裁剪后重试",
+            "the picture is over 16 megapixels; crop it and try again",
+        ),
+        QrImageError::NoCode => AppError::invalid(
+            "file",
+            "no_qr_code",
+            "图片中找不到可读的二维码，请拍得更清晰、更正",
+            "no readable QR code in the picture; take it sharper and straighter",
+        ),
+    })?;
+    crate::crypto::compact::decode(&text).map_err(|_| {
+        AppError::invalid(
+            "file",
+            "malformed_qr",
+            "二维码不是本登记的证书二维码",
+            "the QR code is not a certificate of this registry",
+        )
+    })
+}
+
+#[derive(Template)]
+#[template(path = "open.html")]
+struct OpenPage {
+    l: Lang,
+    switch_href: String,
+}
+
+/// `/v`: where a certificate's QR code points. The certificate is in the URL's fragment, which
+/// the browser never sends; the page's script posts it to `/verify` (the person opened the link
+/// to check it). Without JavaScript the page offers the paste form.
+pub async fn open_qr(Query(q): Query<PageQuery>) -> Response {
+    let l = q.lang();
+    render(&OpenPage { l, switch_href: switch("/v", l) })
 }
 
 struct SummaryRow {

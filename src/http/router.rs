@@ -84,6 +84,7 @@ fn page_router(limits: &RateLimits) -> Router<AppState> {
         .route("/", get(pages::home))
         .route("/committees", get(pages::committees))
         .route("/committees/{id}", get(pages::committee))
+        .route("/v", get(pages::open_qr))
         .route(
             "/verify",
             limited_page(get(pages::verify_form).post(pages::verify_submit), limits.verifications, limits),

@@ -3,6 +3,7 @@
 //! signatures of concurrent requests checked in batches.
 
 pub mod offline;
+pub mod qr_image;
 pub mod registry_key;
 pub mod signature_batch;
 

@@ -102,7 +102,14 @@ async fn keygen_issue_publish_verify_revoke_and_qr(app: TestApp) {
     let verdict: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
     assert_eq!(verdict["verdict"], "revoked");
 
-    let qr = zhicheng(&["qr", &path("cert.json"), "-o", &path("cert.png")]);
+    let qr =
+        zhicheng(&["qr", &path("cert.json"), "-o", &path("cert.png"), "--registry-url", "https://registry.example"]);
     assert!(qr.status.success(), "{}", String::from_utf8_lossy(&qr.stderr));
-    assert_eq!(&std::fs::read(path("cert.png")).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    // The QR code is a link to the verify page that carries the certificate itself.
+    let text = zhicheng::verify::qr_image::decode(&std::fs::read(path("cert.png")).unwrap()).unwrap();
+    assert!(text.starts_with("https://registry.example/v#ZC1:"), "{text}");
+    assert_eq!(
+        zhicheng::crypto::compact::decode(&text).unwrap(),
+        serde_json::from_str::<serde_json::Value>(&signed).unwrap()
+    );
 }

@@ -69,12 +69,19 @@ async fn every_page_answers_bad_input_with_a_friendly_page(app: TestApp) {
     };
     let not_json = upload(b"\x89PNG\r\n\x1a\nnot a certificate".to_vec()).await;
     assert_eq!(not_json.status, 400);
-    assert!(html(&not_json.body).contains("不是证书文件"));
-    let oversized = upload(vec![b' '; 200 * 1024]).await;
+    assert!(html(&not_json.body).contains("图片无法读取"));
+    let text = upload(b"hello".to_vec()).await;
+    assert_eq!(text.status, 400);
+    assert!(html(&text.body).contains("不是证书文件"));
+    let oversized = upload(vec![b' '; 5 * 1024 * 1024]).await;
     assert_eq!(oversized.status, 413, "{}", oversized.body);
     let forged = upload(example(&examples, "forged-signature").to_string().into_bytes()).await;
     assert_eq!(forged.status, 200);
     assert!(html(&forged.body).contains("无效 — 可能伪造") && html(&forged.body).contains("签名"));
+    // A picture that holds no QR code is told so.
+    let blank = zhicheng::verify::qr_image::encode_png("").unwrap_or_default();
+    let no_code = upload(blank[..blank.len().min(60)].to_vec()).await;
+    assert_eq!(no_code.status, 400, "{}", no_code.body);
 }
 
 /// chromedriver on a free port, and a headless Chromium session through it; `None` (the test
@@ -198,6 +205,18 @@ async fn a_person_checks_a_committee_and_verifies_in_a_browser(app: TestApp) {
     let checks = browser.text("ul.checks").await;
     assert!(checks.contains("未通过 签名"), "{checks}");
     browser.screenshot(&format!("{db}-forged")).await;
+
+    // A photo (here: the image) of the valid certificate's QR code, and opening its QR URL.
+    let url = zhicheng::crypto::compact::url(&base, example(&examples, "valid"));
+    let png = dir.path().join("valid-qr.png");
+    std::fs::write(&png, zhicheng::verify::qr_image::encode_png(&url).unwrap()).unwrap();
+    browser.client.goto(&format!("{base}/verify")).await.unwrap();
+    browser.fill("#file", png.to_str().unwrap()).await;
+    browser.click("form[enctype] button").await;
+    assert_eq!(browser.text("#verdict").await, "真实有效");
+    browser.screenshot(&format!("{db}-qr-image")).await;
+    browser.client.goto(&url).await.unwrap();
+    assert_eq!(browser.text("#verdict").await, "真实有效");
 
     // Switch to English.
     browser.client.goto(&format!("{base}/verify")).await.unwrap();

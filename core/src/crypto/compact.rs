@@ -26,8 +26,29 @@ pub enum CompactError {
     Json,
 }
 
+/// A QR code's content as a URL on the registry that carries the compact form in its fragment
+/// (`<registry>/v#ZC1:…`): any phone camera opens it, and a fragment is never sent to a server.
+/// Base45's `%` and space are percent-encoded, so the URL is valid and `decodeURIComponent`
+/// restores the text.
+pub fn url(registry: &str, credential: &Value) -> String {
+    let fragment = encode(credential).replace('%', "%25").replace(' ', "%20");
+    format!("{}/v#{fragment}", registry.trim_end_matches('/'))
+}
+
+/// The compact form in a QR code's content: `ZC1:…` itself, or the fragment of a URL that
+/// carries it.
+pub fn compact_part(text: &str) -> std::borrow::Cow<'_, str> {
+    let text = text.trim();
+    match text.split_once('#') {
+        Some((_, fragment)) if fragment.starts_with(PREFIX) => fragment.replace("%20", " ").replace("%25", "%").into(),
+        _ => text.into(),
+    }
+}
+
+/// The credential in a QR code's content (`ZC1:…`, or a URL carrying it).
 pub fn decode(text: &str) -> Result<Value, CompactError> {
-    let body = text.trim().strip_prefix(PREFIX).ok_or(CompactError::Prefix)?;
+    let compact = compact_part(text);
+    let body = compact.strip_prefix(PREFIX).ok_or(CompactError::Prefix)?;
     let compressed = base45::decode(body).map_err(|_| CompactError::Base45)?;
     let mut json = Vec::new();
     flate2::read::ZlibDecoder::new(&compressed[..])
@@ -35,6 +56,22 @@ pub fn decode(text: &str) -> Result<Value, CompactError> {
         .read_to_end(&mut json)
         .map_err(|_| CompactError::Zlib)?;
     serde_json::from_slice(&json).map_err(|_| CompactError::Json)
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn a_qr_url_carries_the_compact_form_in_its_fragment() {
+        let credential = serde_json::json!({"a": 1});
+        let url = url("https://registry.example/", &credential);
+        assert!(url.starts_with("https://registry.example/v#ZC1:"));
+        assert!(!url.contains(' '), "{url}");
+        assert_eq!(decode(&url).unwrap(), credential);
+        assert_eq!(decode(&encode(&credential)).unwrap(), credential);
+        assert_eq!(decode("https://registry.example/v#other"), Err(CompactError::Prefix));
+    }
 }
 
 #[cfg(test)]
