@@ -3,14 +3,13 @@
 //! `tower_governor` (a token bucket per client IP); a refused request gets 429 problem+json
 //! with `Retry-After`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::ConnectInfo;
 use axum::http::Request;
 use axum::response::IntoResponse;
 use tower_governor::GovernorError;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::{KeyExtractor, SmartIpKeyExtractor};
+use tower_governor::key_extractor::{KeyExtractor, PeerIpKeyExtractor, SmartIpKeyExtractor};
 
 use utoipa_axum::router::{UtoipaMethodRouter, UtoipaMethodRouterExt};
 
@@ -31,11 +30,7 @@ impl KeyExtractor for ClientIp {
         if self.trust_forwarded_for {
             return SmartIpKeyExtractor.extract(request);
         }
-        request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip())
-            .ok_or(GovernorError::UnableToExtractKey)
+        PeerIpKeyExtractor.extract(request)
     }
 }
 
