@@ -169,14 +169,11 @@ pub async fn committees(State(state): State<AppState>, Query(q): Query<PageQuery
         let today = crate::store::today();
         rows = records
             .iter()
-            .map(|r| {
-                let view = CommitteeView::new(r, today, &graph);
-                CommitteeRow {
-                    id: view.id,
-                    name: view.name,
-                    region_name: view.region_name,
-                    status: status_words(view.status, l).to_string(),
-                }
+            .map(|r| CommitteeRow {
+                id: r.committee.id.clone(),
+                name: r.committee.name.clone(),
+                region_name: crate::domain::catalog::Catalog::get().region_name(&r.committee.region),
+                status: status_words(r.status_on(today, &graph), l).to_string(),
             })
             .collect();
     }
