@@ -82,17 +82,17 @@ fn page_router(limits: &RateLimits) -> Router<AppState> {
     use axum::routing::{get, post};
     Router::new()
         .route("/", get(pages::home))
-        .route("/committees", get(pages::committees))
-        .route("/committees/{id}", get(pages::committee))
-        .route("/v", get(pages::open_qr))
+        .route("/committees", get(pages::committees::committees))
+        .route("/committees/{id}", get(pages::committees::committee))
+        .route("/v", get(pages::verify::open_qr))
         .route(
             "/verify",
-            limited_page(get(pages::verify_form).post(pages::verify_submit), limits.verifications, limits),
+            limited_page(get(pages::verify::verify_form).post(pages::verify::verify_submit), limits.verifications, limits),
         )
         .route(
             "/verify/file",
-            limited_page(post(pages::verify_file), limits.verifications, limits)
-                .layer(DefaultBodyLimit::max(pages::MAX_UPLOAD_BYTES + 4096)),
+            limited_page(post(pages::verify::verify_file), limits.verifications, limits)
+                .layer(DefaultBodyLimit::max(pages::verify::MAX_UPLOAD_BYTES + 4096)),
         )
 }
 

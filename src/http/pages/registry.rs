@@ -1,0 +1,1 @@
+//! Registry pages: sanctions, authorities, the log, about.
