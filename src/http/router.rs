@@ -81,13 +81,24 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
 fn page_router(limits: &RateLimits) -> Router<AppState> {
     use axum::routing::{get, post};
     Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(pages::registry::home))
         .route("/committees", get(pages::committees::committees))
         .route("/committees/{id}", get(pages::committees::committee))
+        .route("/sanctions", get(pages::registry::sanctions))
+        .route("/authorities/{id}", get(pages::registry::authority))
+        .route("/log", get(pages::registry::log))
+        .route("/about", get(pages::registry::about))
         .route("/v", get(pages::verify::open_qr))
+        .route(pages::assets::JSQR_PATH, get(pages::assets::jsqr))
+        .route("/assets/jsQR-1.4.0.LICENSE.txt", get(pages::assets::jsqr_license))
+        .route(pages::assets::SCAN_PATH, get(pages::assets::scan))
         .route(
             "/verify",
-            limited_page(get(pages::verify::verify_form).post(pages::verify::verify_submit), limits.verifications, limits),
+            limited_page(
+                get(pages::verify::verify_form).post(pages::verify::verify_submit),
+                limits.verifications,
+                limits,
+            ),
         )
         .route(
             "/verify/file",

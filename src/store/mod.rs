@@ -39,7 +39,9 @@ pub use postgres::WRITE_LOCK as POSTGRES_WRITE_LOCK;
 /// as-of dates) are applied above it on the derived records.
 #[derive(Debug, Clone, Default)]
 pub struct CommitteeRowFilter {
-    /// Substring of the committee's or the organizing unit's name.
+    /// Words (split at white space, at most [`MAX_SEARCH_TERMS`]), each a substring of the
+    /// committee's or the organizing unit's name or of an official web domain, or the
+    /// organizing unit's whole credit code.
     pub q: Option<String>,
     /// A 6-digit region code; committees located in its subtree.
     pub region: Option<String>,
@@ -371,6 +373,14 @@ pub fn redact_url(url: &str) -> String {
 pub(crate) fn contains_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+/// The most words a search matches: each adds a condition to every row scanned.
+pub const MAX_SEARCH_TERMS: usize = 6;
+
+/// The words of a search, at most [`MAX_SEARCH_TERMS`].
+pub(crate) fn search_terms(q: &str) -> Vec<&str> {
+    q.split_whitespace().take(MAX_SEARCH_TERMS).collect()
 }
 
 /// A `LIKE` pattern matching every region code inside `region`; `None` for nationwide.

@@ -18,6 +18,16 @@ pub enum QrImageError {
 }
 
 /// A QR code of `text` as a PNG: 4 pixels a module, a 4-module quiet zone, error correction M.
+/// `text` as a QR code in SVG, for a page to print: black modules on white, `side` pixels square.
+pub fn encode_svg(text: &str, side: u32) -> Result<String, String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).map_err(|e| e.to_string())?;
+    let document = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(side, side).build();
+    // Inline in HTML: the element alone, without the XML declaration.
+    let start = document.find("<svg").ok_or("no svg element")?;
+    Ok(document[start..].to_string())
+}
+
 pub fn encode_png(text: &str) -> Result<Vec<u8>, String> {
     let code =
         qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).map_err(|e| e.to_string())?;

@@ -16,6 +16,7 @@ pub mod log;
 pub mod publish;
 pub mod reason;
 pub mod sanction;
+pub mod search;
 pub mod text;
 pub mod verification;
 

@@ -3,15 +3,31 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use serde::Deserialize;
 
-use super::{Lang, PageQuery, authorization_words, level_words, problem_page, render, status_words, switch};
-use crate::domain::catalog::Level;
-use crate::domain::committee::CommitteeStatus;
+use super::registry::SanctionRow;
+use super::{Lang, authorization_words, level_words, problem_page, render, status_words, switch};
+use crate::domain::authorization::{Action, Scope};
+use crate::domain::catalog::{Catalog, Level};
+use crate::domain::code::Code;
+use crate::domain::committee::{CommitteeRecord, CommitteeStatus};
+use crate::domain::coverage::{CoverageQuery, coverage};
+use crate::domain::search::{search_words, web_domain};
 use crate::http::extract::Path;
+use crate::http::params;
 use crate::http::problem::AppError;
 use crate::http::state::AppState;
 use crate::http::views::CommitteeView;
-use crate::store::CommitteeRowFilter;
+use crate::store::{CommitteeRowFilter, SanctionRowFilter, today};
+
+/// The most committees, and sanctions, a search lists.
+const SEARCH_ROWS: u32 = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchQuery {
+    lang: Option<String>,
+    q: Option<String>,
+}
 
 struct CommitteeRow {
     id: String,
@@ -27,74 +43,87 @@ struct CommitteesPage {
     switch_href: String,
     q: String,
     searched: bool,
-    rows: Vec<CommitteeRow>,
+    committees: Vec<CommitteeRow>,
+    rows: Vec<SanctionRow>,
 }
 
-/// Committees and organizing units whose name holds the search, the first 50.
-pub async fn committees(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
-    let l = q.lang();
+/// Committees whose names, credit code or web domains match the search, and the sanctions
+/// that mention it: "评审中心 X" is no committee, but its sanction is found.
+pub async fn committees(State(state): State<AppState>, Query(q): Query<SearchQuery>) -> Response {
+    let l = Lang::from_query(q.lang.as_deref());
     let text = q.q.as_deref().map(str::trim).unwrap_or_default().to_string();
-    let mut rows = Vec::new();
-    if !text.is_empty() {
-        let filter = CommitteeRowFilter { q: Some(simplified(&text)), ..CommitteeRowFilter::default() };
-        let (records, graph) =
-            match (state.store.committees_after(&filter, None, 50).await, state.store.authority_graph().await) {
-                (Ok(r), Ok(g)) => (r, g),
-                (Err(e), _) | (_, Err(e)) => return problem_page(e.into(), l, "/committees"),
-            };
-        let today = crate::store::today();
-        rows = records
-            .iter()
-            .map(|r| CommitteeRow {
-                id: r.committee.id.clone(),
-                name: r.committee.name.clone(),
-                region_name: crate::domain::catalog::Catalog::get().region_name(&r.committee.region),
-                status: status_words(r.status_on(today, &graph), l).to_string(),
-            })
-            .collect();
+    let words = search_words(&text);
+    if words.is_empty() {
+        let page = CommitteesPage {
+            l,
+            switch_href: switch("/committees", l),
+            q: text,
+            searched: false,
+            committees: vec![],
+            rows: vec![],
+        };
+        return render(&page);
     }
-    render(&CommitteesPage { l, switch_href: switch("/committees", l), searched: !text.is_empty(), q: text, rows })
+    // Sanctions match the whole phrase (a summary quotes the name an impostor used), or its
+    // longest word when the phrase was split.
+    let phrase =
+        web_domain(&text).unwrap_or_else(|| words.split(' ').max_by_key(|w| w.len()).unwrap_or(&words).to_string());
+    let committee_filter = CommitteeRowFilter { q: Some(words), ..CommitteeRowFilter::default() };
+    let sanction_filter = SanctionRowFilter { q: Some(phrase), ..SanctionRowFilter::default() };
+    let found = async {
+        let records = state.store.committees_after(&committee_filter, None, SEARCH_ROWS).await?;
+        let graph = state.store.authority_graph().await?;
+        let sanctions = state.store.sanctions_after(&sanction_filter, None, SEARCH_ROWS).await?;
+        Ok::<_, AppError>((records, graph, sanctions))
+    };
+    let (records, graph, sanctions) = match found.await {
+        Ok(found) => found,
+        Err(e) => return problem_page(e, l, "/committees"),
+    };
+    let day = today();
+    let committees = records
+        .iter()
+        .map(|r| CommitteeRow {
+            id: r.committee.id.clone(),
+            name: r.committee.name.clone(),
+            region_name: Catalog::get().region_name(&r.committee.region),
+            status: status_words(r.status_on(day, &graph), l).to_string(),
+        })
+        .collect();
+    render(&CommitteesPage {
+        l,
+        switch_href: switch("/committees", l),
+        searched: true,
+        q: text,
+        committees,
+        rows: sanctions.iter().map(|s| SanctionRow::new(s, l)).collect(),
+    })
 }
 
-/// The traditional characters common in committee names, in simplified form: the registry
-/// stores names as published, in simplified characters.
-fn simplified(text: &str) -> String {
-    const PAIRS: [(char, char); 24] = [
-        ('會', '会'),
-        ('審', '审'),
-        ('員', '员'),
-        ('師', '师'),
-        ('職', '职'),
-        ('稱', '称'),
-        ('評', '评'),
-        ('級', '级'),
-        ('術', '术'),
-        ('長', '长'),
-        ('業', '业'),
-        ('衛', '卫'),
-        ('醫', '医'),
-        ('計', '计'),
-        ('經', '经'),
-        ('濟', '济'),
-        ('學', '学'),
-        ('農', '农'),
-        ('檔', '档'),
-        ('聞', '闻'),
-        ('東', '东'),
-        ('廣', '广'),
-        ('樂', '乐'),
-        ('藝', '艺'),
-    ];
-    text.chars().map(|c| PAIRS.iter().find(|(t, _)| *t == c).map_or(c, |(_, s)| *s)).collect()
-}
-
-struct AuthorizationRow {
+/// One authorization's current terms as a row of the scope table: a cell per level.
+struct ScopeRow {
     series: String,
-    levels: String,
-    beyond: String,
-    valid_from: String,
-    valid_until: String,
+    specialties: String,
+    regions: String,
+    cells: Vec<(&'static str, &'static str)>,
+    valid: String,
     status: String,
+}
+
+struct TimelineEntry {
+    date: String,
+    words: String,
+}
+
+struct Choice {
+    value: String,
+    words: String,
+    selected: bool,
+}
+
+struct CoverageAnswerRow {
+    covered: bool,
+    reasons: Vec<String>,
 }
 
 #[derive(Template)]
@@ -107,49 +136,71 @@ struct CommitteePage {
     status_class: &'static str,
     lacked_competence: bool,
     authority_name: String,
-    authorizations: Vec<AuthorizationRow>,
-    sanctions: Vec<String>,
+    levels: Vec<String>,
+    scope: Vec<ScopeRow>,
+    timeline: Vec<TimelineEntry>,
+    sanctions: Vec<SanctionRow>,
+    series_choices: Vec<Choice>,
+    level_choices: Vec<Choice>,
+    on: String,
+    region: String,
+    answer: Option<CoverageAnswerRow>,
 }
 
-/// `/committees/{id}`: the committee, its authorizations and sanctions, and a clear warning
-/// where its approving authority lacked the competence.
-pub async fn committee(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<PageQuery>) -> Response {
-    let l = q.lang();
+/// The coverage question asked on a committee's page.
+#[derive(Debug, Default, Deserialize)]
+pub struct CommitteeQuery {
+    lang: Option<String>,
+    series: Option<String>,
+    level: Option<String>,
+    on: Option<String>,
+    region: Option<String>,
+}
+
+/// `/committees/{id}`: the committee's scope (series × level × region), the timeline of its
+/// authorizations and sanctions, its approving authority, a clear warning where that authority
+/// lacked the competence, and the coverage question as a form.
+pub async fn committee(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<CommitteeQuery>,
+) -> Response {
+    let l = Lang::from_query(q.lang.as_deref());
     let path = format!("/committees/{id}");
     let found = async {
         let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
         let graph = state.store.authority_graph().await?;
-        Ok::<_, AppError>((record, graph))
+        let answer = coverage_answer(&record, &graph, &q, l)?;
+        Ok::<_, AppError>((record, graph, answer))
     };
-    let (record, graph) = match found.await {
+    let (record, graph, answer) = match found.await {
         Ok(found) => found,
         Err(e) => return problem_page(e, l, &path),
     };
-    let view = CommitteeView::new(&record, crate::store::today(), &graph);
+    let view = CommitteeView::new(&record, today(), &graph);
     let authority_name = graph.get(&view.authority_id).map_or(view.authority_id.clone(), |a| a.name.clone());
-    let levels = |levels: &[Level]| levels.iter().map(|x| level_words(*x, l)).collect::<Vec<_>>().join("、");
-    let authorizations = view
-        .authorizations
-        .iter()
-        .map(|a| AuthorizationRow {
-            series: if l == Lang::Zh { a.series_name.clone() } else { a.series.clone() },
-            levels: levels(&a.levels),
-            beyond: levels(&a.levels_beyond_grantor_competence),
-            valid_from: a.valid_from.to_string(),
-            valid_until: a.valid_until.to_string(),
-            status: authorization_words(a.status, l).to_string(),
-        })
-        .collect();
-    let sanctions = view
-        .sanctions
-        .iter()
-        .map(|s| format!("{} {} {}（{}）", s.effective_from, s.measure_name, s.summary, s.document_number))
-        .collect();
     let status_class = match view.status {
         CommitteeStatus::Authorized => "good",
         CommitteeStatus::Pending => "warn",
         _ => "bad",
     };
+    let series_choices = Catalog::get()
+        .series()
+        .iter()
+        .map(|s| Choice {
+            value: s.code.clone(),
+            words: l.t(&s.name_zh, &s.name_en).to_string(),
+            selected: q.series.as_deref() == Some(s.code.as_str()),
+        })
+        .collect();
+    let level_choices = Level::ALL
+        .iter()
+        .map(|x| Choice {
+            value: x.code().to_string(),
+            words: level_words(*x, l),
+            selected: q.level.as_deref() == Some(x.code()),
+        })
+        .collect();
     render(&CommitteePage {
         l,
         switch_href: switch(&path, l),
@@ -158,9 +209,113 @@ pub async fn committee(State(state): State<AppState>, Path(id): Path<String>, Qu
         lacked_competence: view.status == CommitteeStatus::GrantorLackedCompetence
             || view.authorizations.iter().any(|a| !a.levels_beyond_grantor_competence.is_empty()),
         authority_name,
-        authorizations,
-        sanctions,
+        levels: Level::ALL.iter().map(|x| level_words(*x, l)).collect(),
+        scope: scope_rows(&view, l),
+        timeline: timeline(&record, l),
+        sanctions: record.sanctions.iter().map(|s| SanctionRow::new(s, l)).collect(),
+        series_choices,
+        level_choices,
+        on: q.on.clone().unwrap_or_else(|| today().to_string()),
+        region: q.region.clone().unwrap_or_default(),
+        answer,
         c: view,
     })
 }
 
+/// The answer to the page's coverage question; `None` when none was asked.
+fn coverage_answer(
+    record: &CommitteeRecord,
+    graph: &crate::domain::authority::AuthorityGraph,
+    q: &CommitteeQuery,
+    l: Lang,
+) -> Result<Option<CoverageAnswerRow>, AppError> {
+    // A form sends its empty fields: empty means not given.
+    let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let (Some(series), Some(level)) = (filled(&q.series), filled(&q.level)) else { return Ok(None) };
+    let series = params::series("series", &series)?;
+    let level = params::level("level", &level)?;
+    let region = filled(&q.region).map(|r| params::region("region", &r)).transpose()?;
+    let on = params::optional_date("on", &filled(&q.on))?.unwrap_or_else(today);
+    let query =
+        CoverageQuery { series: &series, specialty: None, level, region: region.as_deref(), own_staff: false, on };
+    let answer = coverage(record, graph, &query);
+    Ok(Some(CoverageAnswerRow {
+        covered: answer.covered,
+        reasons: answer.reasons.iter().map(|r| l.t(&r.message_zh, &r.message_en).to_string()).collect(),
+    }))
+}
+
+fn scope_rows(view: &CommitteeView, l: Lang) -> Vec<ScopeRow> {
+    let catalog = Catalog::get();
+    view.authorizations
+        .iter()
+        .map(|a| {
+            let cells = Level::ALL
+                .iter()
+                .map(|level| {
+                    if a.levels_beyond_grantor_competence.contains(level) {
+                        ("beyond", l.t("超越权限", "Beyond competence"))
+                    } else if a.levels.contains(level) {
+                        ("yes", l.t("可评审", "Yes"))
+                    } else {
+                        ("no", "—")
+                    }
+                })
+                .collect();
+            let regions = match &a.scope {
+                Scope::OwnStaff { .. } => l.t("仅本单位人员", "Own staff only").to_string(),
+                Scope::Regions { regions } => {
+                    regions.iter().map(|r| catalog.region_name(r)).collect::<Vec<_>>().join("、")
+                }
+            };
+            ScopeRow {
+                series: l.t(&a.series_name, &a.series).to_string(),
+                specialties: if a.specialties.is_empty() {
+                    l.t("全部专业", "All specialties").to_string()
+                } else {
+                    a.specialties.join("、")
+                },
+                regions,
+                cells,
+                valid: format!("{} — {}", a.valid_from, a.valid_until),
+                status: authorization_words(a.status, l).to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Every dated act about the committee, newest first: authorization records and sanctions.
+fn timeline(record: &CommitteeRecord, l: Lang) -> Vec<TimelineEntry> {
+    let catalog = Catalog::get();
+    let mut entries: Vec<(crate::domain::Date, String)> = Vec::new();
+    for a in &record.authorizations {
+        let series = catalog
+            .series_by_code(&a.terms_on(today()).series)
+            .map_or(String::new(), |s| l.t(&s.name_zh, &s.name_en).to_string());
+        for h in &a.history {
+            let act = match h.action {
+                Action::Granted => l.t("核准评审权限", "Authorized"),
+                Action::Amended => l.t("变更评审权限", "Authorization amended"),
+                Action::Suspended => l.t("暂停评审权限", "Authorization suspended"),
+                Action::Reinstated => l.t("恢复评审权限", "Authorization reinstated"),
+                Action::Withdrawn => l.t("收回评审权限", "Authorization withdrawn"),
+            };
+            entries.push((h.effective_on, format!("{act}：{series}（{}）", h.document_number)));
+        }
+    }
+    for s in &record.sanctions {
+        let measure = match l {
+            Lang::Zh => s.measure.name_zh().to_string(),
+            Lang::En => s.measure.code().replace('_', " "),
+        };
+        entries.push((s.effective_from, format!("{measure}：{}（{}）", s.summary, s.document_number)));
+        if let Some(lift) = &s.lift {
+            entries.push((
+                lift.effective_on,
+                format!("{}（{}）", l.t("解除处理", "Sanction lifted"), lift.document_number),
+            ));
+        }
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    entries.into_iter().map(|(date, words)| TimelineEntry { date: date.to_string(), words }).collect()
+}

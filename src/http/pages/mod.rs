@@ -2,17 +2,16 @@
 //! work without JavaScript, Chinese first with an English switch (`?lang=en`). Every page takes
 //! its data from the same store and domain calls as the JSON API; nothing here decides a rule.
 
+pub mod assets;
 pub mod committees;
 pub mod registry;
 pub mod verify;
 
 use askama::Template;
-use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::problem::AppError;
-use super::state::AppState;
 use crate::domain::authorization::AuthorizationStatus;
 use crate::domain::catalog::Level;
 use crate::domain::code::Code;
@@ -61,13 +60,13 @@ impl Lang {
     }
 }
 
+/// A page's query: its language.
 #[derive(Debug, Default, Deserialize)]
-pub struct PageQuery {
+pub struct LangQuery {
     lang: Option<String>,
-    q: Option<String>,
 }
 
-impl PageQuery {
+impl LangQuery {
     fn lang(&self) -> Lang {
         Lang::from_query(self.lang.as_deref())
     }
@@ -114,23 +113,6 @@ fn problem_page(e: AppError, l: Lang, path: &str) -> Response {
     (status, render(&page)).into_response()
 }
 
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    l: Lang,
-    switch_href: String,
-    checkpoint_size: Option<u64>,
-}
-
-/// `/`: the search box, what the registry is, how fresh its data is.
-pub async fn home(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
-    let l = q.lang();
-    match state.store.latest_checkpoint().await {
-        Ok(c) => render(&HomePage { l, switch_href: switch("/", l), checkpoint_size: c.map(|c| c.size) }),
-        Err(e) => problem_page(e.into(), l, "/"),
-    }
-}
-
 fn status_words(status: CommitteeStatus, l: Lang) -> &'static str {
     match status {
         CommitteeStatus::Authorized => l.t("有权评审", "Authorized"),
@@ -166,4 +148,3 @@ fn level_words(level: Level, l: Lang) -> String {
 pub fn not_found_page(l: Lang, path: &str) -> Response {
     problem_page(AppError::RouteNotFound, l, path)
 }
-

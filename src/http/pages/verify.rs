@@ -7,11 +7,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Lang, PageQuery, level_words, problem_page, render, switch};
+use super::{Lang, LangQuery, level_words, problem_page, render, switch};
 use crate::domain::verification::{CheckStatus, HolderClaim, Verdict};
 use crate::http::certificates::{VerifyResponse, verify_by_number, verify_presented};
 use crate::http::problem::AppError;
 use crate::http::state::AppState;
+use crate::verify::qr_image::encode_svg;
 
 /// The largest upload the verify page takes: a certificate file, or a photo of its QR code.
 pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
@@ -20,12 +21,22 @@ pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
 struct VerifyPage {
     l: Lang,
     switch_href: String,
+    number: String,
+}
+
+/// The verify page's query: its language, and a certificate number to fill in (the link a
+/// printed report's QR code holds).
+#[derive(Debug, Default, Deserialize)]
+pub struct VerifyQuery {
+    lang: Option<String>,
+    number: Option<String>,
 }
 
 /// `/verify`: the ways to check a certificate.
-pub async fn verify_form(Query(q): Query<PageQuery>) -> Response {
-    let l = q.lang();
-    render(&VerifyPage { l, switch_href: switch("/verify", l) })
+pub async fn verify_form(Query(q): Query<VerifyQuery>) -> Response {
+    let l = Lang::from_query(q.lang.as_deref());
+    let number = q.number.unwrap_or_default().chars().take(64).collect();
+    render(&VerifyPage { l, switch_href: switch("/verify", l), number })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,33 +53,38 @@ pub async fn verify_submit(State(state): State<AppState>, Form(form): Form<Verif
     let l = Lang::from_query(form.lang.as_deref());
     let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let holder = HolderClaim { name: filled(&form.name), id_number: filled(&form.id_number) };
-    let answer = match (filled(&form.qr), filled(&form.certificate_number)) {
+    let (answer, recheck) = match (filled(&form.qr), filled(&form.certificate_number)) {
         (Some(qr), _) => match crate::crypto::compact::decode(&qr) {
-            Ok(credential) => verify_presented(&state, credential, &holder).await,
-            Err(_) => Err(AppError::invalid(
-                "qr",
-                "malformed_qr",
-                "二维码内容无法识别，请确认完整复制了以 ZC1: 开头的文字",
-                "the QR text cannot be read; copy all of it, starting with ZC1:",
-            )),
+            Ok(credential) => {
+                (verify_presented(&state, credential.clone(), &holder).await, Some(Recheck::Certificate(credential)))
+            }
+            Err(_) => (
+                Err(AppError::invalid(
+                    "qr",
+                    "malformed_qr",
+                    "二维码内容无法识别，请确认完整复制了以 ZC1: 开头的文字",
+                    "the QR text cannot be read; copy all of it, starting with ZC1:",
+                )),
+                None,
+            ),
         },
         (None, Some(number)) => match holder.name.clone() {
-            Some(name) => verify_by_number(&state, &number, &name, &holder).await,
-            None => Err(AppError::invalid("name", "required", "请填写持证人姓名", "enter the holder's name")),
+            Some(name) => {
+                (verify_by_number(&state, &number, &name, &holder).await, Some(Recheck::Number(number.clone())))
+            }
+            None => (Err(AppError::invalid("name", "required", "请填写持证人姓名", "enter the holder's name")), None),
         },
-        (None, None) => Err(AppError::invalid(
-            "certificate_number",
-            "required",
-            "请填写证书编号和姓名，或粘贴二维码文字",
-            "enter the number and the name, or paste the QR text",
-        )),
+        (None, None) => (
+            Err(AppError::invalid(
+                "certificate_number",
+                "required",
+                "请填写证书编号和姓名，或粘贴二维码文字",
+                "enter the number and the name, or paste the QR text",
+            )),
+            None,
+        ),
     };
-    result_page(answer, l)
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct LangQuery {
-    lang: Option<String>,
+    result_page(&state, answer, l, recheck)
 }
 
 /// An uploaded certificate file.
@@ -121,10 +137,15 @@ pub async fn verify_file(
         }
     };
     let answer = match credential {
-        Ok(credential) => verify_presented(&state, credential, &HolderClaim::default()).await,
+        Ok(credential) => {
+            verify_presented(&state, credential.clone(), &HolderClaim::default()).await.map(|a| (a, credential))
+        }
         Err(e) => Err(e),
     };
-    result_page(answer, l)
+    match answer {
+        Ok((answer, credential)) => result_page(&state, Ok(answer), l, Some(Recheck::Certificate(credential))),
+        Err(e) => result_page(&state, Err(e), l, None),
+    }
 }
 
 /// The credential in a photo or screenshot of a certificate's QR code.
@@ -167,7 +188,7 @@ struct OpenPage {
 /// `/v`: where a certificate's QR code points. The certificate is in the URL's fragment, which
 /// the browser never sends; the page's script posts it to `/verify` (the person opened the link
 /// to check it). Without JavaScript the page offers the paste form.
-pub async fn open_qr(Query(q): Query<PageQuery>) -> Response {
+pub async fn open_qr(Query(q): Query<LangQuery>) -> Response {
     let l = q.lang();
     render(&OpenPage { l, switch_href: switch("/v", l) })
 }
@@ -200,9 +221,38 @@ struct ResultPage {
     summary: Option<SummaryRow>,
     checks: Vec<CheckRow>,
     log_size: i64,
+    /// When the answer was computed, Beijing time.
+    checked_at: String,
+    /// The printed report's QR code (SVG), back to the same check.
+    recheck_qr: Option<String>,
 }
 
-fn result_page(answer: Result<VerifyResponse, AppError>, l: Lang) -> Response {
+/// Where the printed report's QR code leads: the same check again.
+enum Recheck {
+    /// The certificate itself, in the fragment of the registry's `/v` link, as on the certificate.
+    Certificate(serde_json::Value),
+    /// The number form, the number filled in; the name is never put in an address.
+    Number(String),
+}
+
+impl Recheck {
+    fn url(&self, public_url: &str, l: Lang) -> String {
+        match self {
+            Recheck::Certificate(credential) => crate::crypto::compact::url(public_url, credential),
+            Recheck::Number(number) => {
+                let query = serde_urlencoded::to_string([("lang", l.code()), ("number", number)]).unwrap_or_default();
+                format!("{public_url}/verify?{query}")
+            }
+        }
+    }
+}
+
+fn result_page(
+    state: &AppState,
+    answer: Result<VerifyResponse, AppError>,
+    l: Lang,
+    recheck: Option<Recheck>,
+) -> Response {
     let answer = match answer {
         Ok(answer) => answer,
         Err(e) => return problem_page(e, l, "/verify"),
@@ -245,6 +295,13 @@ fn result_page(answer: Result<VerifyResponse, AppError>, l: Lang) -> Response {
         summary,
         checks,
         log_size: answer.checked_against.log_size,
+        checked_at: answer
+            .checked_against
+            .as_of
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        recheck_qr: recheck.and_then(|r| encode_svg(&r.url(&state.public_url, l), 160).ok()),
     })
 }
 
@@ -272,4 +329,3 @@ fn step_words(step: &str, l: Lang) -> &'static str {
         _ => l.t("检查", "Check"),
     }
 }
-

@@ -31,7 +31,7 @@ use crate::store::rows::{
 };
 use crate::store::{
     AuthorityFilter, CommitteeRowFilter, Counts, Dataset, EventFilter, Idempotency, OperationSource, SanctionRowFilter,
-    StoreResult, StoredCheckpoint, TokenInfo, WriteOutcome, contains_pattern, region_pattern,
+    StoreResult, StoredCheckpoint, TokenInfo, WriteOutcome, contains_pattern, region_pattern, search_terms,
 };
 
 mod certificates;

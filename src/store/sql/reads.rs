@@ -67,12 +67,18 @@ impl RegistryReads for ThisStore {
         if let Some(after) = after {
             qb.push(" AND id > ").push_bind(after.to_string());
         }
-        if let Some(q) = &filter.q {
-            let pattern = contains_pattern(q);
+        // Each word of the search must match one of the fields; domains are matched in their
+        // JSON text, so `example.cn` finds `www.example.cn`.
+        for term in filter.q.as_deref().map(search_terms).unwrap_or_default() {
+            let pattern = contains_pattern(term);
             qb.push(" AND (name LIKE ")
                 .push_bind(pattern.clone())
                 .push(" ESCAPE '\\' OR unit_name LIKE ")
-                .push_bind(pattern)
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR unit_credit_code = ")
+                .push_bind(term.to_uppercase())
+                .push(" OR CAST(domains AS TEXT) LIKE ")
+                .push_bind(pattern.to_lowercase())
                 .push(" ESCAPE '\\')");
         }
         if let Some(pattern) = filter.region.as_deref().and_then(region_pattern) {
