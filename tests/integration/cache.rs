@@ -32,10 +32,14 @@ async fn after_every_kind_of_write_the_next_read_here_is_fresh(app: TestApp) {
     body["id"] = json!("cmt-cache");
     app.post("/api/v1/admin/committees", publisher, body).await.created();
     assert_eq!(app.ok("/api/v1/committees/cmt-cache").await["committee"]["name"], "吉林省缓存测试评审委员会");
+    // The committee's page (for people) is kept the same way as the API's answer.
+    let page = || async { app.get("/committees/cmt-cache").await.body.as_str().unwrap_or_default().to_string() };
+    assert!(!page().await.contains("（更名）"));
     let renamed = json!({"name": "吉林省缓存测试评审委员会（更名）"});
     let r = app.send("PATCH", "/api/v1/admin/committees/cmt-cache", Some(publisher), Some(renamed), &[]).await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.body);
     assert_eq!(app.ok("/api/v1/committees/cmt-cache").await["committee"]["name"], "吉林省缓存测试评审委员会（更名）");
+    assert!(page().await.contains("吉林省缓存测试评审委员会（更名）"));
 
     // Authorizations: granted (names its committee), then acts that name only the authorization.
     assert_eq!(coverage_codes(&app, "cmt-cache").await, ["no_authorization"]);
@@ -65,10 +69,12 @@ async fn after_every_kind_of_write_the_next_read_here_is_fresh(app: TestApp) {
         app.post("/api/v1/admin/sanctions", publisher, sanction).await.created()["id"].as_str().unwrap().to_string();
     let sanctions = |v: &Value| v["committee"]["sanctions"].as_array().unwrap().clone();
     assert_eq!(sanctions(&app.ok("/api/v1/committees/cmt-cache").await)[0]["lifted"], Value::Null);
+    assert!(page().await.contains("缓存测试") && !page().await.contains("解除处理"));
     let lift = json!({"effective_on": "2025-07-01", "document_number": "吉人社监〔2025〕902号"});
     app.post(&format!("/api/v1/admin/sanctions/{sanction_id}/lift"), publisher, lift).await.created();
     let lifted = sanctions(&app.ok("/api/v1/committees/cmt-cache").await)[0]["lifted"].clone();
     assert_eq!(lifted["document_number"], "吉人社监〔2025〕902号");
+    assert!(page().await.contains("解除处理"));
 
     // Authorities: the graph is re-read.
     let amended = json!({"name": "吉林省人力资源和社会保障厅（缓存测试）"});
@@ -76,6 +82,11 @@ async fn after_every_kind_of_write_the_next_read_here_is_fresh(app: TestApp) {
     let r = app.send("PATCH", "/api/v1/admin/authorities/jilin", Some(admin), Some(amended.clone()), &[]).await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.body);
     assert_eq!(app.ok("/api/v1/authorities/jilin").await["authority"]["name"], amended["name"]);
+    assert_eq!(app.ok("/api/v1/committees/cmt-cache").await["committee"]["authority_id"], "jilin");
+    assert!(
+        page().await.contains("吉林省人力资源和社会保障厅（缓存测试）"),
+        "the page names its authority as it is now"
+    );
 
     // Certificates: issued (a cached unknown number must go), revoked (status list too).
     let status = [zhicheng::domain::certificate::StatusEntry {

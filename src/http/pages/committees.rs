@@ -6,7 +6,12 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::registry::SanctionRow;
-use super::{Lang, authorization_words, level_words, problem_page, render, status_words, switch};
+use axum::body::Bytes;
+
+use super::{
+    Lang, authorization_words, html_bytes, level_words, problem_page, render, render_string, status_words, switch,
+};
+use crate::domain::authority::AuthorityGraph;
 use crate::domain::authorization::{Action, Scope};
 use crate::domain::catalog::{Catalog, Level};
 use crate::domain::code::Code;
@@ -14,6 +19,7 @@ use crate::domain::committee::{CommitteeRecord, CommitteeStatus};
 use crate::domain::coverage::{CoverageQuery, coverage};
 use crate::domain::search::{search_words, web_domain};
 use crate::http::extract::Path;
+use crate::http::page_cache::Rendered;
 use crate::http::params;
 use crate::http::problem::AppError;
 use crate::http::state::AppState;
@@ -167,17 +173,49 @@ pub async fn committee(
 ) -> Response {
     let l = Lang::from_query(q.lang.as_deref());
     let path = format!("/committees/{id}");
-    let found = async {
-        let record = state.store.committee(&id).await?.ok_or_else(|| AppError::not_found("committee", &id))?;
-        let graph = state.store.authority_graph().await?;
-        let answer = coverage_answer(&record, &graph, &q, l)?;
-        Ok::<_, AppError>((record, graph, answer))
-    };
-    let (record, graph, answer) = match found.await {
-        Ok(found) => found,
-        Err(e) => return problem_page(e, l, &path),
-    };
-    let view = CommitteeView::new(&record, today(), &graph);
+    match committee_page(&state, &id, &q, l, &path).await {
+        Ok(page) => html_bytes(page),
+        Err(e) => problem_page(e, l, &path),
+    }
+}
+
+/// The committee's page; without a coverage question, kept like the API's answer for as long
+/// as the record and graph it was rendered from are current.
+async fn committee_page(
+    state: &AppState,
+    id: &str,
+    q: &CommitteeQuery,
+    l: Lang,
+    path: &str,
+) -> Result<Bytes, AppError> {
+    let asked = q.series.is_some() || q.level.is_some();
+    let key = format!("committee-page\u{0}{id}\u{0}{}\u{0}{}", l.code(), today());
+    let version = state.store.committees_version();
+    if let Some(page) = state.pages.unchanged(&key, version).filter(|_| !asked) {
+        return Ok(page);
+    }
+    let record = state.store.committee(id).await?.ok_or_else(|| AppError::not_found("committee", id))?;
+    let graph = state.store.authority_graph().await?;
+    if let Some(page) = state.pages.current(&key, &record, Some(&graph), version).filter(|_| !asked) {
+        return Ok(page);
+    }
+    let answer = coverage_answer(&record, &graph, q, l)?;
+    let page = Bytes::from(render_committee(&record, &graph, q, l, path, answer)?);
+    if !asked {
+        state.pages.keep(key, Rendered { record, graph: Some(graph), version, body: page.clone() });
+    }
+    Ok(page)
+}
+
+fn render_committee(
+    record: &CommitteeRecord,
+    graph: &AuthorityGraph,
+    q: &CommitteeQuery,
+    l: Lang,
+    path: &str,
+    answer: Option<CoverageAnswerRow>,
+) -> Result<String, AppError> {
+    let view = CommitteeView::new(record, today(), graph);
     let authority_name = graph.get(&view.authority_id).map_or(view.authority_id.clone(), |a| a.name.clone());
     let status_class = match view.status {
         CommitteeStatus::Authorized => "good",
@@ -201,9 +239,9 @@ pub async fn committee(
             selected: q.level.as_deref() == Some(x.code()),
         })
         .collect();
-    render(&CommitteePage {
+    render_string(&CommitteePage {
         l,
-        switch_href: switch(&path, l),
+        switch_href: switch(path, l),
         status: status_words(view.status, l),
         status_class,
         lacked_competence: view.status == CommitteeStatus::GrantorLackedCompetence
@@ -211,7 +249,7 @@ pub async fn committee(
         authority_name,
         levels: Level::ALL.iter().map(|x| level_words(*x, l)).collect(),
         scope: scope_rows(&view, l),
-        timeline: timeline(&record, l),
+        timeline: timeline(record, l),
         sanctions: record.sanctions.iter().map(|s| SanctionRow::new(s, l)).collect(),
         series_choices,
         level_choices,
@@ -225,7 +263,7 @@ pub async fn committee(
 /// The answer to the page's coverage question; `None` when none was asked.
 fn coverage_answer(
     record: &CommitteeRecord,
-    graph: &crate::domain::authority::AuthorityGraph,
+    graph: &AuthorityGraph,
     q: &CommitteeQuery,
     l: Lang,
 ) -> Result<Option<CoverageAnswerRow>, AppError> {

@@ -80,10 +80,19 @@ fn switch(path: &str, l: Lang) -> String {
 
 /// A page, or a friendly page with the right status for what went wrong.
 fn render(template: &impl Template) -> Response {
-    match template.render() {
+    match render_string(template) {
         Ok(html) => Html(html).into_response(),
-        Err(e) => AppError::Internal(format!("template: {e}")).into_response(),
+        Err(e) => e.into_response(),
     }
+}
+
+fn render_string(template: &impl Template) -> Result<String, AppError> {
+    template.render().map_err(|e| AppError::Internal(format!("template: {e}")))
+}
+
+/// A page rendered before.
+fn html_bytes(page: axum::body::Bytes) -> Response {
+    Html(page).into_response()
 }
 
 #[derive(Template)]
