@@ -117,6 +117,21 @@ async fn people_find_committees_sanctions_and_the_log(app: TestApp) {
     assert!(centre.contains("没有相符的评委会") && centre.contains("jlzcps-zhongxin.example.com"), "{centre}");
     assert!(search("http://jlzcps-zhongxin.example.com/").await.contains("冒用"));
 
+    // Filters, and a page at a time.
+    let lacked = search_words_page(&app, &[("status", "grantor_lacked_competence")]).await;
+    assert!(lacked.contains("四平市卫生技术人员高级职称评审委员会"), "{lacked}");
+    assert!(!lacked.contains("长春市工程技术人员正高级职称评审委员会"));
+    let first = search_words_page(&app, &[("status", "authorized")]).await;
+    let next = first.split("rel=\"next\"").next().and_then(|s| s.rsplit("href=\"").next()).unwrap();
+    let next = next.trim_end_matches(['"', ' ']).replace("&#38;", "&").replace("&amp;", "&");
+    assert!(next.starts_with("/committees?"), "a link to the next page: {next}");
+    let second = app.get(&next).await;
+    assert_eq!(second.status, 200, "{next}: {}", second.body);
+    let first_link =
+        |page: &str| page.split("ul class=\"results\"").nth(1).expect(page).split("</a>").next().unwrap().to_string();
+    assert_ne!(first_link(&first), first_link(html(&second.body)), "the next page goes on");
+    assert_eq!(app.get("/committees?series=NOPE").await.status, 400);
+
     // Sanctions: individuals' names masked.
     let sanctions = app.get("/sanctions?kind=applicant").await;
     assert_eq!(sanctions.status, 200);
@@ -154,6 +169,12 @@ async fn people_find_committees_sanctions_and_the_log(app: TestApp) {
     assert_eq!(jsqr.status, 200);
     assert!(jsqr.headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
     assert!(html(&app.get("/assets/jsQR-1.4.0.LICENSE.txt").await.body).contains("Apache License"));
+}
+
+async fn search_words_page(app: &TestApp, pairs: &[(&str, &str)]) -> String {
+    let page = app.get(&format!("/committees?{}", get_form(pairs))).await;
+    assert_eq!(page.status, 200, "{pairs:?}");
+    html(&page.body).to_string()
 }
 
 /// chromedriver on a free port, and a headless Chromium session through it; `None` (the test

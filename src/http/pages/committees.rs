@@ -13,7 +13,7 @@ use super::{
 };
 use crate::domain::authority::AuthorityGraph;
 use crate::domain::authorization::{Action, Scope};
-use crate::domain::catalog::{Catalog, Level};
+use crate::domain::catalog::{Catalog, Level, NATIONWIDE};
 use crate::domain::code::Code;
 use crate::domain::committee::{CommitteeRecord, CommitteeStatus};
 use crate::domain::coverage::{CoverageQuery, coverage};
@@ -24,6 +24,7 @@ use crate::http::params;
 use crate::http::problem::AppError;
 use crate::http::state::AppState;
 use crate::http::views::CommitteeView;
+use crate::http::{Scan, collect_page};
 use crate::store::{CommitteeRowFilter, SanctionRowFilter, today};
 
 /// The most committees, and sanctions, a search lists.
@@ -33,6 +34,10 @@ const SEARCH_ROWS: u32 = 50;
 pub struct SearchQuery {
     lang: Option<String>,
     q: Option<String>,
+    series: Option<String>,
+    region: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
 }
 
 struct CommitteeRow {
@@ -48,62 +53,133 @@ struct CommitteesPage {
     l: Lang,
     switch_href: String,
     q: String,
+    series_choices: Vec<Choice>,
+    region_choices: Vec<Choice>,
+    status_choices: Vec<Choice>,
     searched: bool,
     committees: Vec<CommitteeRow>,
+    next_href: Option<String>,
     rows: Vec<SanctionRow>,
 }
 
-/// Committees whose names, credit code or web domains match the search, and the sanctions
-/// that mention it: "评审中心 X" is no committee, but its sanction is found.
+/// The statuses a person filters by, in the order they matter to them.
+const STATUSES: [CommitteeStatus; 7] = [
+    CommitteeStatus::Authorized,
+    CommitteeStatus::GrantorLackedCompetence,
+    CommitteeStatus::Suspended,
+    CommitteeStatus::Withdrawn,
+    CommitteeStatus::Expired,
+    CommitteeStatus::Pending,
+    CommitteeStatus::Unauthorized,
+];
+
+/// Committees by words (names, credit code, web domains), series, province and status, a page
+/// of 50 with a link to the next; with words, the sanctions that mention them too: "评审中心 X"
+/// is no committee, but its sanction is found.
 pub async fn committees(State(state): State<AppState>, Query(q): Query<SearchQuery>) -> Response {
     let l = Lang::from_query(q.lang.as_deref());
-    let text = q.q.as_deref().map(str::trim).unwrap_or_default().to_string();
-    let words = search_words(&text);
-    if words.is_empty() {
-        let page = CommitteesPage {
-            l,
-            switch_href: switch("/committees", l),
-            q: text,
-            searched: false,
-            committees: vec![],
-            rows: vec![],
-        };
-        return render(&page);
+    match search_page(&state, &q, l).await {
+        Ok(page) => render(&page),
+        Err(e) => problem_page(e, l, "/committees"),
     }
-    // Sanctions match the whole phrase (a summary quotes the name an impostor used), or its
-    // longest word when the phrase was split.
-    let phrase =
-        web_domain(&text).unwrap_or_else(|| words.split(' ').max_by_key(|w| w.len()).unwrap_or(&words).to_string());
-    let committee_filter = CommitteeRowFilter { q: Some(words), ..CommitteeRowFilter::default() };
-    let sanction_filter = SanctionRowFilter { q: Some(phrase), ..SanctionRowFilter::default() };
-    let found = async {
-        let records = state.store.committees_after(&committee_filter, None, SEARCH_ROWS).await?;
-        let graph = state.store.authority_graph().await?;
-        let sanctions = state.store.sanctions_after(&sanction_filter, None, SEARCH_ROWS).await?;
-        Ok::<_, AppError>((records, graph, sanctions))
+}
+
+async fn search_page(state: &AppState, q: &SearchQuery, l: Lang) -> Result<CommitteesPage, AppError> {
+    let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let text = filled(&q.q).unwrap_or_default();
+    let words = search_words(&text);
+    let series = filled(&q.series).map(|s| params::series("series", &s)).transpose()?;
+    let region = filled(&q.region).map(|r| params::region("region", &r)).transpose()?;
+    let status = filled(&q.status)
+        .map(|s| {
+            CommitteeStatus::parse(&s)
+                .ok_or_else(|| AppError::invalid("status", "unknown_status", "未知的状态", "unknown status"))
+        })
+        .transpose()?;
+    let catalog = Catalog::get();
+    let choice = |value: &str, words: &str, current: &Option<String>| Choice {
+        value: value.to_string(),
+        words: words.to_string(),
+        selected: current.as_deref() == Some(value),
     };
-    let (records, graph, sanctions) = match found.await {
-        Ok(found) => found,
-        Err(e) => return problem_page(e, l, "/committees"),
+    let mut page = CommitteesPage {
+        l,
+        switch_href: switch("/committees", l),
+        series_choices: catalog
+            .series()
+            .iter()
+            .map(|s| choice(&s.code, l.t(&s.name_zh, &s.name_en), &series))
+            .collect(),
+        region_choices: catalog.region_children(NATIONWIDE).iter().map(|r| choice(&r.code, &r.name, &region)).collect(),
+        status_choices: STATUSES
+            .iter()
+            .map(|s| choice(s.code(), status_words(*s, l), &status.map(|s| s.code().to_string())))
+            .collect(),
+        searched: false,
+        committees: vec![],
+        next_href: None,
+        rows: vec![],
+        q: text.clone(),
     };
+    if words.is_empty() && series.is_none() && region.is_none() && status.is_none() {
+        return Ok(page);
+    }
+    let filter = CommitteeRowFilter {
+        q: Some(words.clone()).filter(|w| !w.is_empty()),
+        region: region.clone(),
+        series: series.clone(),
+        ..CommitteeRowFilter::default()
+    };
+    let graph = state.store.authority_graph().await?;
     let day = today();
-    let committees = records
+    let wanted = |r: &CommitteeRecord| {
+        (series.is_none() || r.authorized_for(series.as_deref(), None, day, &graph))
+            && status.is_none_or(|s| r.status_on(day, &graph) == s)
+    };
+    let scan = Scan::for_page(SEARCH_ROWS, series.is_some() || status.is_some(), state.scan_budget);
+    let store = state.store.clone();
+    let found = collect_page(
+        params::cursor(&q.cursor)?,
+        SEARCH_ROWS,
+        scan,
+        wanted,
+        |after, n| {
+            let store = store.clone();
+            let filter = filter.clone();
+            async move { store.committees_after(&filter, after.as_deref(), n).await }
+        },
+        |r| r.committee.id.clone(),
+    )
+    .await?;
+    page.searched = true;
+    page.committees = found
+        .items
         .iter()
         .map(|r| CommitteeRow {
             id: r.committee.id.clone(),
             name: r.committee.name.clone(),
-            region_name: Catalog::get().region_name(&r.committee.region),
+            region_name: catalog.region_name(&r.committee.region),
             status: status_words(r.status_on(day, &graph), l).to_string(),
         })
         .collect();
-    render(&CommitteesPage {
-        l,
-        switch_href: switch("/committees", l),
-        searched: true,
-        q: text,
-        committees,
-        rows: sanctions.iter().map(|s| SanctionRow::new(s, l)).collect(),
-    })
+    page.next_href = found.next_cursor.map(|cursor| {
+        let mut query = vec![("lang", l.code().to_string()), ("cursor", cursor)];
+        for (name, value) in [("q", Some(text.clone())), ("series", series.clone()), ("region", region.clone())] {
+            query.extend(value.filter(|v| !v.is_empty()).map(|v| (name, v)));
+        }
+        query.extend(status.map(|s| ("status", s.code().to_string())));
+        format!("/committees?{}", serde_urlencoded::to_string(query).unwrap_or_default())
+    });
+    if !words.is_empty() && q.cursor.is_none() {
+        // Sanctions match the whole phrase (a summary quotes the name an impostor used), or its
+        // longest word when the phrase was split.
+        let phrase =
+            web_domain(&text).unwrap_or_else(|| words.split(' ').max_by_key(|w| w.len()).unwrap_or(&words).to_string());
+        let sanction_filter = SanctionRowFilter { q: Some(phrase), ..SanctionRowFilter::default() };
+        let sanctions = state.store.sanctions_after(&sanction_filter, None, SEARCH_ROWS).await?;
+        page.rows = sanctions.iter().map(|s| SanctionRow::new(s, l)).collect();
+    }
+    Ok(page)
 }
 
 /// One authorization's current terms as a row of the scope table: a cell per level.

@@ -53,38 +53,28 @@ pub async fn verify_submit(State(state): State<AppState>, Form(form): Form<Verif
     let l = Lang::from_query(form.lang.as_deref());
     let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let holder = HolderClaim { name: filled(&form.name), id_number: filled(&form.id_number) };
-    let (answer, recheck) = match (filled(&form.qr), filled(&form.certificate_number)) {
+    let answer = match (filled(&form.qr), filled(&form.certificate_number)) {
         (Some(qr), _) => match crate::crypto::compact::decode(&qr) {
-            Ok(credential) => {
-                (verify_presented(&state, credential.clone(), &holder).await, Some(Recheck::Certificate(credential)))
-            }
-            Err(_) => (
-                Err(AppError::invalid(
-                    "qr",
-                    "malformed_qr",
-                    "二维码内容无法识别，请确认完整复制了以 ZC1: 开头的文字",
-                    "the QR text cannot be read; copy all of it, starting with ZC1:",
-                )),
-                None,
-            ),
+            Ok(credential) => verify_presented(&state, credential, &holder).await,
+            Err(_) => Err(AppError::invalid(
+                "qr",
+                "malformed_qr",
+                "二维码内容无法识别，请确认完整复制了以 ZC1: 开头的文字",
+                "the QR text cannot be read; copy all of it, starting with ZC1:",
+            )),
         },
         (None, Some(number)) => match holder.name.clone() {
-            Some(name) => {
-                (verify_by_number(&state, &number, &name, &holder).await, Some(Recheck::Number(number.clone())))
-            }
-            None => (Err(AppError::invalid("name", "required", "请填写持证人姓名", "enter the holder's name")), None),
+            Some(name) => verify_by_number(&state, &number, &name, &holder).await,
+            None => Err(AppError::invalid("name", "required", "请填写持证人姓名", "enter the holder's name")),
         },
-        (None, None) => (
-            Err(AppError::invalid(
-                "certificate_number",
-                "required",
-                "请填写证书编号和姓名，或粘贴二维码文字",
-                "enter the number and the name, or paste the QR text",
-            )),
-            None,
-        ),
+        (None, None) => Err(AppError::invalid(
+            "certificate_number",
+            "required",
+            "请填写证书编号和姓名，或粘贴二维码文字",
+            "enter the number and the name, or paste the QR text",
+        )),
     };
-    result_page(&state, answer, l, recheck)
+    result_page(&state, answer, l)
 }
 
 /// An uploaded certificate file.
@@ -137,15 +127,10 @@ pub async fn verify_file(
         }
     };
     let answer = match credential {
-        Ok(credential) => {
-            verify_presented(&state, credential.clone(), &HolderClaim::default()).await.map(|a| (a, credential))
-        }
+        Ok(credential) => verify_presented(&state, credential, &HolderClaim::default()).await,
         Err(e) => Err(e),
     };
-    match answer {
-        Ok((answer, credential)) => result_page(&state, Ok(answer), l, Some(Recheck::Certificate(credential))),
-        Err(e) => result_page(&state, Err(e), l, None),
-    }
+    result_page(&state, answer, l)
 }
 
 /// The credential in a photo or screenshot of a certificate's QR code.
@@ -227,32 +212,15 @@ struct ResultPage {
     recheck_qr: Option<String>,
 }
 
-/// Where the printed report's QR code leads: the same check again.
-enum Recheck {
-    /// The certificate itself, in the fragment of the registry's `/v` link, as on the certificate.
-    Certificate(serde_json::Value),
-    /// The number form, the number filled in; the name is never put in an address.
-    Number(String),
+/// Where the printed report's QR code leads: the verify page with the certificate's number
+/// filled in (never the name: names stay out of addresses). A short link, so the code is small
+/// and cheap to draw; the reader types the name again and sees the registry's answer as of then.
+fn recheck_url(public_url: &str, number: &str, l: Lang) -> String {
+    let query = serde_urlencoded::to_string([("lang", l.code()), ("number", number)]).unwrap_or_default();
+    format!("{public_url}/verify?{query}")
 }
 
-impl Recheck {
-    fn url(&self, public_url: &str, l: Lang) -> String {
-        match self {
-            Recheck::Certificate(credential) => crate::crypto::compact::url(public_url, credential),
-            Recheck::Number(number) => {
-                let query = serde_urlencoded::to_string([("lang", l.code()), ("number", number)]).unwrap_or_default();
-                format!("{public_url}/verify?{query}")
-            }
-        }
-    }
-}
-
-fn result_page(
-    state: &AppState,
-    answer: Result<VerifyResponse, AppError>,
-    l: Lang,
-    recheck: Option<Recheck>,
-) -> Response {
+fn result_page(state: &AppState, answer: Result<VerifyResponse, AppError>, l: Lang) -> Response {
     let answer = match answer {
         Ok(answer) => answer,
         Err(e) => return problem_page(e, l, "/verify"),
@@ -286,6 +254,7 @@ fn result_page(
         committee_name: s.committee_name,
         evaluated: s.evaluation_date.to_string(),
     });
+    let recheck_qr = summary.as_ref().and_then(|s| encode_svg(&recheck_url(&state.public_url, &s.number, l), 160).ok());
     render(&ResultPage {
         l,
         switch_href: switch("/verify", l),
@@ -301,7 +270,7 @@ fn result_page(
             .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
             .format("%Y-%m-%d %H:%M:%S")
             .to_string(),
-        recheck_qr: recheck.and_then(|r| encode_svg(&r.url(&state.public_url, l), 160).ok()),
+        recheck_qr,
     })
 }
 
