@@ -30,8 +30,9 @@ use crate::store::{CommitteeRowFilter, today};
 #[serde(deny_unknown_fields)]
 pub struct ListCommitteesParams {
     /// Words separated by spaces (up to 6), each a part of the committee's or its organizing
-    /// unit's name (Chinese) or of one of its official web domains, or the organizing unit's
-    /// whole unified social credit code.
+    /// unit's name (Chinese), of their pinyin in lower case (syllables run together, e.g.
+    /// `changchun`, or first letters, e.g. `ccs`) or of one of its official web domains, or the
+    /// organizing unit's whole unified social credit code.
     q: Option<String>,
     /// 6-digit GB/T 2260 code: committees located inside this region.
     #[param(pattern = r"^[0-9]{6}$")]

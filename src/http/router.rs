@@ -89,6 +89,7 @@ fn page_router(limits: &RateLimits) -> Router<AppState> {
         .route("/log", get(pages::registry::log))
         .route("/about", get(pages::registry::about))
         .route("/v", get(pages::verify::open_qr))
+        .route("/verify/recheck.svg", get(pages::verify::recheck_qr))
         .route(pages::assets::JSQR_PATH, get(pages::assets::jsqr))
         .route("/assets/jsQR-1.4.0.LICENSE.txt", get(pages::assets::jsqr_license))
         .route(pages::assets::SCAN_PATH, get(pages::assets::scan))

@@ -40,8 +40,8 @@ pub use postgres::WRITE_LOCK as POSTGRES_WRITE_LOCK;
 #[derive(Debug, Clone, Default)]
 pub struct CommitteeRowFilter {
     /// Words (split at white space, at most [`MAX_SEARCH_TERMS`]), each a substring of the
-    /// committee's or the organizing unit's name or of an official web domain, or the
-    /// organizing unit's whole credit code.
+    /// committee's or the organizing unit's name, of their pinyin (`domain::search::pinyin_key`)
+    /// or of an official web domain, or the organizing unit's whole credit code.
     pub q: Option<String>,
     /// A 6-digit region code; committees located in its subtree.
     pub region: Option<String>,

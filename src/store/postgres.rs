@@ -18,6 +18,7 @@ impl PgStore {
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         let store = PgStore { pool };
         store.catch_up_log().await?;
+        store.fill_search_keys().await?;
         Ok(store)
     }
 }

@@ -52,6 +52,7 @@ impl SqliteStore {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let store = SqliteStore { pool };
         store.catch_up_log().await?;
+        store.fill_search_keys().await?;
         Ok(store)
     }
 }

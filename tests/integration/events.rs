@@ -87,6 +87,11 @@ async fn assert_upgraded(app: &TestApp) {
     let report = zhicheng::transparency::audit(app.store.as_ref(), &verifier).await.unwrap();
     assert!(report.problems.is_empty() && report.checkpoint.is_some(), "{:?}", report.problems);
     assert_issuance_proven(app, &serde_json::from_str(V0_VALID).unwrap()).await;
+    // Committees from before the pinyin search key are found by pinyin.
+    let found = app.ok("/api/v1/committees?q=changchun&limit=5").await;
+    let names: Vec<&str> =
+        found["committees"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(!names.is_empty() && names.iter().all(|n| n.contains("长春")), "{names:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -103,6 +103,9 @@ async fn people_find_committees_sanctions_and_the_log(app: TestApp) {
             html(&page.body).to_string()
         }
     };
+    // Pinyin, in full or by first letters.
+    assert!(search("changchun gongcheng").await.contains("长春市工程技术人员正高级职称评审委员会"));
+    assert!(search("CCSGC").await.contains("长春市工程技术人员正高级职称评审委员会"));
     // A place run together with an abbreviation.
     assert!(search("长春工程高评委").await.contains("长春市工程技术人员正高级职称评审委员会"));
     // An official web address, typed as people copy it from a browser.
@@ -235,11 +238,11 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
-    /// The first element matching `css`, waited for up to ten seconds: a click that submits a
+    /// The first element matching `css`, waited for up to 30 seconds (a loaded CI machine): a click that submits a
     /// form returns before the next page has loaded.
     async fn element(&self, css: &str) -> fantoccini::elements::Element {
         let found =
-            self.client.wait().at_most(Duration::from_secs(10)).for_element(fantoccini::Locator::Css(css)).await;
+            self.client.wait().at_most(Duration::from_secs(30)).for_element(fantoccini::Locator::Css(css)).await;
         match found {
             Ok(element) => element,
             Err(e) => panic!("{css}: {e}\n{}", self.client.source().await.unwrap_or_default()),
@@ -374,7 +377,15 @@ async fn a_person_checks_a_committee_and_verifies_in_a_browser(app: TestApp) {
     browser.fill("#name", subject["holderName"].as_str().unwrap()).await;
     browser.click("form:first-of-type button").await;
     assert_eq!(browser.text("#verdict").await, "真实有效");
-    browser.element("figure.recheck svg").await;
+    // The report's re-check code is drawn (an image that loaded).
+    let drawn = "const i = document.querySelector('figure.recheck img'); return i.complete && i.naturalWidth > 0;";
+    for _ in 0..50 {
+        if browser.client.execute(drawn, vec![]).await.unwrap() == Value::Bool(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(browser.client.execute(drawn, vec![]).await.unwrap(), Value::Bool(true), "the re-check QR code loads");
     audit!("verified");
     let pdf = browser.client.print(fantoccini::wd::PrintConfiguration::default()).await.expect("print");
     let dir_out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");

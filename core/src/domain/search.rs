@@ -16,11 +16,77 @@ pub fn search_words(text: &str) -> String {
     if let Some(domain) = web_domain(&text) {
         return domain;
     }
+    if is_pinyin(&text) {
+        return text.to_ascii_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+    }
     let mut text = simplified(&text);
     for (short, long) in ABBREVIATIONS {
         text = text.replace(short, &format!(" {long} "));
     }
     text.split_whitespace().flat_map(split_place).collect::<Vec<_>>().join(" ")
+}
+
+/// Latin letters and spaces only: pinyin, in full (`changchun`) or by first letters (`ccs`).
+fn is_pinyin(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_alphabetic()) && text.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
+}
+
+/// What search matches pinyin against, for one or more names: for each, its syllables run
+/// together, then their first letters (`长春市` → `changchunshi ccs`); Latin letters and digits
+/// kept in lower case, anything else dropped. Characters read differently in place and
+/// organization names than their commonest reading (长春 chang, 重庆 chong, 银行 hang …) give
+/// the name a second spelling with those readings.
+pub fn pinyin_key(names: &[&str]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for name in names {
+        for in_names in [false, true] {
+            let (full, initials) = spelled(name, in_names);
+            if !parts.contains(&full) {
+                parts.push(full);
+                parts.push(initials);
+            }
+        }
+    }
+    parts.join(" ")
+}
+
+/// Readings of characters in place and organization names that the dictionary's commonest
+/// reading gets wrong.
+const NAME_READINGS: [(char, &str); 8] = [
+    ('长', "chang"),
+    ('重', "chong"),
+    ('行', "hang"),
+    ('厦', "xia"),
+    ('藏', "zang"),
+    ('蚌', "beng"),
+    ('六', "lu"),
+    ('乐', "le"),
+];
+
+/// A name in pinyin, with [`NAME_READINGS`] when `in_names`: its syllables, and their first letters.
+fn spelled(name: &str, in_names: bool) -> (String, String) {
+    use pinyin::ToPinyin;
+    let (mut full, mut initials) = (String::new(), String::new());
+    for (c, p) in name.chars().zip(name.to_pinyin()) {
+        let reading = NAME_READINGS.iter().find(|(n, _)| in_names && *n == c).map(|(_, r)| *r);
+        match (reading, p) {
+            (Some(r), _) => full.push_str(r),
+            (None, Some(p)) => full.push_str(p.plain()),
+            (None, None) if c.is_ascii_alphanumeric() => full.push(c.to_ascii_lowercase()),
+            (None, None) => continue,
+        }
+        initials.push(syllable_initial(reading, p, c));
+    }
+    (full, initials)
+}
+
+fn syllable_initial(reading: Option<&str>, p: Option<pinyin::Pinyin>, c: char) -> char {
+    let first = |s: &str| s.chars().next().unwrap_or(c);
+    match (reading, p) {
+        (Some(r), _) => first(r),
+        (None, Some(p)) => first(p.first_letter()),
+        (None, None) => c.to_ascii_lowercase(),
+    }
 }
 
 /// `https://www.Example.cn/path` → `example.cn`; `None` when the text is not a web address.
@@ -153,6 +219,17 @@ mod tests {
         assert_eq!(search_words("吉林省人社厅"), "吉林省 人力资源和社会保障厅");
         assert_eq!(search_words("长春市工程"), "长春市工程");
         assert_eq!(search_words("  "), "");
+    }
+
+    #[test]
+    fn pinyin_is_searched_in_full_or_by_first_letters() {
+        let key = pinyin_key(&["长春市职称评审委员会", "ABC学会"]);
+        for part in ["changchunshizhichengpingshenweiyuanhui", "ccszcpswyh", "abcxuehui", "abcxh"] {
+            assert!(key.split(' ').any(|k| k == part), "{part} in {key}");
+        }
+        assert_eq!(search_words("ChangChun gongcheng"), "changchun gongcheng");
+        assert_eq!(search_words("ccs"), "ccs");
+        assert_eq!(search_words("changchun.cn"), "changchun.cn", "a domain stays a domain");
     }
 
     #[test]

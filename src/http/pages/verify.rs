@@ -3,8 +3,8 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{Lang, LangQuery, level_words, problem_page, render, switch};
@@ -74,7 +74,7 @@ pub async fn verify_submit(State(state): State<AppState>, Form(form): Form<Verif
             "enter the number and the name, or paste the QR text",
         )),
     };
-    result_page(&state, answer, l)
+    result_page(answer, l)
 }
 
 /// An uploaded certificate file.
@@ -130,7 +130,7 @@ pub async fn verify_file(
         Ok(credential) => verify_presented(&state, credential, &HolderClaim::default()).await,
         Err(e) => Err(e),
     };
-    result_page(&state, answer, l)
+    result_page(answer, l)
 }
 
 /// The credential in a photo or screenshot of a certificate's QR code.
@@ -208,19 +208,49 @@ struct ResultPage {
     log_size: i64,
     /// When the answer was computed, Beijing time.
     checked_at: String,
-    /// The printed report's QR code (SVG), back to the same check.
-    recheck_qr: Option<String>,
+    /// The printed report's QR code (an SVG image), back to a re-check.
+    recheck_src: Option<String>,
 }
 
 /// Where the printed report's QR code leads: the verify page with the certificate's number
-/// filled in (never the name: names stay out of addresses). A short link, so the code is small
-/// and cheap to draw; the reader types the name again and sees the registry's answer as of then.
+/// filled in (never the name: names stay out of addresses). A short link, so the code is small;
+/// the reader types the name again and sees the registry's answer as of then.
 fn recheck_url(public_url: &str, number: &str, l: Lang) -> String {
     let query = serde_urlencoded::to_string([("lang", l.code()), ("number", number)]).unwrap_or_default();
     format!("{public_url}/verify?{query}")
 }
 
-fn result_page(state: &AppState, answer: Result<VerifyResponse, AppError>, l: Lang) -> Response {
+/// The longest certificate number a re-check code is drawn for.
+const MAX_NUMBER_CHARS: usize = 64;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RecheckQuery {
+    lang: Option<String>,
+    number: Option<String>,
+}
+
+/// `/verify/recheck.svg?number=…`: the report's QR code, an image of its own so the result page
+/// is not held up drawing it, and a browser keeps it.
+pub async fn recheck_qr(State(state): State<AppState>, Query(q): Query<RecheckQuery>) -> Response {
+    let l = Lang::from_query(q.lang.as_deref());
+    let number = q.number.as_deref().map(str::trim).unwrap_or_default();
+    if number.is_empty() || number.chars().count() > MAX_NUMBER_CHARS {
+        let e = AppError::invalid(
+            "number",
+            "invalid_number",
+            "证书编号应为 1 至 64 个字符",
+            "the certificate number must be 1 to 64 characters",
+        );
+        return e.into_response();
+    }
+    match encode_svg(&recheck_url(&state.public_url, number, l), 160) {
+        Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg)
+            .into_response(),
+        Err(e) => AppError::Internal(format!("re-check QR: {e}")).into_response(),
+    }
+}
+
+fn result_page(answer: Result<VerifyResponse, AppError>, l: Lang) -> Response {
     let answer = match answer {
         Ok(answer) => answer,
         Err(e) => return problem_page(e, l, "/verify"),
@@ -254,7 +284,11 @@ fn result_page(state: &AppState, answer: Result<VerifyResponse, AppError>, l: La
         committee_name: s.committee_name,
         evaluated: s.evaluation_date.to_string(),
     });
-    let recheck_qr = summary.as_ref().and_then(|s| encode_svg(&recheck_url(&state.public_url, &s.number, l), 160).ok());
+    let recheck_src = summary.as_ref().map(|s| {
+        let query =
+            serde_urlencoded::to_string([("lang", l.code()), ("number", s.number.as_str())]).unwrap_or_default();
+        format!("/verify/recheck.svg?{query}")
+    });
     render(&ResultPage {
         l,
         switch_href: switch("/verify", l),
@@ -270,7 +304,7 @@ fn result_page(state: &AppState, answer: Result<VerifyResponse, AppError>, l: La
             .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
             .format("%Y-%m-%d %H:%M:%S")
             .to_string(),
-        recheck_qr,
+        recheck_src,
     })
 }
 

@@ -68,7 +68,7 @@ impl RegistryReads for ThisStore {
             qb.push(" AND id > ").push_bind(after.to_string());
         }
         // Each word of the search must match one of the fields; domains are matched in their
-        // JSON text, so `example.cn` finds `www.example.cn`.
+        // JSON text, so `example.cn` finds `www.example.cn`; pinyin in the names' search key.
         for term in filter.q.as_deref().map(search_terms).unwrap_or_default() {
             let pattern = contains_pattern(term);
             qb.push(" AND (name LIKE ")
@@ -78,6 +78,8 @@ impl RegistryReads for ThisStore {
                 .push(" ESCAPE '\\' OR unit_credit_code = ")
                 .push_bind(term.to_uppercase())
                 .push(" OR CAST(domains AS TEXT) LIKE ")
+                .push_bind(pattern.to_lowercase())
+                .push(" ESCAPE '\\' OR name_pinyin LIKE ")
                 .push_bind(pattern.to_lowercase())
                 .push(" ESCAPE '\\')");
         }

@@ -55,10 +55,40 @@ async fn insert_delegations(
     Ok(())
 }
 
+fn committee_pinyin(c: &Committee) -> String {
+    crate::domain::search::pinyin_key(&[&c.name, &c.organizing_unit.name])
+}
+
+impl ThisStore {
+    /// Fills the pinyin search key of committees written before it existed, a thousand rows
+    /// per statement batch; a no-op once every row has one.
+    pub(in crate::store) async fn fill_search_keys(&self) -> StoreResult<()> {
+        loop {
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT id, name, unit_name FROM committees WHERE name_pinyin = '' ORDER BY id LIMIT 1000",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.pool.begin().await?;
+            for (id, name, unit) in &rows {
+                sqlx::query("UPDATE committees SET name_pinyin = $1 WHERE id = $2")
+                    .bind(crate::domain::search::pinyin_key(&[name, unit]))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+    }
+}
+
 async fn insert_committees(conn: &mut Conn, rows: &[Committee], now: chrono::DateTime<Utc>) -> Result<(), sqlx::Error> {
     for chunk in rows.chunks(INSERT_CHUNK) {
         let mut qb = QueryBuilder::<DB>::new(
-            "INSERT INTO committees (id, name, kind, unit_name, unit_credit_code, authority_id, region, domains, contact, logged_at) ",
+            "INSERT INTO committees (id, name, kind, unit_name, unit_credit_code, authority_id, region, domains, contact, logged_at, name_pinyin) ",
         );
         qb.push_values(chunk, |mut b, c: &Committee| {
             b.push_bind(&c.id)
@@ -70,7 +100,8 @@ async fn insert_committees(conn: &mut Conn, rows: &[Committee], now: chrono::Dat
                 .push_bind(&c.region)
                 .push_bind(Json(&c.domains))
                 .push_bind(&c.contact)
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(committee_pinyin(c));
         });
         qb.build().execute(&mut *conn).await?;
     }
@@ -317,12 +348,13 @@ async fn flush(conn: &mut Conn, batch: &Batch, first_seq: i64, now: chrono::Date
     insert_committees(conn, &committees, now).await?;
     for id in &batch.amended_committees {
         let c = &batch.committees[id];
-        sqlx::query("UPDATE committees SET name = $1, unit_name = $2, unit_credit_code = $3, domains = $4, contact = $5 WHERE id = $6")
+        sqlx::query("UPDATE committees SET name = $1, unit_name = $2, unit_credit_code = $3, domains = $4, contact = $5, name_pinyin = $6 WHERE id = $7")
             .bind(&c.name)
             .bind(&c.organizing_unit.name)
             .bind(&c.organizing_unit.credit_code)
             .bind(Json(&c.domains))
             .bind(&c.contact)
+            .bind(committee_pinyin(c))
             .bind(id)
             .execute(&mut *conn)
             .await?;
