@@ -347,6 +347,9 @@ pub struct ProtectionArgs {
     /// Verifications a minute from one client IP; 0 turns the limit off.
     #[arg(long, env = "ZHICHENG_VERIFICATIONS_PER_MINUTE", default_value_t = crate::http::limits::DEFAULT_VERIFICATIONS_PER_MINUTE)]
     pub verifications_per_minute: u32,
+    /// Bulk verification requests a minute from one client IP; 0 turns the limit off.
+    #[arg(long, env = "ZHICHENG_BULK_REQUESTS_PER_MINUTE", default_value_t = crate::http::limits::DEFAULT_BULK_REQUESTS_PER_MINUTE)]
+    pub bulk_requests_per_minute: u32,
     /// Count requests against the client a reverse proxy names in X-Forwarded-For / X-Real-IP /
     /// Forwarded. Only behind a proxy that sets them: a direct client could name anyone.
     #[arg(long, env = "ZHICHENG_TRUST_FORWARDED_FOR")]

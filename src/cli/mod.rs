@@ -185,6 +185,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
         limits: RateLimits {
             lookups: Quota::per_minute(p.lookups_per_minute),
             verifications: Quota::per_minute(p.verifications_per_minute),
+            bulk: Quota::per_minute(p.bulk_requests_per_minute),
             trust_forwarded_for: p.trust_forwarded_for,
         },
         name_check_floor: std::time::Duration::from_millis(p.name_check_floor_ms),

@@ -341,7 +341,8 @@ pub async fn verify_presented(
     credential: serde_json::Value,
     holder: &HolderClaim,
 ) -> Result<VerifyResponse, AppError> {
-    answer(state, &mut state.verifier.presented(credential), holder).await
+    let verified = check_presented(state, credential, holder).await?;
+    verified.answer(state).await
 }
 
 /// The answer for a certificate number and its holder's name, in the same time whether the
@@ -352,21 +353,59 @@ pub async fn verify_by_number(
     name: &str,
     holder: &HolderClaim,
 ) -> Result<VerifyResponse, AppError> {
+    let verified = check_by_number(state, number, name, holder).await?;
+    verified.answer(state).await
+}
+
+/// A verdict, its checks and the certificate they were about: an answer without the log state
+/// it was checked against (bulk verification states that once for all its answers).
+pub struct Verified {
+    pub verdict: Verdict,
+    pub checks: Vec<Check>,
+    pub certificate: Option<CertificateSummary>,
+}
+
+impl Verified {
+    async fn answer(self, state: &AppState) -> Result<VerifyResponse, AppError> {
+        Ok(VerifyResponse {
+            verdict: self.verdict,
+            checks: self.checks,
+            certificate: self.certificate,
+            checked_against: CheckedAgainst::now(state).await?,
+        })
+    }
+}
+
+/// [`verify_presented`] without the log state.
+pub async fn check_presented(
+    state: &AppState,
+    credential: serde_json::Value,
+    holder: &HolderClaim,
+) -> Result<Verified, AppError> {
+    check(state, &mut state.verifier.presented(credential), holder).await
+}
+
+/// [`verify_by_number`] without the log state.
+pub async fn check_by_number(
+    state: &AppState,
+    number: &str,
+    name: &str,
+    holder: &HolderClaim,
+) -> Result<Verified, AppError> {
     in_constant_time(state.name_check_floor, verify_registered(state, number.trim(), name, holder)).await
 }
 
-async fn answer(
+async fn check(
     state: &AppState,
     presented: &mut crate::domain::verification::Presented,
     holder: &HolderClaim,
-) -> Result<VerifyResponse, AppError> {
+) -> Result<Verified, AppError> {
     let (outcome, registered) = state.verifier.verify(presented, holder).await?;
     tracing::debug!(verdict = ?outcome.verdict, "certificate verified");
-    Ok(VerifyResponse {
+    Ok(Verified {
         certificate: summary(presented.parsed.as_ref().ok(), registered.as_ref()),
         verdict: outcome.verdict,
         checks: outcome.checks,
-        checked_against: CheckedAgainst::now(state).await?,
     })
 }
 
@@ -377,22 +416,13 @@ async fn verify_registered(
     number: &str,
     name: &str,
     holder: &HolderClaim,
-) -> Result<VerifyResponse, AppError> {
+) -> Result<Verified, AppError> {
     match state.store.certificate(number).await? {
         Some((registered, credential)) if same_name(&registered.holder_name, name) => {
-            answer(state, &mut state.verifier.presented(credential), holder).await
+            check(state, &mut state.verifier.presented(credential), holder).await
         }
-        _ => not_found(state).await,
+        _ => Ok(Verified { verdict: Verdict::NotFound, checks: vec![], certificate: None }),
     }
-}
-
-async fn not_found(state: &AppState) -> Result<VerifyResponse, AppError> {
-    Ok(VerifyResponse {
-        verdict: Verdict::NotFound,
-        checks: vec![],
-        certificate: None,
-        checked_against: CheckedAgainst::now(state).await?,
-    })
 }
 
 /// A certificate number and the holder's full name. They travel in the body, never in a URL, so

@@ -30,6 +30,8 @@ impl Quota {
 /// A person looking titles up one by one never comes near these; a search does at once.
 pub const DEFAULT_LOOKUPS_PER_MINUTE: u32 = 30;
 pub const DEFAULT_VERIFICATIONS_PER_MINUTE: u32 = 60;
+/// A bulk request verifies up to 200,000 certificates: a few a minute per client.
+pub const DEFAULT_BULK_REQUESTS_PER_MINUTE: u32 = 6;
 
 /// The service's quotas and how it tells clients apart.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +40,8 @@ pub struct RateLimits {
     pub lookups: Option<Quota>,
     /// `POST /api/v1/verify`.
     pub verifications: Option<Quota>,
+    /// `POST /api/v1/bulk/verify`, counted per request.
+    pub bulk: Option<Quota>,
     /// Behind a reverse proxy every peer is the proxy: then the client is the one the proxy names
     /// in `X-Forwarded-For` / `X-Real-IP` / `Forwarded`. Off by default, since a client that
     /// reaches the service directly could name anyone.
@@ -49,6 +53,7 @@ impl Default for RateLimits {
         RateLimits {
             lookups: Quota::per_minute(DEFAULT_LOOKUPS_PER_MINUTE),
             verifications: Quota::per_minute(DEFAULT_VERIFICATIONS_PER_MINUTE),
+            bulk: Quota::per_minute(DEFAULT_BULK_REQUESTS_PER_MINUTE),
             trust_forwarded_for: false,
         }
     }
@@ -57,6 +62,6 @@ impl Default for RateLimits {
 impl RateLimits {
     /// No limits (benchmarks, tests that are not about limits).
     pub fn off() -> RateLimits {
-        RateLimits { lookups: None, verifications: None, trust_forwarded_for: false }
+        RateLimits { lookups: None, verifications: None, bulk: None, trust_forwarded_for: false }
     }
 }

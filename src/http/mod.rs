@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod authorities;
+pub mod bulk;
 pub mod catalog;
 pub mod certificates;
 pub mod committees;

@@ -22,7 +22,7 @@ use super::openapi::{ApiDoc, tidy};
 use super::problem::{AppError, problem_response};
 use super::rate_limit::{limited, limited_page};
 use super::state::AppState;
-use super::{admin, authorities, catalog, certificates, committees, errors_page, health, log, pages, sanctions};
+use super::{admin, authorities, bulk, catalog, certificates, committees, errors_page, health, log, pages, sanctions};
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -65,6 +65,7 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
             limits,
         ))
         .routes(limited(routes!(certificates::lookup), limits.lookups, limits))
+        .routes(limited(routes!(bulk::bulk_verify), limits.bulk, limits))
         .routes(routes!(certificates::status_list))
         .routes(routes!(certificates::bundle))
         .routes(routes!(log::certificate_proof))

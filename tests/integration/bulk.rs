@@ -131,6 +131,7 @@ impl Server {
             .args(args)
             .env("ZHICHENG_LOOKUPS_PER_MINUTE", "0")
             .env("ZHICHENG_VERIFICATIONS_PER_MINUTE", "0")
+            .env("ZHICHENG_BULK_REQUESTS_PER_MINUTE", "0")
             .env("RUST_LOG", log_filter)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

@@ -17,8 +17,12 @@ use crate::support::{TestApp, both};
 both!(lookups_and_verifications_are_limited_per_client, a_server_drops_idle_and_slow_clients_and_caps_connections,);
 
 async fn lookups_and_verifications_are_limited_per_client(app: TestApp) {
-    let limits =
-        RateLimits { lookups: Quota::per_minute(6), verifications: Quota::per_minute(9), trust_forwarded_for: false };
+    let limits = RateLimits {
+        lookups: Quota::per_minute(6),
+        verifications: Quota::per_minute(9),
+        bulk: Quota::per_minute(2),
+        trust_forwarded_for: false,
+    };
     let app = app.configured(|s| s.limits = limits);
     let lookup = |from: [u8; 4]| {
         let mut request = Request::post("/api/v1/certificates/lookup")

@@ -5,6 +5,7 @@ mod support;
 
 mod architecture;
 mod bulk;
+mod bulk_verify;
 mod cache;
 mod certificates;
 mod cli;
