@@ -129,6 +129,7 @@ impl Format {
     request_body(description = "NDJSON, or CSV with Content-Type text/csv", content((String = "application/x-ndjson"), (String = "text/csv"))),
     responses(
         (status = 200, description = "one result per line, in order", content((BulkResult = "application/x-ndjson"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json")))]
@@ -141,6 +142,14 @@ pub async fn bulk_verify(
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BULK_BYTES as u64) {
         return Err(AppError::PayloadTooLarge { limit: MAX_BULK_BYTES });
+    }
+    if axum::body::HttpBody::size_hint(&body).exact() == Some(0) {
+        return Err(AppError::invalid(
+            "body",
+            "empty_body",
+            "请求体为空：每行一张证书、一段二维码文字，或一组编号与姓名",
+            "the body is empty: send one certificate, QR text, or number and name per line",
+        ));
     }
     let input = Format::of(&headers, header::CONTENT_TYPE);
     let output = Format::of(&headers, header::ACCEPT);

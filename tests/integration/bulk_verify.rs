@@ -108,6 +108,9 @@ async fn bulk_verification_takes_csv_and_refuses_what_it_must(app: TestApp) {
     // Anonymous bulk work is refused; so is a body declared larger than the limit.
     let anonymous = app.send_raw("POST", "/api/v1/bulk/verify", None, "application/x-ndjson", "{}\n").await;
     assert_eq!(anonymous.status, 401);
+    let empty = app.send_raw("POST", "/api/v1/bulk/verify", Some(&token), "application/x-ndjson", "").await;
+    assert_eq!(empty.status, 400, "{}", empty.body);
+    assert_eq!(empty.body["errors"][0]["field"], "body", "{}", empty.body);
     let huge = axum::http::Request::post("/api/v1/bulk/verify")
         .header("authorization", format!("Bearer {token}"))
         .header("content-length", (zhicheng::http::bulk::MAX_BULK_BYTES + 1).to_string())
