@@ -415,6 +415,14 @@ async fn a_person_checks_a_committee_and_verifies_in_a_browser(app: TestApp) {
     assert!(checks.contains("未通过 签名"), "{checks}");
     audit!("forged");
 
+    // The valid certificate's file.
+    let valid_file = dir.path().join("valid.json");
+    std::fs::write(&valid_file, example(&examples, "valid").to_string()).unwrap();
+    browser.client.goto(&format!("{base}/verify")).await.unwrap();
+    browser.fill("#file", valid_file.to_str().unwrap()).await;
+    browser.click("form[enctype] button").await;
+    assert_eq!(browser.text("#verdict").await, "真实有效");
+
     // A photo (here: the image) of the valid certificate's QR code, and opening its QR URL.
     let png = dir.path().join("valid-qr.png");
     std::fs::write(&png, zhicheng::verify::qr_image::encode_png(&url).unwrap()).unwrap();
