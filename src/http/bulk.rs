@@ -158,9 +158,19 @@ pub async fn bulk_verify(
     let results = lines(body.into_data_stream())
         .scan(Header::new(input), |header, line| std::future::ready(Some(header.parse(line))))
         .filter_map(std::future::ready)
-        .map(move |(number, input)| {
+        .map(move |(number, line)| {
+            // Each line on a task of its own: parsing and checking spread over every core,
+            // while `buffered` keeps the answers in line order.
             let state = state.clone();
-            async move { verify_line(&state, number, input).await }
+            let task = tokio::spawn(async move { verify_line(&state, number, line.and_then(LineText::parse)).await });
+            async move {
+                task.await.unwrap_or_else(|_| {
+                    BulkResult::error(
+                        number,
+                        BulkReason::new("internal", "服务器内部错误，请重试", "internal error; retry"),
+                    )
+                })
+            }
         })
         .buffered(IN_FLIGHT);
     let mut first = output == Format::Csv;
@@ -351,7 +361,22 @@ fn finish(mut line: Vec<u8>, skipped: bool) -> Result<String, BulkReason> {
 /// The CSV header row, once read; NDJSON has none.
 struct Header {
     format: Format,
-    columns: Option<Vec<String>>,
+    columns: Option<std::sync::Arc<Vec<String>>>,
+}
+
+/// A line's text, with what it takes to read it (the CSV header's columns).
+enum LineText {
+    Ndjson(String),
+    Csv(std::sync::Arc<Vec<String>>, String),
+}
+
+impl LineText {
+    fn parse(self) -> Result<Input, BulkReason> {
+        match self {
+            LineText::Ndjson(text) => ndjson_input(&text),
+            LineText::Csv(columns, text) => csv_input(&columns, &text),
+        }
+    }
 }
 
 impl Header {
@@ -359,20 +384,21 @@ impl Header {
         Header { format, columns: None }
     }
 
-    /// The line's input, or `None` for the CSV header row itself.
-    fn parse(&mut self, (number, text): Line) -> Option<(usize, Result<Input, BulkReason>)> {
+    /// The line to read, or `None` for the CSV header row itself.
+    fn parse(&mut self, (number, text): Line) -> Option<(usize, Result<LineText, BulkReason>)> {
         let text = match text {
             Ok(text) => text,
             Err(reason) => return Some((number, Err(reason))),
         };
-        match self.format {
-            Format::Ndjson => Some((number, ndjson_input(&text))),
-            Format::Csv if self.columns.is_none() => {
+        match (self.format, &self.columns) {
+            (Format::Ndjson, _) => Some((number, Ok(LineText::Ndjson(text)))),
+            (Format::Csv, None) => {
                 let header = csv_fields(&text).unwrap_or_default();
-                self.columns = Some(header.iter().map(|c| c.trim().to_ascii_lowercase()).collect());
+                self.columns =
+                    Some(std::sync::Arc::new(header.iter().map(|c| c.trim().to_ascii_lowercase()).collect()));
                 None
             }
-            Format::Csv => Some((number, csv_input(self.columns.as_deref().unwrap_or_default(), &text))),
+            (Format::Csv, Some(columns)) => Some((number, Ok(LineText::Csv(columns.clone(), text)))),
         }
     }
 }

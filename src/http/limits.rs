@@ -10,6 +10,9 @@ pub const SCAN_BUDGET: usize = 2_000;
 /// an unknown number are told apart neither by their bodies nor by their timing.
 pub const NAME_CHECK_FLOOR: std::time::Duration = std::time::Duration::from_millis(30);
 
+/// The most change-feed streams open at once: each holds a connection and polls the store.
+pub const MAX_FEED_STREAMS: usize = 256;
+
 /// One quota: `burst` requests at once, then one more every `period`.
 #[derive(Debug, Clone, Copy)]
 pub struct Quota {

@@ -301,9 +301,14 @@ pub async fn entries(
             format!("end must be between start and start + {MAX_ENTRIES}"),
         ));
     }
-    let events = events_from(&state, start, end - start).await?;
+    Ok(Json(LogEntries { entries: entries_between(&state, start, end).await? }))
+}
+
+/// The log's entries `start..end` (fewer when the log is shorter), with their disclosures.
+pub async fn entries_between(state: &AppState, start: u64, end: u64) -> Result<Vec<LogEntry>, AppError> {
+    let events = events_from(state, start, end.saturating_sub(start)).await?;
     let mut disclosures = state.store.disclosures(start as i64, end as i64).await?.into_iter().peekable();
-    let entries = events
+    Ok(events
         .into_iter()
         .map(|e| {
             let bytes = e.entry();
@@ -318,8 +323,7 @@ pub async fn entries(
                 disclosures: opened,
             }
         })
-        .collect();
-    Ok(Json(LogEntries { entries }))
+        .collect())
 }
 
 /// A certificate's issuance event with its inclusion proof and the checkpoint it is proved

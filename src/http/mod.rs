@@ -6,6 +6,7 @@ pub mod authorities;
 pub mod bulk;
 pub mod catalog;
 pub mod certificates;
+pub mod changes;
 pub mod committees;
 pub mod errors_page;
 pub mod extract;

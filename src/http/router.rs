@@ -22,7 +22,9 @@ use super::openapi::{ApiDoc, tidy};
 use super::problem::{AppError, problem_response};
 use super::rate_limit::{limited, limited_page};
 use super::state::AppState;
-use super::{admin, authorities, bulk, catalog, certificates, committees, errors_page, health, log, pages, sanctions};
+use super::{
+    admin, authorities, bulk, catalog, certificates, changes, committees, errors_page, health, log, pages, sanctions,
+};
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -75,6 +77,7 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(log::inclusion))
         .routes(routes!(log::consistency))
         .routes(routes!(log::entries))
+        .routes(routes!(changes::changes))
 }
 
 /// The pages for people (HTML; not part of the API document). Verification through a page is

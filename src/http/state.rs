@@ -39,6 +39,8 @@ pub struct Shared {
     pub name_check_floor: std::time::Duration,
     /// The most rows one page of a filtered list reads (see `http::Scan`).
     pub scan_budget: usize,
+    /// Open change-feed streams (`http::changes`), at most `limits::MAX_FEED_STREAMS`.
+    pub feed_streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// How this service is reached and how it protects itself.
@@ -88,6 +90,7 @@ impl AppState {
             pages: crate::http::page_cache::PageCache::new(),
             status_lists: moka::sync::Cache::new(10_000),
             bundle: tokio::sync::Mutex::new(None),
+            feed_streams: Arc::new(tokio::sync::Semaphore::new(crate::http::limits::MAX_FEED_STREAMS)),
         }))
     }
 

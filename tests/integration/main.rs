@@ -8,6 +8,7 @@ mod bulk;
 mod bulk_verify;
 mod cache;
 mod certificates;
+mod changes;
 mod cli;
 mod contract;
 mod events;
