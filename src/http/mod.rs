@@ -9,6 +9,7 @@ pub mod certificates;
 pub mod changes;
 pub mod committees;
 pub mod errors_page;
+pub mod etag;
 pub mod extract;
 pub mod health;
 pub mod limits;

@@ -147,7 +147,8 @@ pub fn build_router(state: AppState) -> Router {
             // Every CORS answer is the same whatever the request's origin, so no `Vary`
             // (tower-http 0.7 drops it for `permissive` too; building it was a percent of a read).
             .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)).vary([] as [axum::http::HeaderName; 0]))
-            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(axum::middleware::from_fn(super::etag::revalidate)),
     )
 }
 

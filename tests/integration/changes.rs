@@ -12,7 +12,7 @@ use zhicheng::tlog::signed_note::{Checkpoint, NoteVerifier};
 use crate::bulk::Server;
 use crate::support::{TestApp, both};
 
-both!(a_mirror_follows_the_feed_and_proves_it_complete,);
+both!(a_mirror_follows_the_feed_and_proves_it_complete, public_answers_revalidate_with_strong_etags,);
 
 fn leaf(entry: &Value) -> [u8; 32] {
     let bytes = zhicheng::crypto::jcs(&entry["entry"]);
@@ -140,4 +140,30 @@ async fn the_feed_streams_as_server_sent_events() {
     }
     assert_eq!(ids(&seen)[2], size.to_string());
     assert!(seen.contains("sse-test.example.com"), "the new publication, pushed");
+}
+
+async fn public_answers_revalidate_with_strong_etags(app: TestApp) {
+    let demo = zhicheng::demo::demo(zhicheng::store::today(), 20, &TestApp::demo_registry());
+    app.load(&demo.dataset).await;
+    let uri = "/api/v1/committees/cmt-220300-03";
+    let first = app.get(uri).await;
+    assert_eq!(first.status, 200);
+    let etag = first.headers["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with('"') && !etag.starts_with("W/"), "a strong ETag: {etag}");
+    assert_eq!(first.headers["cache-control"], "public, no-cache", "a cache keeps it but always asks");
+    let again = app.send("GET", uri, None, None, &[("if-none-match", etag.as_str())]).await;
+    assert_eq!(again.status, 304);
+    assert_eq!(again.body, Value::String(String::new()), "no body");
+    assert_eq!(again.headers["etag"], etag.as_str());
+    // A change to the committee changes its tag.
+    let token = app.token("hr-220300", Role::Publisher).await;
+    let renamed = json!({"contact": "0434-0000000"});
+    let r = app.send("PATCH", "/api/v1/admin/committees/cmt-220300-03", Some(&token), Some(renamed), &[]).await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let changed = app.send("GET", uri, None, None, &[("if-none-match", etag.as_str())]).await;
+    assert_eq!(changed.status, 200);
+    assert_ne!(changed.headers["etag"], etag.as_str());
+    // Lists and the catalog too; writes and errors are not tagged.
+    assert!(app.get("/api/v1/sanctions").await.headers.contains_key("etag"));
+    assert!(!app.get("/api/v1/committees/nope").await.headers.contains_key("etag"));
 }

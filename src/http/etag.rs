@@ -1,0 +1,70 @@
+//! Strong ETags and `If-None-Match` on the public GET answers of the API: a client or a CDN
+//! revalidates and gets `304 Not Modified` without the body. `Cache-Control: public, no-cache`
+//! lets any cache keep an answer but never serve it without asking: a revocation or a sanction
+//! must not wait out a max-age.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+/// Answers larger than this are sent as they are (none of the API's GET answers comes near).
+const MAX_TAGGED_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Tags the answers of `GET /api/v1/…` that are whole in memory (not streams) and have no ETag
+/// of their own, and answers a matching `If-None-Match` with 304.
+pub async fn revalidate(request: Request, next: Next) -> Response {
+    let tagged =
+        matches!(*request.method(), Method::GET | Method::HEAD) && request.uri().path().starts_with("/api/v1/");
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(request).await;
+    if !tagged || response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG) {
+        return response;
+    }
+    let whole = axum::body::HttpBody::size_hint(response.body()).exact().is_some_and(|n| n <= MAX_TAGGED_BYTES);
+    if !whole {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_TAGGED_BYTES as usize).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let digest = Sha256::digest(&bytes);
+    let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+    let value = HeaderValue::from_str(&etag).expect("hex is a header value");
+    parts.headers.insert(header::ETAG, value);
+    parts.headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("public, no-cache"));
+    if if_none_match.is_some_and(|v| matches(&v, &etag)) {
+        parts.status = StatusCode::NOT_MODIFIED;
+        strip_content_headers(&mut parts.headers);
+        return Response::from_parts(parts, Body::empty());
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Whether an `If-None-Match` value names `etag` (weak comparison, as RFC 9110 asks for it).
+fn matches(value: &HeaderValue, etag: &str) -> bool {
+    let Ok(value) = value.to_str() else { return false };
+    value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+}
+
+fn strip_content_headers(headers: &mut HeaderMap) {
+    headers.remove(header::CONTENT_LENGTH);
+    headers.remove(header::CONTENT_TYPE);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_lists_and_weak_tags_match() {
+        let etag = "\"abc\"";
+        assert!(matches(&HeaderValue::from_static("\"x\", \"abc\""), etag));
+        assert!(matches(&HeaderValue::from_static("W/\"abc\""), etag));
+        assert!(matches(&HeaderValue::from_static("*"), etag));
+        assert!(!matches(&HeaderValue::from_static("\"abd\""), etag));
+    }
+}
