@@ -67,7 +67,7 @@ pub async fn changes(
 ) -> Result<Response, AppError> {
     let limit = limit(&p.limit)?;
     let resumed = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(|v| Some(v.to_string()));
-    let after = index("after", resumed.as_ref().unwrap_or(&p.after))?;
+    let after = params::log_index("after", resumed.as_ref().unwrap_or(&p.after))?;
     let wants_stream = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -131,7 +131,7 @@ fn feed(
 }
 
 fn limit(value: &Option<String>) -> Result<u64, AppError> {
-    match index("limit", value)? {
+    match params::log_index("limit", value)? {
         None => Ok(DEFAULT_CHANGES),
         Some(n) if (1..=MAX_CHANGES).contains(&n) => Ok(n),
         Some(_) => Err(AppError::invalid(
@@ -141,16 +141,4 @@ fn limit(value: &Option<String>) -> Result<u64, AppError> {
             format!("limit must be between 1 and {MAX_CHANGES}"),
         )),
     }
-}
-
-fn index(field: &str, value: &Option<String>) -> Result<Option<u64>, AppError> {
-    let Some(raw) = params::text(value) else { return Ok(None) };
-    raw.parse::<i64>().ok().and_then(|n| u64::try_from(n).ok()).map(Some).ok_or_else(|| {
-        AppError::invalid(
-            field,
-            "invalid_number",
-            format!("{field} 应为非负整数（收到“{raw}”）"),
-            format!("{field} must be a non-negative whole number (got {raw:?})"),
-        )
-    })
 }

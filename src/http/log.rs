@@ -109,21 +109,8 @@ async fn events_from(state: &AppState, start: u64, count: u64) -> Result<Vec<cra
     Ok(state.store.events_after(&EventFilter::default(), (start as i64).checked_sub(1), count).await?)
 }
 
-fn number(field: &str, value: &Option<String>) -> Result<Option<u64>, AppError> {
-    let Some(raw) = params::text(value) else { return Ok(None) };
-    // Log positions are i64 in storage: a larger number is out of range, not a wrap.
-    raw.parse::<i64>().ok().and_then(|n| u64::try_from(n).ok()).map(Some).ok_or_else(|| {
-        AppError::invalid(
-            field,
-            "invalid_number",
-            format!("{field} 应为非负整数（收到“{raw}”）"),
-            format!("{field} must be a non-negative whole number (got {raw:?})"),
-        )
-    })
-}
-
 fn required_number(field: &str, value: &Option<String>) -> Result<u64, AppError> {
-    number(field, value)?
+    params::log_index(field, value)?
         .ok_or_else(|| AppError::invalid(field, "required", "缺少必填参数", "this parameter is required"))
 }
 
@@ -194,7 +181,7 @@ pub async fn inclusion(
     Params(p): Params<InclusionParams>,
 ) -> Result<Json<InclusionProof>, AppError> {
     let index = required_number("index", &p.index)?;
-    let size = tree_size(&state, "size", number("size", &p.size)?).await?;
+    let size = tree_size(&state, "size", params::log_index("size", &p.size)?).await?;
     if index >= size {
         return Err(out_of_range(
             "index",
@@ -241,7 +228,7 @@ pub async fn consistency(
     Params(p): Params<ConsistencyParams>,
 ) -> Result<Json<ConsistencyProof>, AppError> {
     let from = required_number("from", &p.from)?;
-    let to = tree_size(&state, "to", number("to", &p.to)?).await?;
+    let to = tree_size(&state, "to", params::log_index("to", &p.to)?).await?;
     if from > to {
         return Err(out_of_range(
             "from",
@@ -293,7 +280,7 @@ pub async fn entries(
     Params(p): Params<EntriesParams>,
 ) -> Result<Json<LogEntries>, AppError> {
     let start = required_number("start", &p.start)?;
-    let end = number("end", &p.end)?.unwrap_or(start + 100);
+    let end = params::log_index("end", &p.end)?.unwrap_or(start + 100);
     if end < start || end - start > MAX_ENTRIES {
         return Err(out_of_range(
             "end",

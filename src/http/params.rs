@@ -175,6 +175,20 @@ pub fn cursor(value: &Option<String>) -> Result<Option<String>, AppError> {
         })
 }
 
+/// A position in the transparency log: a non-negative whole number. Log positions are i64 in
+/// storage, so a larger number is out of range, not a wrap.
+pub fn log_index(field: &str, value: &Option<String>) -> Result<Option<u64>, AppError> {
+    let Some(raw) = text(value) else { return Ok(None) };
+    raw.parse::<i64>().ok().and_then(|n| u64::try_from(n).ok()).map(Some).ok_or_else(|| {
+        AppError::invalid(
+            field,
+            "invalid_number",
+            format!("{field} 应为非负整数（收到“{raw}”）"),
+            format!("{field} must be a non-negative whole number (got {raw:?})"),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
