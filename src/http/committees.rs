@@ -103,31 +103,55 @@ pub async fn list_committees(
     let limit = params::limit(&p.limit)?;
     let cursor = params::cursor(&p.cursor)?;
 
+    let found = find(&state, &Search { filter, level, status, as_of }, cursor, limit).await?;
+    let (graph, Page { items, next_cursor, partial }) = (found.graph, found.page);
+    let committees: Vec<CommitteeView> = items.iter().map(|r| CommitteeView::new(r, as_of, &graph)).collect();
+    Ok(Json(CommitteeList {
+        meta: ListMeta { count: committees.len(), next_cursor, partial, as_of: Some(as_of) },
+        committees,
+    }))
+}
+
+/// A committee search: what the database filters, and what is derived as of a date.
+pub struct Search {
+    pub filter: CommitteeRowFilter,
+    /// Holding an authorization that includes this level (with `filter.series`, of that series),
+    /// within what its grantor could lawfully grant.
+    pub level: Option<crate::domain::catalog::Level>,
+    pub status: Option<CommitteeStatus>,
+    pub as_of: Date,
+}
+
+pub struct Found {
+    pub graph: std::sync::Arc<crate::domain::authority::AuthorityGraph>,
+    pub page: Page<crate::domain::committee::CommitteeRecord>,
+}
+
+/// One page of the committees a search finds, read within the scan budget: the API's list and
+/// the search page both use it, so both apply the same rules.
+pub async fn find(state: &AppState, search: &Search, cursor: Option<String>, limit: u32) -> Result<Found, AppError> {
     let graph = state.store.authority_graph().await?;
+    let (series, level, status, as_of) = (search.filter.series.as_deref(), search.level, search.status, search.as_of);
     let wanted = |r: &crate::domain::committee::CommitteeRecord| {
-        (series.is_none() && level.is_none() || r.authorized_for(series.as_deref(), level, as_of, &graph))
+        (series.is_none() && level.is_none() || r.authorized_for(series, level, as_of, &graph))
             && status.is_none_or(|s| r.status_on(as_of, &graph) == s)
     };
     let store = state.store.clone();
     let scan = Scan::for_page(limit, series.is_some() || level.is_some() || status.is_some(), state.scan_budget);
-    let Page { items, next_cursor, partial } = collect_page(
+    let page = collect_page(
         cursor,
         limit,
         scan,
         wanted,
         |after, n| {
             let store = store.clone();
-            let filter = filter.clone();
+            let filter = search.filter.clone();
             async move { store.committees_after(&filter, after.as_deref(), n).await }
         },
         |r| r.committee.id.clone(),
     )
     .await?;
-    let committees: Vec<CommitteeView> = items.iter().map(|r| CommitteeView::new(r, as_of, &graph)).collect();
-    Ok(Json(CommitteeList {
-        meta: ListMeta { count: committees.len(), next_cursor, partial, as_of: Some(as_of) },
-        committees,
-    }))
+    Ok(Found { graph, page })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -18,13 +18,13 @@ use crate::domain::code::Code;
 use crate::domain::committee::{CommitteeRecord, CommitteeStatus};
 use crate::domain::coverage::{CoverageQuery, coverage};
 use crate::domain::search::{search_words, web_domain};
+use crate::http::committees::{Found, Search, find};
 use crate::http::extract::Path;
 use crate::http::page_cache::Rendered;
 use crate::http::params;
 use crate::http::problem::AppError;
 use crate::http::state::AppState;
 use crate::http::views::CommitteeView;
-use crate::http::{Scan, collect_page};
 use crate::store::{CommitteeRowFilter, SanctionRowFilter, today};
 
 /// The most committees, and sanctions, a search lists.
@@ -130,27 +130,9 @@ async fn search_page(state: &AppState, q: &SearchQuery, l: Lang) -> Result<Commi
         series: series.clone(),
         ..CommitteeRowFilter::default()
     };
-    let graph = state.store.authority_graph().await?;
     let day = today();
-    let wanted = |r: &CommitteeRecord| {
-        (series.is_none() || r.authorized_for(series.as_deref(), None, day, &graph))
-            && status.is_none_or(|s| r.status_on(day, &graph) == s)
-    };
-    let scan = Scan::for_page(SEARCH_ROWS, series.is_some() || status.is_some(), state.scan_budget);
-    let store = state.store.clone();
-    let found = collect_page(
-        params::cursor(&q.cursor)?,
-        SEARCH_ROWS,
-        scan,
-        wanted,
-        |after, n| {
-            let store = store.clone();
-            let filter = filter.clone();
-            async move { store.committees_after(&filter, after.as_deref(), n).await }
-        },
-        |r| r.committee.id.clone(),
-    )
-    .await?;
+    let search = Search { filter, level: None, status, as_of: day };
+    let Found { graph, page: found } = find(state, &search, params::cursor(&q.cursor)?, SEARCH_ROWS).await?;
     page.searched = true;
     page.committees = found
         .items
