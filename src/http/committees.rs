@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::page_cache::Rendered;
+use super::page_cache::{Kept, Rendered};
 use super::params::{self, Params};
 use super::views::{AuthorizationView, CommitteeView, ListMeta};
 use super::{Page, Scan, collect_page};
@@ -188,7 +188,8 @@ pub async fn get_committee(
         return Ok(json_bytes(page));
     }
     let page = to_bytes(&CommitteeEnvelope { committee: CommitteeView::new(&record, as_of, &graph), as_of })?;
-    state.pages.keep(key, Rendered { record, graph: Some(graph), version, body: page.clone() });
+    let page = Kept::new(page);
+    state.pages.keep(key, Rendered { record, graph: Some(graph), version, page: page.clone() });
     Ok(json_bytes(page))
 }
 
@@ -196,8 +197,10 @@ fn to_bytes(value: &impl Serialize) -> Result<Bytes, AppError> {
     serde_json::to_vec(value).map(Bytes::from).map_err(|e| AppError::Internal(e.to_string()))
 }
 
-fn json_bytes(body: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+/// A kept answer, with its ETag (the ETag layer answers `If-None-Match` from it).
+fn json_bytes(page: Kept) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, page.etag)], page.body)
+        .into_response()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -294,6 +297,7 @@ pub async fn get_coverage(
         authorization: answer.authorization.map(|a| AuthorizationView::new(a, on, &graph, &record.committee.region)),
         query: CoverageQueryView { series: series.clone(), specialty, level, region, own_staff, on },
     })?;
-    state.pages.keep(key, Rendered { record, graph: Some(graph), version, body: body.clone() });
-    Ok(json_bytes(body))
+    let answer = Kept::new(body);
+    state.pages.keep(key, Rendered { record, graph: Some(graph), version, page: answer.clone() });
+    Ok(json_bytes(answer))
 }

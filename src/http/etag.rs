@@ -14,14 +14,27 @@ use sha2::{Digest, Sha256};
 const MAX_TAGGED_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Tags the answers of `GET /api/v1/…` that are whole in memory (not streams) and have no ETag
-/// of their own, and answers a matching `If-None-Match` with 304.
+/// of their own, and answers a matching `If-None-Match` with 304 (for handler-set tags too).
 pub async fn revalidate(request: Request, next: Next) -> Response {
     let tagged =
         matches!(*request.method(), Method::GET | Method::HEAD) && request.uri().path().starts_with("/api/v1/");
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let response = next.run(request).await;
-    if !tagged || response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG) {
+    if !tagged || response.status() != StatusCode::OK {
         return response;
+    }
+    // A handler that knows its tag (kept answers, status lists, the bundle) set it: only the
+    // question whether the client holds it is left.
+    if let Some(etag) = response.headers().get(header::ETAG) {
+        let held = if_none_match.is_some_and(|v| etag.to_str().is_ok_and(|etag| matches(&v, etag)));
+        let (mut parts, body) = response.into_parts();
+        parts.headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("public, no-cache"));
+        if !held {
+            return Response::from_parts(parts, body);
+        }
+        parts.status = StatusCode::NOT_MODIFIED;
+        strip_content_headers(&mut parts.headers);
+        return Response::from_parts(parts, Body::empty());
     }
     let whole = axum::body::HttpBody::size_hint(response.body()).exact().is_some_and(|n| n <= MAX_TAGGED_BYTES);
     if !whole {
@@ -31,9 +44,8 @@ pub async fn revalidate(request: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_TAGGED_BYTES as usize).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let digest = Sha256::digest(&bytes);
-    let etag = format!("\"{}\"", hex::encode(&digest[..16]));
-    let value = HeaderValue::from_str(&etag).expect("hex is a header value");
+    let value = tag(&bytes);
+    let etag = value.to_str().expect("hex").to_string();
     parts.headers.insert(header::ETAG, value);
     parts.headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("public, no-cache"));
     if if_none_match.is_some_and(|v| matches(&v, &etag)) {
@@ -42,6 +54,12 @@ pub async fn revalidate(request: Request, next: Next) -> Response {
         return Response::from_parts(parts, Body::empty());
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The strong ETag of a body: the first 16 bytes of its SHA-256, in hex.
+pub fn tag(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..16]))).expect("hex is a header value")
 }
 
 /// Whether an `If-None-Match` value names `etag` (weak comparison, as RFC 9110 asks for it).

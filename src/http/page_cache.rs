@@ -14,7 +14,20 @@ pub struct Rendered {
     pub graph: Option<Arc<AuthorityGraph>>,
     /// The store's `committees_version` read before the record was.
     pub version: Option<u64>,
+    pub page: Kept,
+}
+
+/// A kept answer and its strong ETag, computed once when it was rendered.
+#[derive(Clone)]
+pub struct Kept {
     pub body: Bytes,
+    pub etag: axum::http::HeaderValue,
+}
+
+impl Kept {
+    pub fn new(body: Bytes) -> Kept {
+        Kept { etag: crate::http::etag::tag(&body), body }
+    }
 }
 
 /// Rendered committee pages and coverage answers. An entry is current while the store hands
@@ -28,14 +41,14 @@ pub struct PageCache(moka::sync::Cache<String, Rendered>);
 impl PageCache {
     /// Up to 32 MiB of rendered answers.
     pub fn new() -> PageCache {
-        let weigher = |key: &String, r: &Rendered| u32::try_from(key.len() + r.body.len()).unwrap_or(u32::MAX);
+        let weigher = |key: &String, r: &Rendered| u32::try_from(key.len() + r.page.body.len()).unwrap_or(u32::MAX);
         PageCache(moka::sync::Cache::builder().weigher(weigher).max_capacity(32 * 1024 * 1024).build())
     }
 
     /// The kept answer, when no committee record can have changed since it was rendered.
-    pub fn unchanged(&self, key: &str, version: Option<u64>) -> Option<Bytes> {
+    pub fn unchanged(&self, key: &str, version: Option<u64>) -> Option<Kept> {
         let r = self.0.get(key)?;
-        (version.is_some() && r.version == version).then_some(r.body)
+        (version.is_some() && r.version == version).then_some(r.page)
     }
 
     /// The kept answer, when it was rendered from `record` (and `graph`); kept again under
@@ -46,18 +59,18 @@ impl PageCache {
         record: &Arc<CommitteeRecord>,
         graph: Option<&Arc<AuthorityGraph>>,
         version: Option<u64>,
-    ) -> Option<Bytes> {
+    ) -> Option<Kept> {
         let mut r = self.0.get(key)?;
         let same_graph = r.graph.as_ref().map(Arc::as_ptr) == graph.map(Arc::as_ptr);
         if !(Arc::ptr_eq(&r.record, record) && same_graph) {
             return None;
         }
-        let body = r.body.clone();
+        let page = r.page.clone();
         if r.version != version {
             r.version = version;
             self.0.insert(key.to_string(), r);
         }
-        Some(body)
+        Some(page)
     }
 
     pub fn keep(&self, key: String, rendered: Rendered) {

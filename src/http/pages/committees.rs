@@ -20,7 +20,7 @@ use crate::domain::coverage::{CoverageQuery, coverage};
 use crate::domain::search::{search_words, web_domain};
 use crate::http::committees::{Found, Search, find};
 use crate::http::extract::Path;
-use crate::http::page_cache::Rendered;
+use crate::http::page_cache::{Kept, Rendered};
 use crate::http::params;
 use crate::http::problem::AppError;
 use crate::http::state::AppState;
@@ -250,17 +250,17 @@ async fn committee_page(
     let key = format!("committee-page\u{0}{id}\u{0}{}\u{0}{}", l.code(), today());
     let version = state.store.committees_version();
     if let Some(page) = state.pages.unchanged(&key, version).filter(|_| !asked) {
-        return Ok(page);
+        return Ok(page.body);
     }
     let record = state.store.committee(id).await?.ok_or_else(|| AppError::not_found("committee", id))?;
     let graph = state.store.authority_graph().await?;
     if let Some(page) = state.pages.current(&key, &record, Some(&graph), version).filter(|_| !asked) {
-        return Ok(page);
+        return Ok(page.body);
     }
     let answer = coverage_answer(&record, &graph, q, l)?;
     let page = Bytes::from(render_committee(&record, &graph, q, l, path, answer)?);
     if !asked {
-        state.pages.keep(key, Rendered { record, graph: Some(graph), version, body: page.clone() });
+        state.pages.keep(key, Rendered { record, graph: Some(graph), version, page: Kept::new(page.clone()) });
     }
     Ok(page)
 }
