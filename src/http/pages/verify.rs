@@ -16,6 +16,7 @@ use crate::verify::qr_image::encode_svg;
 
 /// The largest upload the verify page takes: a certificate file, or a photo of its QR code.
 pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
+
 #[derive(Template)]
 #[template(path = "verify.html")]
 struct VerifyPage {
@@ -35,7 +36,7 @@ pub struct VerifyQuery {
 /// `/verify`: the ways to check a certificate.
 pub async fn verify_form(Query(q): Query<VerifyQuery>) -> Response {
     let l = Lang::from_query(q.lang.as_deref());
-    let number = q.number.unwrap_or_default().chars().take(64).collect();
+    let number = q.number.unwrap_or_default().chars().take(MAX_NUMBER_CHARS).collect();
     render(&VerifyPage { l, switch_href: switch("/verify", l), number })
 }
 
