@@ -14,6 +14,8 @@ pub mod extract;
 pub mod health;
 pub mod limits;
 pub mod log;
+pub mod match_index;
+pub mod matching;
 pub mod openapi;
 pub mod page_cache;
 pub mod pages;

@@ -23,7 +23,8 @@ use super::problem::{AppError, problem_response};
 use super::rate_limit::{limited, limited_page};
 use super::state::AppState;
 use super::{
-    admin, authorities, bulk, catalog, certificates, changes, committees, errors_page, health, log, pages, sanctions,
+    admin, authorities, bulk, catalog, certificates, changes, committees, errors_page, health, log, matching, pages,
+    sanctions,
 };
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
@@ -68,6 +69,12 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         ))
         .routes(limited(routes!(certificates::lookup), limits.lookups, limits))
         .routes(limited(routes!(bulk::bulk_verify), limits.bulk, limits))
+        .routes(
+            limited(routes!(matching::bulk_match), limits.bulk, limits)
+                .layer(DefaultBodyLimit::max(matching::MAX_MATCH_BYTES)),
+        )
+        .routes(routes!(matching::reconcile_manifest))
+        .routes(limited(routes!(matching::reconcile), limits.verifications, limits))
         .routes(routes!(certificates::status_list))
         .routes(routes!(certificates::bundle))
         .routes(routes!(log::certificate_proof))

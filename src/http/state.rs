@@ -39,6 +39,10 @@ pub struct Shared {
     pub name_check_floor: std::time::Duration,
     /// The most rows one page of a filtered list reads (see `http::Scan`).
     pub scan_budget: usize,
+    /// The name-matching index, with the committee version and time it was built at.
+    #[allow(clippy::type_complexity)]
+    pub match_index:
+        tokio::sync::Mutex<Option<(Option<u64>, std::time::Instant, Arc<crate::http::match_index::MatchIndex>)>>,
     /// Open change-feed streams (`http::changes`), at most `limits::MAX_FEED_STREAMS`.
     pub feed_streams: Arc<tokio::sync::Semaphore>,
 }
@@ -90,6 +94,7 @@ impl AppState {
             pages: crate::http::page_cache::PageCache::new(),
             status_lists: moka::sync::Cache::new(10_000),
             bundle: tokio::sync::Mutex::new(None),
+            match_index: tokio::sync::Mutex::new(None),
             feed_streams: Arc::new(tokio::sync::Semaphore::new(crate::http::limits::MAX_FEED_STREAMS)),
         }))
     }

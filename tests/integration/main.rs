@@ -15,6 +15,7 @@ mod events;
 mod fixtures;
 mod limits;
 mod log;
+mod matching;
 mod meta;
 mod offline;
 mod pages;

@@ -126,7 +126,7 @@ const ABBREVIATIONS: [(&str, &str); 14] = [
 /// The traditional characters common in committee names, in simplified form: the registry
 /// stores names as published, in simplified characters.
 pub fn simplified(text: &str) -> String {
-    const PAIRS: [(char, char); 32] = [
+    const PAIRS: [(char, char); 38] = [
         ('會', '会'),
         ('審', '审'),
         ('員', '员'),
@@ -159,6 +159,12 @@ pub fn simplified(text: &str) -> String {
         ('爾', '尔'),
         ('陽', '阳'),
         ('漢', '汉'),
+        ('務', '务'),
+        ('機', '机'),
+        ('構', '构'),
+        ('協', '协'),
+        ('區', '区'),
+        ('縣', '县'),
     ];
     text.chars().map(|c| PAIRS.iter().find(|(t, _)| *t == c).map_or(c, |(_, s)| *s)).collect()
 }
