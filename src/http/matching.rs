@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Form, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -25,6 +25,7 @@ pub const MAX_MATCH_LINES: usize = 10_000;
 pub const MAX_MATCH_BYTES: usize = 4 * 1024 * 1024;
 /// The most queries one reconciliation request carries (OpenRefine sends 10 at a time).
 pub const MAX_RECONCILE_QUERIES: usize = 50;
+const MAX_RECONCILE_BYTES: usize = 64 * 1024;
 /// How long an index is used before it is rebuilt (sanctions on non-committees do not move the
 /// store's committee version).
 const INDEX_AGE: Duration = Duration::from_secs(30);
@@ -138,10 +139,11 @@ struct ReconcileQuery {
     request_body(content = ReconcileForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "candidates per query key", body = Object),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn reconcile(
     State(state): State<AppState>,
-    Form(form): Form<ReconcileForm>,
+    RawBody(body): RawBody<MAX_RECONCILE_BYTES>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let invalid = || {
         AppError::invalid(
@@ -151,6 +153,8 @@ pub async fn reconcile(
             format!("queries must be a JSON object of at most {MAX_RECONCILE_QUERIES} queries, each with a query"),
         )
     };
+    // Read by hand, not by axum's `Form`: its rejections are plain text naming no field.
+    let form: ReconcileForm = serde_urlencoded::from_bytes(&body).map_err(|_| invalid())?;
     let queries: HashMap<String, ReconcileQuery> = serde_json::from_str(&form.queries).map_err(|_| invalid())?;
     if queries.len() > MAX_RECONCILE_QUERIES {
         return Err(invalid());

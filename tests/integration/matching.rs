@@ -78,6 +78,9 @@ async fn a_list_of_names_finds_committees_look_alikes_and_sanctioned_subjects(ap
     let bad =
         app.send_raw("POST", "/api/v1/reconcile", None, "application/x-www-form-urlencoded", "queries=nope").await;
     assert_eq!(bad.status, 400);
+    let empty = app.send_raw("POST", "/api/v1/reconcile", None, "text/plain", "").await;
+    assert_eq!(empty.status, 400);
+    assert_eq!(empty.body["errors"][0]["field"], "queries", "a problem naming the field: {}", empty.body);
 
     // Bulk matching is for token holders; an empty body is refused.
     assert_eq!(app.send_raw("POST", "/api/v1/bulk/match", None, "text/plain", "x").await.status, 401);
