@@ -163,14 +163,7 @@ pub async fn bulk_verify(
             // while `buffered` keeps the answers in line order.
             let state = state.clone();
             let task = tokio::spawn(async move { verify_line(&state, number, line.and_then(LineText::parse)).await });
-            async move {
-                task.await.unwrap_or_else(|_| {
-                    BulkResult::error(
-                        number,
-                        BulkReason::new("internal", "服务器内部错误，请重试", "internal error; retry"),
-                    )
-                })
-            }
+            async move { task.await.unwrap_or_else(|_| BulkResult::error(number, internal_error())) }
         })
         .buffered(IN_FLIGHT);
     let mut first = output == Format::Csv;
@@ -236,7 +229,7 @@ async fn verify_line(state: &AppState, line: usize, input: Result<Input, BulkRea
         Ok(v) => BulkResult::verified(line, v),
         Err(e) => {
             tracing::error!(error = %e, line, "bulk verification: a line failed");
-            BulkResult::error(line, BulkReason::new("internal", "服务器内部错误，请重试", "internal error; retry"))
+            BulkResult::error(line, internal_error())
         }
     }
 }
@@ -401,6 +394,10 @@ impl Header {
             (Format::Csv, Some(columns)) => Some((number, Ok(LineText::Csv(columns.clone(), text)))),
         }
     }
+}
+
+fn internal_error() -> BulkReason {
+    BulkReason::new("internal", "服务器内部错误，请重试", "internal error; retry")
 }
 
 fn empty_line() -> BulkReason {

@@ -17,7 +17,6 @@ use super::views::{AuthorizationView, CommitteeView, ListMeta};
 use super::{Page, Scan, collect_page};
 use crate::domain::Date;
 use crate::domain::catalog::Level;
-use crate::domain::code::Code;
 use crate::domain::committee::CommitteeStatus;
 use crate::domain::coverage::{CoverageQuery, coverage};
 use crate::domain::reason::Reason;
@@ -87,18 +86,7 @@ pub async fn list_committees(
         series: series.clone(),
     };
     let level = params::text(&p.level).map(|l| params::level("level", l)).transpose()?;
-    let status = params::text(&p.status)
-        .map(|s| {
-            CommitteeStatus::parse(s).ok_or_else(|| {
-                AppError::invalid(
-                    "status",
-                    "unknown_status",
-                    format!("未知的状态“{s}”"),
-                    format!("unknown status {s:?}; expected authorized, grantor_lacked_competence, pending, expired, suspended, withdrawn or unauthorized"),
-                )
-            })
-        })
-        .transpose()?;
+    let status = params::text(&p.status).map(|s| params::committee_status("status", s)).transpose()?;
     let as_of = params::optional_date("as_of", &p.as_of)?.unwrap_or_else(today);
     let limit = params::limit(&p.limit)?;
     let cursor = params::cursor(&p.cursor)?;

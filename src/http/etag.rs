@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -29,12 +29,7 @@ pub async fn revalidate(request: Request, next: Next) -> Response {
         let held = if_none_match.is_some_and(|v| etag.to_str().is_ok_and(|etag| matches(&v, etag)));
         let (mut parts, body) = response.into_parts();
         parts.headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("public, no-cache"));
-        if !held {
-            return Response::from_parts(parts, body);
-        }
-        parts.status = StatusCode::NOT_MODIFIED;
-        strip_content_headers(&mut parts.headers);
-        return Response::from_parts(parts, Body::empty());
+        return if held { not_modified(parts) } else { Response::from_parts(parts, body) };
     }
     let whole = axum::body::HttpBody::size_hint(response.body()).exact().is_some_and(|n| n <= MAX_TAGGED_BYTES);
     if !whole {
@@ -49,9 +44,7 @@ pub async fn revalidate(request: Request, next: Next) -> Response {
     parts.headers.insert(header::ETAG, value);
     parts.headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("public, no-cache"));
     if if_none_match.is_some_and(|v| matches(&v, &etag)) {
-        parts.status = StatusCode::NOT_MODIFIED;
-        strip_content_headers(&mut parts.headers);
-        return Response::from_parts(parts, Body::empty());
+        return not_modified(parts);
     }
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -68,9 +61,12 @@ fn matches(value: &HeaderValue, etag: &str) -> bool {
     value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
 }
 
-fn strip_content_headers(headers: &mut HeaderMap) {
-    headers.remove(header::CONTENT_LENGTH);
-    headers.remove(header::CONTENT_TYPE);
+/// The answer's headers (its ETag, its caching) without its body.
+fn not_modified(mut parts: axum::http::response::Parts) -> Response {
+    parts.status = StatusCode::NOT_MODIFIED;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    Response::from_parts(parts, Body::empty())
 }
 
 #[cfg(test)]

@@ -189,6 +189,19 @@ pub fn log_index(field: &str, value: &Option<String>) -> Result<Option<u64>, App
     })
 }
 
+/// A committee status by its code.
+pub fn committee_status(field: &str, value: &str) -> Result<crate::domain::committee::CommitteeStatus, AppError> {
+    use crate::domain::code::Code;
+    crate::domain::committee::CommitteeStatus::parse(value).ok_or_else(|| {
+        AppError::invalid(
+            field,
+            "unknown_status",
+            format!("未知的状态“{value}”"),
+            format!("unknown status {value:?}; expected authorized, grantor_lacked_competence, pending, expired, suspended, withdrawn or unauthorized"),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -260,6 +260,14 @@ impl Browser {
     async fn click(&self, css: &str) {
         self.element(css).await.click().await.unwrap();
     }
+
+    /// Uploads `file` through the verify page's file form; the verdict shown.
+    async fn upload(&self, base: &str, file: &std::path::Path) -> String {
+        self.client.goto(&format!("{base}/verify")).await.unwrap();
+        self.fill("#file", file.to_str().unwrap()).await;
+        self.click("form[enctype] button").await;
+        self.text("#verdict").await
+    }
 }
 
 /// One frame of a camera pointed at a QR code of `text`, as a Y4M (4:2:0) video file: what
@@ -407,10 +415,7 @@ async fn a_person_checks_a_committee_and_verifies_in_a_browser(app: TestApp) {
     // The forged one by file upload: the failing check in words.
     let file = dir.path().join("forged.json");
     std::fs::write(&file, example(&examples, "forged-signature").to_string()).unwrap();
-    browser.client.goto(&format!("{base}/verify")).await.unwrap();
-    browser.fill("#file", file.to_str().unwrap()).await;
-    browser.click("form[enctype] button").await;
-    assert_eq!(browser.text("#verdict").await, "无效 — 可能伪造");
+    assert_eq!(browser.upload(&base, &file).await, "无效 — 可能伪造");
     let checks = browser.text("ul.checks").await;
     assert!(checks.contains("未通过 签名"), "{checks}");
     audit!("forged");
@@ -418,18 +423,12 @@ async fn a_person_checks_a_committee_and_verifies_in_a_browser(app: TestApp) {
     // The valid certificate's file.
     let valid_file = dir.path().join("valid.json");
     std::fs::write(&valid_file, example(&examples, "valid").to_string()).unwrap();
-    browser.client.goto(&format!("{base}/verify")).await.unwrap();
-    browser.fill("#file", valid_file.to_str().unwrap()).await;
-    browser.click("form[enctype] button").await;
-    assert_eq!(browser.text("#verdict").await, "真实有效");
+    assert_eq!(browser.upload(&base, &valid_file).await, "真实有效");
 
     // A photo (here: the image) of the valid certificate's QR code, and opening its QR URL.
     let png = dir.path().join("valid-qr.png");
     std::fs::write(&png, zhicheng::verify::qr_image::encode_png(&url).unwrap()).unwrap();
-    browser.client.goto(&format!("{base}/verify")).await.unwrap();
-    browser.fill("#file", png.to_str().unwrap()).await;
-    browser.click("form[enctype] button").await;
-    assert_eq!(browser.text("#verdict").await, "真实有效");
+    assert_eq!(browser.upload(&base, &png).await, "真实有效");
     browser.screenshot(&format!("{db}-qr-image")).await;
     browser.client.goto(&url).await.unwrap();
     assert_eq!(browser.text("#verdict").await, "真实有效");

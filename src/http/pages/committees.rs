@@ -9,7 +9,8 @@ use super::registry::SanctionRow;
 use axum::body::Bytes;
 
 use super::{
-    Lang, authorization_words, html_bytes, level_words, problem_page, render, render_string, status_words, switch,
+    Lang, authorization_words, filled, html_bytes, level_words, measure_words, problem_page, render, render_string,
+    series_words, status_words, switch,
 };
 use crate::domain::authority::AuthorityGraph;
 use crate::domain::authorization::{Action, Scope};
@@ -85,17 +86,11 @@ pub async fn committees(State(state): State<AppState>, Query(q): Query<SearchQue
 }
 
 async fn search_page(state: &AppState, q: &SearchQuery, l: Lang) -> Result<CommitteesPage, AppError> {
-    let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let text = filled(&q.q).unwrap_or_default();
     let words = search_words(&text);
     let series = filled(&q.series).map(|s| params::series("series", &s)).transpose()?;
     let region = filled(&q.region).map(|r| params::region("region", &r)).transpose()?;
-    let status = filled(&q.status)
-        .map(|s| {
-            CommitteeStatus::parse(&s)
-                .ok_or_else(|| AppError::invalid("status", "unknown_status", "未知的状态", "unknown status"))
-        })
-        .transpose()?;
+    let status = filled(&q.status).map(|s| params::committee_status("status", &s)).transpose()?;
     let catalog = Catalog::get();
     let choice = |value: &str, words: &str, current: &Option<String>| Choice {
         value: value.to_string(),
@@ -105,11 +100,7 @@ async fn search_page(state: &AppState, q: &SearchQuery, l: Lang) -> Result<Commi
     let mut page = CommitteesPage {
         l,
         switch_href: switch("/committees", l),
-        series_choices: catalog
-            .series()
-            .iter()
-            .map(|s| choice(&s.code, l.t(&s.name_zh, &s.name_en), &series))
-            .collect(),
+        series_choices: series_choices(series.as_deref(), l),
         region_choices: catalog.region_children(NATIONWIDE).iter().map(|r| choice(&r.code, &r.name, &region)).collect(),
         status_choices: STATUSES
             .iter()
@@ -177,6 +168,19 @@ struct ScopeRow {
 struct TimelineEntry {
     date: String,
     words: String,
+}
+
+/// The catalog's series as a select's options, `current` selected.
+fn series_choices(current: Option<&str>, l: Lang) -> Vec<Choice> {
+    Catalog::get()
+        .series()
+        .iter()
+        .map(|s| Choice {
+            value: s.code.clone(),
+            words: series_words(s, l),
+            selected: current == Some(s.code.as_str()),
+        })
+        .collect()
 }
 
 struct Choice {
@@ -280,15 +284,7 @@ fn render_committee(
         CommitteeStatus::Pending => "warn",
         _ => "bad",
     };
-    let series_choices = Catalog::get()
-        .series()
-        .iter()
-        .map(|s| Choice {
-            value: s.code.clone(),
-            words: l.t(&s.name_zh, &s.name_en).to_string(),
-            selected: q.series.as_deref() == Some(s.code.as_str()),
-        })
-        .collect();
+    let series_choices = series_choices(q.series.as_deref(), l);
     let level_choices = Level::ALL
         .iter()
         .map(|x| Choice {
@@ -325,8 +321,6 @@ fn coverage_answer(
     q: &CommitteeQuery,
     l: Lang,
 ) -> Result<Option<CoverageAnswerRow>, AppError> {
-    // A form sends its empty fields: empty means not given.
-    let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let (Some(series), Some(level)) = (filled(&q.series), filled(&q.level)) else { return Ok(None) };
     let series = params::series("series", &series)?;
     let level = params::level("level", &level)?;
@@ -385,9 +379,7 @@ fn timeline(record: &CommitteeRecord, l: Lang) -> Vec<TimelineEntry> {
     let catalog = Catalog::get();
     let mut entries: Vec<(crate::domain::Date, String)> = Vec::new();
     for a in &record.authorizations {
-        let series = catalog
-            .series_by_code(&a.terms_on(today()).series)
-            .map_or(String::new(), |s| l.t(&s.name_zh, &s.name_en).to_string());
+        let series = catalog.series_by_code(&a.terms_on(today()).series).map_or(String::new(), |s| series_words(s, l));
         for h in &a.history {
             let act = match h.action {
                 Action::Granted => l.t("核准评审权限", "Authorized"),
@@ -400,10 +392,7 @@ fn timeline(record: &CommitteeRecord, l: Lang) -> Vec<TimelineEntry> {
         }
     }
     for s in &record.sanctions {
-        let measure = match l {
-            Lang::Zh => s.measure.name_zh().to_string(),
-            Lang::En => s.measure.code().replace('_', " "),
-        };
+        let measure = measure_words(s.measure, l);
         entries.push((s.effective_from, format!("{measure}：{}（{}）", s.summary, s.document_number)));
         if let Some(lift) = &s.lift {
             entries.push((

@@ -13,9 +13,10 @@ use serde::Deserialize;
 
 use super::problem::AppError;
 use crate::domain::authorization::AuthorizationStatus;
-use crate::domain::catalog::Level;
+use crate::domain::catalog::{Level, Series};
 use crate::domain::code::Code;
 use crate::domain::committee::CommitteeStatus;
+use crate::domain::sanction::Measure;
 
 /// The language of a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -151,6 +152,22 @@ fn level_words(level: Level, l: Lang) -> String {
         Lang::Zh => level.name_zh().to_string(),
         Lang::En => level.code().replace('_', " "),
     }
+}
+
+fn measure_words(measure: Measure, l: Lang) -> String {
+    match l {
+        Lang::Zh => measure.name_zh().to_string(),
+        Lang::En => measure.code().replace('_', " "),
+    }
+}
+
+fn series_words(series: &Series, l: Lang) -> String {
+    l.t(&series.name_zh, &series.name_en).to_string()
+}
+
+/// A form field as filled in: trimmed, and absent when empty (a browser sends empty fields).
+fn filled(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
 }
 
 /// Any other path: a friendly 404 page rather than JSON, for a person who typed a wrong address.

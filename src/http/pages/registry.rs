@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Lang, LangQuery, level_words, problem_page, render, status_words, switch};
+use super::{Lang, LangQuery, level_words, measure_words, problem_page, render, status_words, switch};
 use crate::domain::authority::AuthorityLevel;
 use crate::domain::catalog::Catalog;
 use crate::domain::certificate::mask_name;
@@ -66,10 +66,7 @@ impl SanctionRow {
             subject: if individual { mask_name(&name) } else { name },
             committee_id: (s.subject.kind == SubjectKind::Committee).then(|| s.subject.id.clone()).flatten(),
             kind: subject_kind_words(s.subject.kind, l),
-            measure: match l {
-                Lang::Zh => s.measure.name_zh().to_string(),
-                Lang::En => s.measure.code().replace('_', " "),
-            },
+            measure: measure_words(s.measure, l),
             effective_from: s.effective_from.to_string(),
             status: sanction_status_words(s.status_on(today()), l),
             summary: s.summary.clone(),
@@ -197,20 +194,19 @@ pub async fn authority(State(state): State<AppState>, Path(id): Path<String>, Qu
     let path = format!("/authorities/{id}");
     let found = async {
         let graph = state.store.authority_graph().await?;
-        graph.get(&id).ok_or_else(|| AppError::not_found("authority", &id))?;
+        let authority = graph.get(&id).cloned().ok_or_else(|| AppError::not_found("authority", &id))?;
         let children = state
             .store
             .authorities_after(&AuthorityFilter { parent_id: Some(id.clone()), region: None }, None, 500)
             .await?;
         let filter = CommitteeRowFilter { authority_id: Some(id.clone()), ..CommitteeRowFilter::default() };
         let committees = state.store.committees_after(&filter, None, PAGE_ROWS + 1).await?;
-        Ok::<_, AppError>((graph, children, committees))
+        Ok::<_, AppError>((graph, authority, children, committees))
     };
-    let (graph, children, mut committees) = match found.await {
+    let (graph, a, children, mut committees) = match found.await {
         Ok(found) => found,
         Err(e) => return problem_page(e, l, &path),
     };
-    let Some(a) = graph.get(&id) else { return problem_page(AppError::not_found("authority", &id), l, &path) };
     let link = |id: &str| Link {
         href: format!("/authorities/{id}?lang={}", l.code()),
         words: graph.get(id).map_or(id.to_string(), |a| a.name.clone()),

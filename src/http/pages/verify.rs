@@ -7,7 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{Lang, LangQuery, level_words, problem_page, render, switch};
+use super::{Lang, LangQuery, filled, level_words, problem_page, render, switch};
 use crate::domain::verification::{CheckStatus, HolderClaim, Verdict};
 use crate::http::certificates::{VerifyResponse, verify_by_number, verify_presented};
 use crate::http::problem::AppError;
@@ -52,7 +52,6 @@ pub struct VerifyForm {
 /// A form's number + name, or its QR text.
 pub async fn verify_submit(State(state): State<AppState>, Form(form): Form<VerifyForm>) -> Response {
     let l = Lang::from_query(form.lang.as_deref());
-    let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let holder = HolderClaim { name: filled(&form.name), id_number: filled(&form.id_number) };
     let answer = match (filled(&form.qr), filled(&form.certificate_number)) {
         (Some(qr), _) => match crate::crypto::compact::decode(&qr) {
@@ -217,8 +216,12 @@ struct ResultPage {
 /// filled in (never the name: names stay out of addresses). A short link, so the code is small;
 /// the reader types the name again and sees the registry's answer as of then.
 fn recheck_url(public_url: &str, number: &str, l: Lang) -> String {
-    let query = serde_urlencoded::to_string([("lang", l.code()), ("number", number)]).unwrap_or_default();
-    format!("{public_url}/verify?{query}")
+    format!("{public_url}/verify?{}", number_query(number, l))
+}
+
+/// `lang=…&number=…`, the query naming a certificate to check again.
+fn number_query(number: &str, l: Lang) -> String {
+    serde_urlencoded::to_string([("lang", l.code()), ("number", number)]).unwrap_or_default()
 }
 
 /// The longest certificate number a re-check code is drawn for.
@@ -285,11 +288,7 @@ fn result_page(answer: Result<VerifyResponse, AppError>, l: Lang) -> Response {
         committee_name: s.committee_name,
         evaluated: s.evaluation_date.to_string(),
     });
-    let recheck_src = summary.as_ref().map(|s| {
-        let query =
-            serde_urlencoded::to_string([("lang", l.code()), ("number", s.number.as_str())]).unwrap_or_default();
-        format!("/verify/recheck.svg?{query}")
-    });
+    let recheck_src = summary.as_ref().map(|s| format!("/verify/recheck.svg?{}", number_query(&s.number, l)));
     render(&ResultPage {
         l,
         switch_href: switch("/verify", l),
