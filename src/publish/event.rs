@@ -394,6 +394,7 @@ impl Touched {
             },
             "key" => Touched::Keys,
             "certificate" => Touched::Certificate(entity_id.to_string()),
+            "snapshot" => Touched::Nothing,
             _ => Touched::Everything,
         }
     }

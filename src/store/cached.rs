@@ -429,3 +429,20 @@ impl LogStore for CachedStore {
         self.inner.erase_disclosures(seq).await
     }
 }
+
+/// Exports read the database directly: a snapshot must be one consistent read, not a mix of
+/// cached and fresh records.
+#[async_trait]
+impl super::Exports for CachedStore {
+    async fn export(
+        &self,
+        tables: &[super::Table],
+        out: tokio::sync::mpsc::Sender<super::Exported>,
+    ) -> StoreResult<()> {
+        self.inner.export(tables, out).await
+    }
+
+    async fn log_record(&self, event: crate::publish::batch::PendingEvent) -> StoreResult<i64> {
+        self.inner.log_record(event).await
+    }
+}

@@ -303,6 +303,81 @@ pub trait CertificateReads: Send + Sync + 'static {
     async fn certificate_states(&self, status_authority: Option<&str>) -> StoreResult<Vec<CertificateStatus>>;
 }
 
+/// A public dataset, as exports write it: one row per entity, in id order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Table {
+    Authorities,
+    Delegations,
+    Committees,
+    Authorizations,
+    Sanctions,
+    Keys,
+    /// Every registered certificate's number, credential digest and status: no holder, no
+    /// credential text.
+    Certificates,
+}
+
+impl crate::domain::code::Code for Table {}
+
+impl Table {
+    pub const ALL: [Table; 7] = [
+        Table::Authorities,
+        Table::Delegations,
+        Table::Committees,
+        Table::Authorizations,
+        Table::Sanctions,
+        Table::Keys,
+        Table::Certificates,
+    ];
+}
+
+/// A certificate's public status row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateStatusRow {
+    pub number: String,
+    pub credential_sha256: String,
+    #[serde(flatten)]
+    pub state: crate::domain::verification::CertificateState,
+}
+
+/// One exported row: the record as the API shows it (without derived, date-dependent status).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ExportRow {
+    Authority(Authority),
+    Delegation(Delegation),
+    Committee(Committee),
+    Authorization(Authorization),
+    Sanction(Sanction),
+    Key(IssuerKey),
+    Certificate(CertificateStatusRow),
+}
+
+/// What an export sends, in this order: the log size its one consistent read reflects, then
+/// for each table its start and its rows in chunks.
+#[derive(Debug)]
+pub enum Exported {
+    LogSize(u64),
+    Start(Table),
+    Rows(Vec<ExportRow>),
+}
+
+/// Rows per [`Exported::Rows`] chunk.
+pub const EXPORT_CHUNK: usize = 512;
+
+/// Whole-table reads for exports, streamed in constant memory.
+#[async_trait]
+pub trait Exports: Send + Sync + 'static {
+    /// Streams `tables` into `out` from one consistent read of the database (a snapshot
+    /// transaction), in id order. Stops early, without error, when the receiver is dropped.
+    async fn export(&self, tables: &[Table], out: tokio::sync::mpsc::Sender<Exported>) -> StoreResult<()>;
+
+    /// Appends one event that is no registry record (a snapshot's manifest) to the log;
+    /// returns its index.
+    async fn log_record(&self, event: crate::publish::batch::PendingEvent) -> StoreResult<i64>;
+}
+
 /// The transparency log: its size, tiles, checkpoints and the disclosures behind commitments.
 #[async_trait]
 pub trait LogStore: Send + Sync + 'static {
@@ -331,13 +406,13 @@ pub trait LogStore: Send + Sync + 'static {
 
 /// The whole store: every purpose's trait. Callers name the trait of the methods they use
 /// (`use crate::store::prelude::*` brings them all).
-pub trait Store: RegistryReads + Publishing + Tokens + CertificateReads + LogStore {}
+pub trait Store: RegistryReads + Publishing + Tokens + CertificateReads + LogStore + Exports {}
 
-impl<T: RegistryReads + Publishing + Tokens + CertificateReads + LogStore> Store for T {}
+impl<T: RegistryReads + Publishing + Tokens + CertificateReads + LogStore + Exports> Store for T {}
 
 /// The store's traits, for `use crate::store::prelude::*`.
 pub mod prelude {
-    pub use super::{CertificateReads, LogStore, Publishing, RegistryReads, Store, Tokens};
+    pub use super::{CertificateReads, Exports, LogStore, Publishing, RegistryReads, Store, Tokens};
 }
 
 pub type DynStore = Arc<dyn Store>;

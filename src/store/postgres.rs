@@ -37,6 +37,11 @@ impl PgStore {
         Ok(tx)
     }
 
+    /// A read-only transaction that sees one snapshot of the database throughout.
+    async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await
+    }
+
     /// With several nodes on one database, the one holding the sequencer lock signs
     /// checkpoints and the others skip (`None`); the signer then takes the write lock, so the
     /// tree it signs is the one the committed events make.

@@ -64,6 +64,12 @@ impl SqliteStore {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// A read transaction: in WAL mode it sees the database as of its first read, whatever
+    /// is written meanwhile.
+    async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN DEFERRED").await
+    }
+
     /// One process owns an SQLite file: the sequencer just takes the write lock.
     async fn begin_sequencing(&self) -> Result<Option<sqlx::Transaction<'static, Sqlite>>, sqlx::Error> {
         self.begin_write().await.map(Some)

@@ -73,16 +73,19 @@ pub enum CertificateState {
 impl CertificateState {
     /// The state after a history of (action, reason, effective time) changes, oldest first.
     pub fn after<'a>(changes: impl IntoIterator<Item = (&'a str, &'a str, DateTime<Utc>)>) -> CertificateState {
-        let mut state = CertificateState::Active;
-        for (action, reason, since) in changes {
-            state = match (state, action) {
-                (revoked @ CertificateState::Revoked { .. }, _) => revoked,
-                (_, "revoked") => CertificateState::Revoked { since, reason: reason.to_string() },
-                (_, "suspended") => CertificateState::Suspended { since, reason: reason.to_string() },
-                (_, _) => CertificateState::Active,
-            };
+        changes
+            .into_iter()
+            .fold(CertificateState::Active, |state, (action, reason, since)| state.then(action, reason, since))
+    }
+
+    /// The state after one more change: revocation is final.
+    pub fn then(self, action: &str, reason: &str, since: DateTime<Utc>) -> CertificateState {
+        match (self, action) {
+            (revoked @ CertificateState::Revoked { .. }, _) => revoked,
+            (_, "revoked") => CertificateState::Revoked { since, reason: reason.to_string() },
+            (_, "suspended") => CertificateState::Suspended { since, reason: reason.to_string() },
+            (_, _) => CertificateState::Active,
         }
-        state
     }
 }
 

@@ -35,6 +35,7 @@ use crate::store::{
 };
 
 mod certificates;
+mod export;
 mod log;
 mod reads;
 mod tokens;
