@@ -11,6 +11,7 @@ pub use zhicheng_core::{crypto, domain, tlog};
 
 pub mod cli;
 pub mod demo;
+pub mod export;
 pub mod http;
 pub mod publish;
 pub mod store;

@@ -41,6 +41,9 @@ pub enum Command {
     },
     /// Apply a bulk file (NDJSON or CSV) as one authority, all or nothing.
     Import(ImportArgs),
+    /// Write a snapshot set into a directory: every public table as NDJSON and CSV from one
+    /// consistent read, and a signed manifest.json whose hash is entered in the transparency log.
+    Export(ExportArgs),
     /// Write a new Ed25519 key pair: the secret to FILE (mode 0600), the public Multikey to stdout.
     Keygen {
         /// Where to write the secret key.
@@ -281,6 +284,23 @@ pub struct DatabaseArgs {
     /// `sqlite://PATH` (embedded default) or `postgres://USER:PASSWORD@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The directory to write the files and manifest.json into (created when missing).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The registry's signing key: it signs the manifest.
+    #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
+    pub registry_key: std::path::PathBuf,
+    /// The transparency log's signing key: the manifest carries a checkpoint covering the export.
+    #[arg(long, env = "ZHICHENG_LOG_KEY", default_value = "data/log.key")]
+    pub log_key: std::path::PathBuf,
+    #[arg(long, env = "ZHICHENG_DEPLOYMENT", default_value = "local")]
+    pub deployment: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,6 +2,7 @@
 
 mod certs;
 pub mod config;
+mod export;
 mod log;
 
 use std::process::ExitCode;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Token { command } => token(command).await,
         Command::Import(args) => import(args).await,
+        Command::Export(args) => export::run(&args).await,
         Command::Keygen { output } => certs::keygen(&output),
         Command::Issue(args) => certs::issue(&args).await,
         Command::Revoke(args) => certs::change_status(&args, "revoke").await,

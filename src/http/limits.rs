@@ -13,6 +13,10 @@ pub const NAME_CHECK_FLOOR: std::time::Duration = std::time::Duration::from_mill
 /// The most change-feed streams open at once: each holds a connection and polls the store.
 pub const MAX_FEED_STREAMS: usize = 256;
 
+/// The most exports streaming at once: each holds a database connection and a read
+/// transaction for its duration.
+pub const MAX_EXPORT_STREAMS: usize = 4;
+
 /// One quota: `burst` requests at once, then one more every `period`.
 #[derive(Debug, Clone, Copy)]
 pub struct Quota {

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod committees;
 pub mod errors_page;
 pub mod etag;
+pub mod exports;
 pub mod extract;
 pub mod health;
 pub mod limits;

@@ -23,8 +23,8 @@ use super::problem::{AppError, problem_response};
 use super::rate_limit::{limited, limited_page};
 use super::state::AppState;
 use super::{
-    admin, authorities, bulk, catalog, certificates, changes, committees, errors_page, health, log, matching, pages,
-    sanctions,
+    admin, authorities, bulk, catalog, certificates, changes, committees, errors_page, exports, health, log, matching,
+    pages, sanctions,
 };
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
@@ -85,6 +85,7 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(log::consistency))
         .routes(routes!(log::entries))
         .routes(routes!(changes::changes))
+        .routes(limited(routes!(exports::export_table), limits.bulk, limits))
 }
 
 /// The pages for people (HTML; not part of the API document). Verification through a page is

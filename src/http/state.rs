@@ -45,6 +45,8 @@ pub struct Shared {
         tokio::sync::Mutex<Option<(Option<u64>, std::time::Instant, Arc<crate::http::match_index::MatchIndex>)>>,
     /// Open change-feed streams (`http::changes`), at most `limits::MAX_FEED_STREAMS`.
     pub feed_streams: Arc<tokio::sync::Semaphore>,
+    /// Exports streaming (`http::exports`), at most `limits::MAX_EXPORT_STREAMS`.
+    pub export_streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// How this service is reached and how it protects itself.
@@ -96,6 +98,7 @@ impl AppState {
             bundle: tokio::sync::Mutex::new(None),
             match_index: tokio::sync::Mutex::new(None),
             feed_streams: Arc::new(tokio::sync::Semaphore::new(crate::http::limits::MAX_FEED_STREAMS)),
+            export_streams: Arc::new(tokio::sync::Semaphore::new(crate::http::limits::MAX_EXPORT_STREAMS)),
         }))
     }
 

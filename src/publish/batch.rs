@@ -509,6 +509,7 @@ impl Batch {
             | Logged::SuspendCertificate(_)
             | Logged::UnsuspendCertificate(_) => Some(Touched::Certificate(id.to_string())),
             Logged::CreateAuthority(_) | Logged::AmendAuthority(_) | Logged::Delegate(_) => Some(Touched::Everything),
+            Logged::PublishSnapshot(_) => Some(Touched::Nothing),
         };
         exact.unwrap_or_else(|| Touched::PartOfCommittee { entity_type: entity_type.to_string(), id: id.to_string() })
     }

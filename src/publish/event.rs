@@ -89,6 +89,17 @@ pub enum Logged {
     RevokeCertificate(CertificateAct),
     SuspendCertificate(CertificateAct),
     UnsuspendCertificate(CertificateAct),
+    /// A snapshot set's manifest (`zhicheng export`): no registry record changes.
+    PublishSnapshot(PublishedSnapshot),
+}
+
+/// A published snapshot set: the log size its files reflect and the SHA-256 (hex) of its
+/// signed manifest's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedSnapshot {
+    pub log_size: u64,
+    pub manifest_sha256: String,
 }
 
 /// An authority as created: the root has no parent.
@@ -159,6 +170,7 @@ impl Logged {
             Logged::RevokeCertificate(_) => "certificate.revoked",
             Logged::SuspendCertificate(_) => "certificate.suspended",
             Logged::UnsuspendCertificate(_) => "certificate.unsuspended",
+            Logged::PublishSnapshot(_) => "snapshot.published",
         }
     }
 

@@ -58,6 +58,8 @@ impl PgStore {
 }
 
 type DB = Postgres;
+/// Orders ids by their bytes, the order a mirror keeps them in: PostgreSQL sorts text by the database's locale unless told to compare bytes.
+const BYTE_ORDER: &str = r#" COLLATE "C""#;
 type ThisStore = PgStore;
 
 // The shared SQL, compiled for this backend's `DB` and `ThisStore` (see sql/mod.rs).

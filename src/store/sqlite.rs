@@ -77,6 +77,8 @@ impl SqliteStore {
 }
 
 type DB = Sqlite;
+/// Orders ids by their bytes, the order a mirror keeps them in: SQLite compares text by its bytes (BINARY) unless told otherwise.
+const BYTE_ORDER: &str = "";
 type ThisStore = SqliteStore;
 
 // The shared SQL, compiled for this backend's `DB` and `ThisStore` (see sql/mod.rs).

@@ -9,7 +9,7 @@ use crate::bulk::Server;
 use crate::fixtures;
 use crate::support::{TestApp, both};
 
-both!(keygen_issue_publish_verify_revoke_and_qr);
+both!(keygen_issue_publish_verify_revoke_and_qr, export_writes_a_signed_snapshot_set_and_logs_it);
 
 fn zhicheng(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_zhicheng")).args(args).env("NO_COLOR", "1").output().expect("run zhicheng")
@@ -112,4 +112,35 @@ async fn keygen_issue_publish_verify_revoke_and_qr(app: TestApp) {
         zhicheng::crypto::compact::decode(&text).unwrap(),
         serde_json::from_str::<serde_json::Value>(&signed).unwrap()
     );
+}
+
+async fn export_writes_a_signed_snapshot_set_and_logs_it(app: TestApp) {
+    app.load(&fixtures::registry()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let before = app.store.log_size().await.unwrap();
+    let export = zhicheng(&[
+        "export",
+        "--out",
+        &path("snapshot"),
+        "--database-url",
+        &app.url,
+        "--registry-key",
+        &path("registry.key"),
+        "--log-key",
+        &path("log.key"),
+    ]);
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let bytes = std::fs::read(dir.path().join("snapshot/manifest.json")).unwrap();
+    let manifest: zhicheng::export::manifest::Manifest = serde_json::from_slice(&bytes).unwrap();
+    manifest.verify().expect("signed");
+    assert_eq!(manifest.log_size, before as u64, "the set reflects the whole log at the time");
+    assert!(manifest.checkpoint.as_deref().is_some_and(|c| c.contains(&format!("\n{before}\n"))));
+    let committees = manifest.files.iter().find(|f| f.name == "committees.ndjson").unwrap();
+    assert_eq!(committees.rows, fixtures::registry().committees.len() as u64);
+    app.checkpoint().await;
+    let logged = app.ok(&format!("/api/v1/changes?after={}", before - 1)).await;
+    let entry = &logged["changes"][0]["entry"];
+    assert_eq!(entry["kind"], "snapshot.published");
+    assert_eq!(entry["payload"]["operation"]["manifest_sha256"], zhicheng::export::manifest::sha256_hex(&bytes));
 }

@@ -12,6 +12,7 @@ mod changes;
 mod cli;
 mod contract;
 mod events;
+mod exports;
 mod fixtures;
 mod limits;
 mod log;

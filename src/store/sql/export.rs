@@ -70,24 +70,26 @@ impl Sink {
 async fn export_table(conn: &mut Conn, table: Table, sink: &mut Sink) -> StoreResult<()> {
     match table {
         Table::Authorities => {
-            let sql = "SELECT id, name, level, region, parent_id FROM authorities ORDER BY id";
-            each_row(conn, sql, sink, |r: AuthorityRow| Ok(ExportRow::Authority(Authority::try_from(r)?))).await
+            let sql = format!("SELECT id, name, level, region, parent_id FROM authorities ORDER BY id{BYTE_ORDER}");
+            each_row(conn, &sql, sink, |r: AuthorityRow| Ok(ExportRow::Authority(Authority::try_from(r)?))).await
         }
         Table::Delegations => {
-            let sql = "SELECT id, authority_id, delegated_by, series, specialties, levels, valid_from, valid_until, \
-                       document_number FROM delegations ORDER BY id";
-            each_row(conn, sql, sink, |r: DelegationRow| Ok(ExportRow::Delegation(Delegation::from(r)))).await
+            let sql = format!(
+                "SELECT id, authority_id, delegated_by, series, specialties, levels, valid_from, valid_until, \
+                 document_number FROM delegations ORDER BY id{BYTE_ORDER}"
+            );
+            each_row(conn, &sql, sink, |r: DelegationRow| Ok(ExportRow::Delegation(Delegation::from(r)))).await
         }
         Table::Committees => {
-            let sql = format!("SELECT {} ORDER BY id", rows::COMMITTEE_COLUMNS);
+            let sql = format!("SELECT {} ORDER BY id{BYTE_ORDER}", rows::COMMITTEE_COLUMNS);
             each_row(conn, &sql, sink, |r: CommitteeRow| Ok(ExportRow::Committee(Committee::try_from(r)?))).await
         }
         Table::Sanctions => {
-            let sql = format!("SELECT {} ORDER BY s.id", rows::SANCTION_COLUMNS);
+            let sql = format!("SELECT {} ORDER BY s.id{BYTE_ORDER}", rows::SANCTION_COLUMNS);
             each_row(conn, &sql, sink, |r: SanctionRow| Ok(ExportRow::Sanction(Sanction::try_from(r)?))).await
         }
         Table::Keys => {
-            let sql = format!("SELECT {KEY_COLUMNS} ORDER BY id");
+            let sql = format!("SELECT {KEY_COLUMNS} ORDER BY id{BYTE_ORDER}");
             each_row(conn, &sql, sink, |r: IssuerKeyRow| Ok(ExportRow::Key(IssuerKey::try_from(r)?))).await
         }
         Table::Authorizations => authorizations(conn, sink).await,
@@ -117,7 +119,7 @@ where
 
 /// Authorizations with their histories: the joined rows of one authorization are consecutive.
 async fn authorizations(conn: &mut Conn, sink: &mut Sink) -> StoreResult<()> {
-    let sql = format!("SELECT {} ORDER BY a.id, r.seq", rows::AUTHORIZATION_COLUMNS);
+    let sql = format!("SELECT {} ORDER BY a.id{BYTE_ORDER}, r.seq", rows::AUTHORIZATION_COLUMNS);
     let mut rows = sqlx::query_as::<_, AuthorizationRecordRow>(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
     let mut group: Vec<AuthorizationRecordRow> = Vec::new();
     let finish = |group: Vec<AuthorizationRecordRow>| -> StoreResult<Option<ExportRow>> {
@@ -151,9 +153,11 @@ struct CertificateChangeRow {
 
 /// Certificates with their status changes, which are few: a left join, grouped by number.
 async fn certificates(conn: &mut Conn, sink: &mut Sink) -> StoreResult<()> {
-    let sql = "SELECT c.number, c.credential_sha256, s.action, s.reason, s.effective_at FROM certificates c \
-               LEFT JOIN certificate_status_changes s ON s.number = c.number ORDER BY c.number, s.seq";
-    let mut rows = sqlx::query_as::<_, CertificateChangeRow>(sql).fetch(&mut *conn);
+    let sql = format!(
+        "SELECT c.number, c.credential_sha256, s.action, s.reason, s.effective_at FROM certificates c \
+         LEFT JOIN certificate_status_changes s ON s.number = c.number ORDER BY c.number{BYTE_ORDER}, s.seq"
+    );
+    let mut rows = sqlx::query_as::<_, CertificateChangeRow>(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
     let mut current: Option<CertificateStatusRow> = None;
     while let Some(row) = rows.try_next().await? {
         if let Some(done) = current.take_if(|c| c.number != row.number) {

@@ -7,7 +7,7 @@
 //! really differ (connection set-up, locks, column types in migrations) the backend modules
 //! and migrations say so.
 
-use super::{DB, ThisStore};
+use super::{BYTE_ORDER, DB, ThisStore};
 use crate::domain::code::Code;
 use std::collections::BTreeMap;
 use std::sync::Arc;
