@@ -17,3 +17,4 @@ pub mod publish;
 pub mod store;
 pub mod transparency;
 pub mod verify;
+pub mod webhooks;

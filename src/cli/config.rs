@@ -380,6 +380,10 @@ pub struct ProtectionArgs {
     /// Seconds a client has to send a request's headers; also how long an idle keep-alive connection stays open.
     #[arg(long, env = "ZHICHENG_HEADER_READ_TIMEOUT", default_value_t = 10)]
     pub header_read_timeout: u64,
+    /// Let watch-list webhooks call loopback and private-network addresses (a closed network,
+    /// tests). Off by default: the registry must not be made to call into its own network.
+    #[arg(long, env = "ZHICHENG_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
     /// Open connections at most; more wait in the listen backlog.
     #[arg(long, env = "ZHICHENG_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,

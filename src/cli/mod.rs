@@ -192,7 +192,10 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
         },
         name_check_floor: std::time::Duration::from_millis(p.name_check_floor_ms),
         scan_budget: crate::http::limits::SCAN_BUDGET,
+        webhooks_allow_private: p.webhooks_allow_private,
     };
+    let webhooks = crate::webhooks::WebhookSettings { allow_private: p.webhooks_allow_private, ..Default::default() };
+    crate::webhooks::Dispatcher::new(store.clone(), registry.signing_key().clone(), webhooks).spawn();
     let connections = ConnectionLimits {
         header_read_timeout: std::time::Duration::from_secs(p.header_read_timeout.max(1)),
         max_connections: p.max_connections.max(1),

@@ -28,6 +28,7 @@ pub mod sanctions;
 pub mod serve;
 pub mod state;
 pub mod views;
+pub mod watch;
 
 use std::future::Future;
 

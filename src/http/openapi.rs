@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         (name = "meta", description = "错误类型等说明 / problem types and other documentation"),
         (name = "certificates", description = "证书与核验 / certificates, keys and verification"),
         (name = "bulk", description = "批量导出 / whole public tables for mirrors and regulators"),
+        (name = "watch", description = "关注清单与通知 / watch-lists and their webhooks (Standard Webhooks, Ed25519)"),
         (name = "log", description = "透明日志 / transparency log (C2SP tlog-tiles, checkpoints, proofs)"),
         (name = "admin", description = "发布（需凭证）/ publishing, with a bearer token")
     ),

@@ -24,7 +24,7 @@ use super::rate_limit::{limited, limited_page};
 use super::state::AppState;
 use super::{
     admin, authorities, bulk, catalog, certificates, changes, committees, errors_page, exports, health, log, matching,
-    pages, sanctions,
+    pages, sanctions, watch,
 };
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
@@ -86,6 +86,13 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(log::entries))
         .routes(routes!(changes::changes))
         .routes(limited(routes!(exports::export_table), limits.bulk, limits))
+        .routes(
+            routes!(watch::get_watch_list, watch::change_watch_list)
+                .layer(DefaultBodyLimit::max(watch::MAX_WATCH_BYTES)),
+        )
+        .routes(routes!(watch::set_endpoint, watch::remove_endpoint))
+        .routes(routes!(watch::deliveries))
+        .routes(routes!(watch::webhook_key))
 }
 
 /// The pages for people (HTML; not part of the API document). Verification through a page is

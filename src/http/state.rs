@@ -43,6 +43,8 @@ pub struct Shared {
     #[allow(clippy::type_complexity)]
     pub match_index:
         tokio::sync::Mutex<Option<(Option<u64>, std::time::Instant, Arc<crate::http::match_index::MatchIndex>)>>,
+    /// Whether watch-list URLs may point into private networks.
+    pub webhooks_allow_private: bool,
     /// Open change-feed streams (`http::changes`), at most `limits::MAX_FEED_STREAMS`.
     pub feed_streams: Arc<tokio::sync::Semaphore>,
     /// Exports streaming (`http::exports`), at most `limits::MAX_EXPORT_STREAMS`.
@@ -58,6 +60,8 @@ pub struct Settings {
     pub limits: RateLimits,
     pub name_check_floor: std::time::Duration,
     pub scan_budget: usize,
+    /// Whether watch-list URLs may point into private networks (see `webhooks`).
+    pub webhooks_allow_private: bool,
 }
 
 impl Settings {
@@ -68,6 +72,7 @@ impl Settings {
             limits: RateLimits::default(),
             name_check_floor: crate::http::limits::NAME_CHECK_FLOOR,
             scan_budget: crate::http::limits::SCAN_BUDGET,
+            webhooks_allow_private: false,
         }
     }
 }
@@ -89,6 +94,7 @@ impl AppState {
             limits: settings.limits,
             name_check_floor: settings.name_check_floor,
             scan_budget: settings.scan_budget,
+            webhooks_allow_private: settings.webhooks_allow_private,
             store,
             registry: Arc::new(registry),
             public_url: settings.public_url.into(),

@@ -446,3 +446,50 @@ impl super::Exports for CachedStore {
         self.inner.log_record(event).await
     }
 }
+
+/// Watch-lists and notifications are read and written by their owners and the dispatcher only:
+/// nothing to cache.
+#[async_trait]
+impl super::Watches for CachedStore {
+    async fn set_watch_endpoint(&self, token_id: &str, url: Option<&str>) -> StoreResult<()> {
+        self.inner.set_watch_endpoint(token_id, url).await
+    }
+
+    async fn watch_endpoint(&self, token_id: &str) -> StoreResult<Option<String>> {
+        self.inner.watch_endpoint(token_id).await
+    }
+
+    async fn change_watch_list(
+        &self,
+        token_id: &str,
+        add: &[super::WatchItem],
+        remove: &[super::WatchItem],
+        max: usize,
+    ) -> StoreResult<usize> {
+        self.inner.change_watch_list(token_id, add, remove, max).await
+    }
+
+    async fn watch_list(&self, token_id: &str) -> StoreResult<Vec<super::WatchItem>> {
+        self.inner.watch_list(token_id).await
+    }
+
+    async fn match_watches(&self, limit: u32, body: &super::NotificationBody) -> StoreResult<usize> {
+        self.inner.match_watches(limit, body).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<super::DueDelivery>> {
+        self.inner.due_deliveries(now, limit).await
+    }
+
+    async fn record_attempt(&self, id: &str, attempt: &super::Attempt) -> StoreResult<()> {
+        self.inner.record_attempt(id, attempt).await
+    }
+
+    async fn deliveries(&self, token_id: &str, limit: i64) -> StoreResult<Vec<super::DeliveryRecord>> {
+        self.inner.deliveries(token_id, limit).await
+    }
+}

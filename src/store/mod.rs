@@ -404,15 +404,111 @@ pub trait LogStore: Send + Sync + 'static {
     async fn erase_disclosures(&self, seq: i64) -> StoreResult<u64>;
 }
 
+/// What a watch-list item follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchKind {
+    Certificate,
+    Committee,
+}
+
+impl crate::domain::code::Code for WatchKind {}
+
+/// One watched certificate (by number) or committee (by id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WatchItem {
+    pub kind: WatchKind,
+    pub id: String,
+}
+
+/// A notification due: where to send it, what, and how often it was tried before.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub id: String,
+    pub url: String,
+    pub body: String,
+    pub attempts: i32,
+}
+
+/// A notification as the delivery log shows it.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct DeliveryRecord {
+    /// The Standard Webhooks message id (`webhook-id`).
+    pub id: String,
+    /// The log index of the event it tells of.
+    pub event_seq: i64,
+    pub attempts: i32,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When it is tried next; absent once delivered or given up.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The receiver's HTTP status at the last attempt.
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How one attempt to deliver went.
+#[derive(Debug, Clone)]
+pub enum Attempt {
+    Delivered {
+        status: u16,
+    },
+    /// `retry_at` absent: no more attempts.
+    Failed {
+        status: Option<u16>,
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// Writes a notification's body from the event and the watched items it concerns.
+pub type NotificationBody = dyn for<'a> Fn(&'a Event, &'a [WatchItem]) -> String + Send + Sync;
+
+/// Watch-lists and the notifications they owe: each API token has one list and one URL.
+#[async_trait]
+pub trait Watches: Send + Sync + 'static {
+    /// Sets (or with `None` removes) where the token's notifications go.
+    async fn set_watch_endpoint(&self, token_id: &str, url: Option<&str>) -> StoreResult<()>;
+
+    async fn watch_endpoint(&self, token_id: &str) -> StoreResult<Option<String>>;
+
+    /// Adds and removes items in one transaction; refused, changing nothing, when the list would
+    /// hold more than `max`. Returns how many it holds after.
+    async fn change_watch_list(
+        &self,
+        token_id: &str,
+        add: &[WatchItem],
+        remove: &[WatchItem],
+        max: usize,
+    ) -> StoreResult<usize>;
+
+    /// The token's list, in order.
+    async fn watch_list(&self, token_id: &str) -> StoreResult<Vec<WatchItem>>;
+
+    /// Matches up to `limit` events after the last matched one against every list, queuing one
+    /// notification per (token with a URL, event) whose body `body` writes from the event and
+    /// the items it concerns. Returns how many events were matched (0: caught up).
+    async fn match_watches(&self, limit: u32, body: &NotificationBody) -> StoreResult<usize>;
+
+    /// Notifications whose next attempt is due by `now`, oldest first.
+    async fn due_deliveries(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<DueDelivery>>;
+
+    async fn record_attempt(&self, id: &str, attempt: &Attempt) -> StoreResult<()>;
+
+    /// The token's newest notifications first (the delivery log).
+    async fn deliveries(&self, token_id: &str, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+}
+
 /// The whole store: every purpose's trait. Callers name the trait of the methods they use
 /// (`use crate::store::prelude::*` brings them all).
-pub trait Store: RegistryReads + Publishing + Tokens + CertificateReads + LogStore + Exports {}
+pub trait Store: RegistryReads + Publishing + Tokens + CertificateReads + LogStore + Exports + Watches {}
 
-impl<T: RegistryReads + Publishing + Tokens + CertificateReads + LogStore + Exports> Store for T {}
+impl<T: RegistryReads + Publishing + Tokens + CertificateReads + LogStore + Exports + Watches> Store for T {}
 
 /// The store's traits, for `use crate::store::prelude::*`.
 pub mod prelude {
-    pub use super::{CertificateReads, Exports, LogStore, Publishing, RegistryReads, Store, Tokens};
+    pub use super::{CertificateReads, Exports, LogStore, Publishing, RegistryReads, Store, Tokens, Watches};
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -300,7 +300,7 @@ fn top_level_modules_depend_one_way() {
         "domain" => 1,
         "publish" => 2,
         "store" => 3,
-        "verify" | "transparency" | "demo" | "export" => 4,
+        "verify" | "transparency" | "demo" | "export" | "webhooks" => 4,
         "http" => 5,
         "cli" => 6,
         other => panic!("module {other} has no layer: add it to this test and docs/ARCHITECTURE.md"),

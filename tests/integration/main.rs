@@ -28,3 +28,4 @@ mod store_errors;
 mod trust;
 mod validation;
 mod verification_steps;
+mod watch;

@@ -258,6 +258,12 @@ impl Response {
     }
 
     #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "expected {status}, got {} {}", self.status, self.body);
+        &self.body
+    }
+
+    #[track_caller]
     pub fn created(&self) -> &Value {
         assert_eq!(self.status.as_u16(), 201, "expected 201, got {} {}", self.status, self.body);
         &self.body["applied"]

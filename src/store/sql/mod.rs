@@ -39,6 +39,7 @@ mod export;
 mod log;
 mod reads;
 mod tokens;
+mod watches;
 mod writes;
 
 /// Rows per multi-row INSERT: well under both databases' bound-parameter limits.

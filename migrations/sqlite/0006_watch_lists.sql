@@ -1,0 +1,40 @@
+-- Watch-lists (issue 15): the certificates and committees an API token's holder follows, the
+-- URL it wants to be told at, and every notification owed to it with its attempts.
+
+CREATE TABLE watch_endpoints (
+    token_id   TEXT PRIMARY KEY REFERENCES api_tokens (id),
+    url        TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE watch_items (
+    token_id   TEXT NOT NULL REFERENCES api_tokens (id),
+    kind       TEXT NOT NULL CHECK (kind IN ('certificate', 'committee')),
+    target     TEXT NOT NULL,
+    -- Events from this log index on concern the item: nothing before it was enrolled.
+    since_seq  BIGINT NOT NULL,
+    PRIMARY KEY (token_id, kind, target)
+);
+CREATE INDEX watch_items_target ON watch_items (kind, target);
+
+-- One row per (token, event): its id is the Standard Webhooks message id.
+CREATE TABLE webhook_deliveries (
+    id              TEXT PRIMARY KEY,
+    token_id        TEXT NOT NULL REFERENCES api_tokens (id),
+    event_seq       BIGINT NOT NULL,
+    body            TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    delivered_at    TEXT,
+    last_status     INTEGER,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+CREATE INDEX webhook_deliveries_token ON webhook_deliveries (token_id, event_seq);
+
+-- Events before this log index have been matched against the watch-lists.
+CREATE TABLE webhook_cursor (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    after BIGINT NOT NULL
+);
