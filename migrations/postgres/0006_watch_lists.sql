@@ -1,5 +1,10 @@
--- Watch-lists (issue 15): the certificates and committees an API token's holder follows, the
--- URL it wants to be told at, and every notification owed to it with its attempts.
+-- API keys and watch-lists (issue 15). A `reader` token is an API key for an outside user
+-- (a regulator, an employer's HR system): it reads in bulk and keeps a watch-list, but
+-- publishes nothing. Each token's watch-list: the certificates and committees it follows,
+-- the URL it wants to be told at, and every notification owed to it with its attempts.
+
+ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_role_check;
+ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_role_check CHECK (role IN ('publisher', 'issuer', 'admin', 'reader'));
 
 CREATE TABLE watch_endpoints (
     token_id   TEXT PRIMARY KEY REFERENCES api_tokens (id),

@@ -1,5 +1,25 @@
--- Watch-lists (issue 15): the certificates and committees an API token's holder follows, the
--- URL it wants to be told at, and every notification owed to it with its attempts.
+-- API keys and watch-lists (issue 15). A `reader` token is an API key for an outside user
+-- (a regulator, an employer's HR system): it reads in bulk and keeps a watch-list, but
+-- publishes nothing. Each token's watch-list: the certificates and committees it follows,
+-- the URL it wants to be told at, and every notification owed to it with its attempts.
+
+-- SQLite cannot change a CHECK constraint: the table is rebuilt (nothing refers to it yet).
+CREATE TABLE api_tokens_new (
+    id            TEXT PRIMARY KEY,
+    authority_id  TEXT NOT NULL REFERENCES authorities (id),
+    role          TEXT NOT NULL CHECK (role IN ('publisher', 'issuer', 'admin', 'reader')),
+    secret_sha256 TEXT NOT NULL UNIQUE,
+    label         TEXT,
+    created_at    TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    revoked_at    TEXT,
+    last_used_at  TEXT
+);
+INSERT INTO api_tokens_new (id, authority_id, role, secret_sha256, label, created_at, created_by, revoked_at, last_used_at)
+SELECT id, authority_id, role, secret_sha256, label, created_at, created_by, revoked_at, last_used_at FROM api_tokens;
+DROP TABLE api_tokens;
+ALTER TABLE api_tokens_new RENAME TO api_tokens;
+CREATE INDEX api_tokens_authority ON api_tokens (authority_id);
 
 CREATE TABLE watch_endpoints (
     token_id   TEXT PRIMARY KEY REFERENCES api_tokens (id),

@@ -164,6 +164,8 @@ pub enum RoleArg {
     Publisher,
     Issuer,
     Admin,
+    /// An API key for an outside user: bulk reads and a watch-list, no writes.
+    Reader,
 }
 
 impl From<RoleArg> for crate::domain::publish::Role {
@@ -172,6 +174,7 @@ impl From<RoleArg> for crate::domain::publish::Role {
             RoleArg::Publisher => Self::Publisher,
             RoleArg::Issuer => Self::Issuer,
             RoleArg::Admin => Self::Admin,
+            RoleArg::Reader => Self::Reader,
         }
     }
 }
@@ -370,6 +373,10 @@ pub struct ProtectionArgs {
     /// Bulk verification requests a minute from one client IP; 0 turns the limit off.
     #[arg(long, env = "ZHICHENG_BULK_REQUESTS_PER_MINUTE", default_value_t = crate::http::limits::DEFAULT_BULK_REQUESTS_PER_MINUTE)]
     pub bulk_requests_per_minute: u32,
+    /// A request with a valid API token counts against the token, with this many times each
+    /// per-IP quota.
+    #[arg(long, env = "ZHICHENG_KEY_QUOTA_FACTOR", default_value_t = crate::http::limits::DEFAULT_KEY_QUOTA_FACTOR)]
+    pub key_quota_factor: u32,
     /// Count requests against the client a reverse proxy names in X-Forwarded-For / X-Real-IP /
     /// Forwarded. Only behind a proxy that sets them: a direct client could name anyone.
     #[arg(long, env = "ZHICHENG_TRUST_FORWARDED_FOR")]

@@ -189,6 +189,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
             verifications: Quota::per_minute(p.verifications_per_minute),
             bulk: Quota::per_minute(p.bulk_requests_per_minute),
             trust_forwarded_for: p.trust_forwarded_for,
+            key_factor: p.key_quota_factor,
         },
         name_check_floor: std::time::Duration::from_millis(p.name_check_floor_ms),
         scan_budget: crate::http::limits::SCAN_BUDGET,

@@ -25,6 +25,12 @@ pub struct Quota {
 }
 
 impl Quota {
+    /// `factor` times as many requests, at once and over time (an API key's share).
+    pub fn times(self, factor: u32) -> Quota {
+        let factor = factor.max(1);
+        Quota { burst: self.burst.saturating_mul(factor), period: self.period / factor }
+    }
+
     /// `per_minute` requests a minute on average, a third of them at once; `None` when 0 (no limit).
     pub fn per_minute(per_minute: u32) -> Option<Quota> {
         (per_minute > 0).then(|| Quota {
@@ -40,6 +46,9 @@ pub const DEFAULT_VERIFICATIONS_PER_MINUTE: u32 = 60;
 /// A bulk request verifies up to 200,000 certificates: a few a minute per client.
 pub const DEFAULT_BULK_REQUESTS_PER_MINUTE: u32 = 6;
 
+/// An API key gets this many times an IP address's quota, in a bucket of its own.
+pub const DEFAULT_KEY_QUOTA_FACTOR: u32 = 10;
+
 /// The service's quotas and how it tells clients apart.
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimits {
@@ -53,6 +62,9 @@ pub struct RateLimits {
     /// in `X-Forwarded-For` / `X-Real-IP` / `Forwarded`. Off by default, since a client that
     /// reaches the service directly could name anyone.
     pub trust_forwarded_for: bool,
+    /// A request with a valid API token counts against the token, with each quota times this
+    /// factor; any other request against its client IP.
+    pub key_factor: u32,
 }
 
 impl Default for RateLimits {
@@ -62,6 +74,7 @@ impl Default for RateLimits {
             verifications: Quota::per_minute(DEFAULT_VERIFICATIONS_PER_MINUTE),
             bulk: Quota::per_minute(DEFAULT_BULK_REQUESTS_PER_MINUTE),
             trust_forwarded_for: false,
+            key_factor: DEFAULT_KEY_QUOTA_FACTOR,
         }
     }
 }
@@ -69,6 +82,6 @@ impl Default for RateLimits {
 impl RateLimits {
     /// No limits (benchmarks, tests that are not about limits).
     pub fn off() -> RateLimits {
-        RateLimits { lookups: None, verifications: None, bulk: None, trust_forwarded_for: false }
+        RateLimits { lookups: None, verifications: None, bulk: None, trust_forwarded_for: false, key_factor: 1 }
     }
 }

@@ -1,14 +1,17 @@
 //! Per-client quotas on the answers that check a name or an ID number against the registry
-//! (lookups, verification): each is an oracle, and a quota turns a search into years. Built on
-//! `tower_governor` (a token bucket per client IP); a refused request gets 429 problem+json
-//! with `Retry-After`.
+//! (lookups, verification) and on bulk work: each is an oracle or a scan, and a quota turns a
+//! search into years. A token bucket (`governor`) per client: a request with a valid API token
+//! counts against the token, with a larger share (`RateLimits::key_factor`); any other against
+//! its client IP. A refused request gets 429 problem+json with `Retry-After`.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
-use axum::http::Request;
-use axum::response::IntoResponse;
-use tower_governor::GovernorError;
-use tower_governor::governor::GovernorConfigBuilder;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota as GovernorQuota, RateLimiter};
 use tower_governor::key_extractor::{KeyExtractor, PeerIpKeyExtractor, SmartIpKeyExtractor};
 
 use utoipa_axum::router::{UtoipaMethodRouter, UtoipaMethodRouterExt};
@@ -16,37 +19,85 @@ use utoipa_axum::router::{UtoipaMethodRouter, UtoipaMethodRouterExt};
 use super::limits::{Quota, RateLimits};
 use super::problem::AppError;
 use super::state::AppState;
+use crate::domain::publish::Actor;
+use crate::store::TokenCheck;
 
-/// The client a request counts against.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp {
+/// The actor behind a request's valid bearer token, found once per request (`identify`).
+#[derive(Debug, Clone)]
+pub struct Identified(pub Actor);
+
+/// Finds the actor behind a request's bearer token, if it is valid, for the quotas and the
+/// handlers (`Authenticated` reads it instead of asking the store again). An invalid token is
+/// left for the handler to refuse.
+pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let secret = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string());
+    if let Some(secret) = secret.filter(|s| !s.is_empty())
+        && let Ok(TokenCheck::Valid(actor)) = state.store.authenticate(&secret).await
+    {
+        request.extensions_mut().insert(Identified(actor));
+    }
+    next.run(request).await
+}
+
+/// The buckets of one quota: per client IP and per API token.
+struct Buckets {
+    by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    by_key: DefaultKeyedRateLimiter<String>,
     trust_forwarded_for: bool,
 }
 
-impl KeyExtractor for ClientIp {
-    type Key = IpAddr;
+fn governor_quota(q: Quota) -> GovernorQuota {
+    GovernorQuota::with_period(q.period.max(std::time::Duration::from_micros(1)))
+        .expect("a positive period")
+        .allow_burst(std::num::NonZeroU32::new(q.burst.max(1)).expect("at least one"))
+}
 
-    fn extract<T>(&self, request: &Request<T>) -> Result<IpAddr, GovernorError> {
-        if self.trust_forwarded_for {
-            return SmartIpKeyExtractor.extract(request);
-        }
-        PeerIpKeyExtractor.extract(request)
+impl Buckets {
+    fn new(quota: Quota, limits: &RateLimits) -> Arc<Buckets> {
+        let buckets = Arc::new(Buckets {
+            by_ip: RateLimiter::keyed(governor_quota(quota)),
+            by_key: RateLimiter::keyed(governor_quota(quota.times(limits.key_factor))),
+            trust_forwarded_for: limits.trust_forwarded_for,
+        });
+        forget_quiet_clients(Arc::downgrade(&buckets), |b| {
+            b.by_ip.retain_recent();
+            b.by_key.retain_recent();
+        });
+        buckets
+    }
+
+    /// `Err(seconds to wait)` when the request's client has used its share.
+    fn check(&self, request: &Request) -> Result<(), AppError> {
+        let outcome = match request.extensions().get::<Identified>() {
+            Some(Identified(actor)) => self.by_key.check_key(&actor.credential),
+            None => {
+                let ip = if self.trust_forwarded_for {
+                    SmartIpKeyExtractor.extract(request)
+                } else {
+                    PeerIpKeyExtractor.extract(request)
+                };
+                // No peer address: only a router driven without a listener (a misconfigured embedding).
+                let ip = ip.map_err(|_| AppError::Internal("rate limit: no client address on the request".into()))?;
+                self.by_ip.check_key(&ip)
+            }
+        };
+        outcome.map_err(|refused| AppError::RateLimited {
+            retry_after: refused.wait_time_from(DefaultClock::default().now()).as_secs().max(1),
+        })
     }
 }
 
-/// The layer enforcing `quota` per client. A macro, because the layer's type names the
-/// `governor` crate's middleware, which `tower_governor` does not re-export.
-macro_rules! quota_layer {
-    ($quota:expr, $limits:expr) => {{
-        let config = GovernorConfigBuilder::default()
-            .key_extractor(ClientIp { trust_forwarded_for: $limits.trust_forwarded_for })
-            .period($quota.period)
-            .burst_size($quota.burst)
-            .finish()
-            .expect("a quota with a positive period and burst");
-        forget_quiet_clients(std::sync::Arc::downgrade(config.limiter()), |l| l.retain_recent());
-        tower_governor::GovernorLayer::new(config).error_handler(refusal)
-    }};
+async fn enforce(buckets: Arc<Buckets>, request: Request, next: Next) -> Response {
+    match buckets.check(&request) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused.into_response(),
+    }
 }
 
 /// API `routes` with `quota` enforced per client (unchanged when the quota is off).
@@ -56,7 +107,8 @@ pub fn limited(
     limits: &RateLimits,
 ) -> UtoipaMethodRouter<AppState> {
     let Some(quota) = quota else { return routes };
-    routes.layer(quota_layer!(quota, limits))
+    let buckets = Buckets::new(quota, limits);
+    routes.layer(axum::middleware::from_fn(move |request, next| enforce(buckets.clone(), request, next)))
 }
 
 /// A page's route under the same per-client quota as its API counterpart.
@@ -66,19 +118,8 @@ pub fn limited_page(
     limits: &RateLimits,
 ) -> axum::routing::MethodRouter<AppState> {
     let Some(quota) = quota else { return route };
-    route.layer(quota_layer!(quota, limits))
-}
-
-fn refusal(error: GovernorError) -> axum::response::Response {
-    match error {
-        GovernorError::TooManyRequests { wait_time, .. } => {
-            AppError::RateLimited { retry_after: wait_time.max(1) }.into_response()
-        }
-        // No peer address: only a router driven without a listener (a misconfigured embedding).
-        GovernorError::UnableToExtractKey | GovernorError::Other { .. } => {
-            AppError::Internal("rate limit: no client address on the request".into()).into_response()
-        }
-    }
+    let buckets = Buckets::new(quota, limits);
+    route.layer(axum::middleware::from_fn(move |request, next| enforce(buckets.clone(), request, next)))
 }
 
 /// Every minute the buckets of clients gone quiet are dropped, so memory is bounded by the

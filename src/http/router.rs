@@ -148,6 +148,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn build_router(state: AppState) -> Router {
     let (router, api) = api_router(&state.limits).split_for_parts();
+    let identify = axum::middleware::from_fn_with_state(state.clone(), super::rate_limit::identify);
     let router = router
         .merge(page_router(&state.limits))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", tidy(api)))
@@ -163,7 +164,9 @@ pub fn build_router(state: AppState) -> Router {
             // (tower-http 0.7 drops it for `permissive` too; building it was a percent of a read).
             .layer(CorsLayer::permissive().max_age(Duration::from_secs(3600)).vary([] as [axum::http::HeaderName; 0]))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .layer(axum::middleware::from_fn(super::etag::revalidate)),
+            .layer(axum::middleware::from_fn(super::etag::revalidate))
+            // Before the quotas, which count a request with a valid API key against the key.
+            .layer(identify),
     )
 }
 

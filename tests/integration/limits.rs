@@ -11,10 +11,16 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zhicheng::http::limits::{Quota, RateLimits};
 
+use zhicheng::domain::publish::Role;
+
 use crate::bulk::Server;
 use crate::support::{TestApp, both};
 
-both!(lookups_and_verifications_are_limited_per_client, a_server_drops_idle_and_slow_clients_and_caps_connections,);
+both!(
+    lookups_and_verifications_are_limited_per_client,
+    a_server_drops_idle_and_slow_clients_and_caps_connections,
+    api_keys_read_in_bulk_with_a_larger_share_of_their_own,
+);
 
 async fn lookups_and_verifications_are_limited_per_client(app: TestApp) {
     let limits = RateLimits {
@@ -22,6 +28,7 @@ async fn lookups_and_verifications_are_limited_per_client(app: TestApp) {
         verifications: Quota::per_minute(9),
         bulk: Quota::per_minute(2),
         trust_forwarded_for: false,
+        key_factor: 1,
     };
     let app = app.configured(|s| s.limits = limits);
     let lookup = |from: [u8; 4]| {
@@ -62,6 +69,58 @@ async fn lookups_and_verifications_are_limited_per_client(app: TestApp) {
     for _ in 0..20 {
         assert_eq!(app.get("/api/v1/committees").await.status, 200);
     }
+}
+
+async fn api_keys_read_in_bulk_with_a_larger_share_of_their_own(app: TestApp) {
+    app.load(&crate::fixtures::registry()).await;
+    let limits = RateLimits {
+        lookups: Quota::per_minute(6),
+        verifications: None,
+        bulk: None,
+        trust_forwarded_for: false,
+        key_factor: 5,
+    };
+    let app = app.configured(|s| s.limits = limits);
+    // An authority's admin issues an API key to an outside user.
+    let admin = app.token("jilin", Role::Admin).await;
+    let issued =
+        app.post("/api/v1/admin/tokens", &admin, json!({"role": "reader", "label": "长春市市场监督管理局"})).await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let key = issued.body["secret"].as_str().unwrap().to_string();
+    // It reads in bulk, and publishes nothing.
+    let export = app.send("GET", "/api/v1/exports/committees", Some(&key), None, &[]).await;
+    assert_eq!(export.status, 200);
+    let publish = app
+        .post("/api/v1/admin/committees", &key, crate::publishing::committee_body("某评审委员会", "220100", 5))
+        .await;
+    assert_eq!(publish.problem(403, "wrong_role")["errors"][0]["field"], "role");
+
+    let lookup = |token: Option<String>| {
+        let mut request = Request::post("/api/v1/certificates/lookup").header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let mut request = request.body(Body::from(json!({"number": "N-1", "name": "张三"}).to_string())).unwrap();
+        request.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from(([10, 0, 0, 9], 5000))));
+        app.send_request(request)
+    };
+    // The address's share (a burst of 2) is spent; the key, from the same address, has its own
+    // bucket five times as large.
+    for _ in 0..2 {
+        assert_eq!(lookup(None).await.status, 404);
+    }
+    assert_eq!(lookup(None).await.status, 429);
+    for n in 0..10 {
+        assert_eq!(lookup(Some(key.clone())).await.status, 404, "request {n} with the key");
+    }
+    let refused = lookup(Some(key.clone())).await;
+    assert_eq!(refused.status, 429);
+    assert!(refused.headers.contains_key("retry-after"));
+    // A made-up token is no way around the address's quota.
+    assert_eq!(lookup(Some("zct_made_up".into())).await.status, 429);
+    // Another key has a bucket of its own.
+    let other = app.token("jilin", Role::Reader).await;
+    assert_eq!(lookup(Some(other)).await.status, 404);
 }
 
 async fn a_server_drops_idle_and_slow_clients_and_caps_connections(app: TestApp) {

@@ -25,6 +25,8 @@ pub enum Role {
     Issuer,
     /// Manage the authority's own tokens and its sub-authorities.
     Admin,
+    /// An API key for an outside user: bulk reads and a watch-list, no writes.
+    Reader,
 }
 
 impl Code for Role {}
