@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::domain::committee::CommitteeStatus;
 use crate::domain::sanction::SubjectKind;
 use crate::domain::search::web_domain;
-use crate::domain::similarity::{bigrams, dice, fold};
+use crate::domain::similarity::Folded;
 use crate::store::{CommitteeRowFilter, DynStore, SanctionRowFilter, StoreResult, today};
 
 /// Look-alikes scoring below this are not reported.
@@ -40,7 +40,7 @@ pub struct Candidate {
 
 struct Entry {
     candidate: Candidate,
-    grams: BTreeSet<(char, char)>,
+    folded: Folded,
 }
 
 /// Every name the registry knows, folded, with an inverted index of its bigrams.
@@ -49,6 +49,8 @@ pub struct MatchIndex {
     /// By the name as written (simplified, without spaces and punctuation): the same name.
     by_name: HashMap<String, Vec<u32>>,
     by_gram: HashMap<(char, char), Vec<u32>>,
+    /// By the letter trigrams of the folded name's pinyin.
+    by_sound: HashMap<[u8; 3], Vec<u32>>,
     by_domain: HashMap<String, Vec<u32>>,
     by_credit_code: HashMap<String, Vec<u32>>,
 }
@@ -62,6 +64,7 @@ impl MatchIndex {
             entries: Vec::new(),
             by_name: HashMap::new(),
             by_gram: HashMap::new(),
+            by_sound: HashMap::new(),
             by_domain: HashMap::new(),
             by_credit_code: HashMap::new(),
         };
@@ -131,13 +134,15 @@ impl MatchIndex {
 
     fn add(&mut self, candidate: Candidate) -> u32 {
         let at = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-        let folded = fold(&candidate.name);
-        let grams = bigrams(&folded);
-        for g in &grams {
+        let folded = Folded::new(&candidate.name);
+        for g in &folded.grams {
             self.by_gram.entry(*g).or_default().push(at);
         }
+        for s in &folded.sounds {
+            self.by_sound.entry(*s).or_default().push(at);
+        }
         self.by_name.entry(same_name_key(&candidate.name)).or_default().push(at);
-        self.entries.push(Entry { candidate, grams });
+        self.entries.push(Entry { candidate, folded });
         at
     }
 
@@ -153,29 +158,29 @@ impl MatchIndex {
             let exact = self.by_domain.get(&domain).or_else(|| self.by_domain.get(&format!("www.{domain}")));
             return self.matched("domain", exact, vec![]);
         }
-        let folded = fold(query);
+        let folded = Folded::new(query);
         if folded.is_empty() {
             return Matched { matched_as: "nothing", exact: vec![], look_alikes: vec![] };
         }
         let exact = self.by_name.get(&same_name_key(query));
-        let alike = self.alike(&bigrams(&folded), exact.map(Vec::as_slice).unwrap_or_default());
+        let alike = self.alike(&folded, exact.map(Vec::as_slice).unwrap_or_default());
         self.matched("name", exact, alike)
     }
 
-    /// The entries sharing bigrams with the query, best first; bigrams on more than a tenth of
-    /// all entries (技术, 人员 …) only count, they do not nominate.
-    fn alike(&self, grams: &BTreeSet<(char, char)>, exact: &[u32]) -> Vec<(u32, f64)> {
+    /// The entries sharing bigrams or pinyin trigrams with the query, best first; those on more
+    /// than a tenth of all entries (技术, 人员, "eng" …) only count, they do not nominate.
+    fn alike(&self, query: &Folded, exact: &[u32]) -> Vec<(u32, f64)> {
         let common = self.entries.len() / 10 + 1;
         let mut nominated: BTreeSet<u32> = BTreeSet::new();
-        for g in grams {
-            if let Some(list) = self.by_gram.get(g).filter(|l| l.len() <= common) {
-                nominated.extend(list.iter().copied());
-            }
+        let by_gram = query.grams.iter().filter_map(|g| self.by_gram.get(g));
+        let by_sound = query.sounds.iter().filter_map(|s| self.by_sound.get(s));
+        for list in by_gram.chain(by_sound).filter(|l| l.len() <= common) {
+            nominated.extend(list.iter().copied());
         }
         let mut scored: Vec<(u32, f64)> = nominated
             .into_iter()
             .filter(|i| !exact.contains(i))
-            .map(|i| (i, dice(grams, &self.entries[i as usize].grams)))
+            .map(|i| (i, query.score(&self.entries[i as usize].folded)))
             .filter(|(_, score)| *score >= LOOK_ALIKE_SCORE)
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

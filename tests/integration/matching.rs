@@ -27,6 +27,8 @@ async fn a_list_of_names_finds_committees_look_alikes_and_sanctioned_subjects(ap
         "https://jlzcps-zhongxin.example.com/apply",
         "%%% ###",
         credit_code.as_str(),
+        "四平市卫声技术人员职称评审中心",
+        "Siping Weisheng Jishu Zhicheng Pingshen Zhongxin",
     ];
     let answer = app.send_raw("POST", "/api/v1/bulk/match", Some(&token), "text/plain", queries.join("\n")).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -43,6 +45,10 @@ async fn a_list_of_names_finds_committees_look_alikes_and_sanctioned_subjects(ap
     for (i, r) in results.iter().enumerate().take(4).skip(1) {
         assert!(r["exact"].as_array().unwrap().is_empty(), "line {}: a look-alike is not the committee: {r}", i + 1);
         assert!(ids(r, "look_alikes").contains(&"cmt-220300-03".to_string()), "line {}: {r}", i + 1);
+    }
+    // Sounds the same (声 for 生), or written in pinyin: a look-alike all the same.
+    for r in &results[9..] {
+        assert!(ids(r, "look_alikes").contains(&"cmt-220300-03".to_string()), "{r}");
     }
     let unrelated = &results[4];
     assert!(

@@ -63,6 +63,12 @@ const NAME_READINGS: [(char, &str); 8] = [
     ('乐', "le"),
 ];
 
+/// A name's pinyin, syllables run together (place-name readings such as 蚌埠 beng): letters and
+/// digits pass through.
+pub fn pinyin_spelling(name: &str) -> String {
+    spelled(name, true).0
+}
+
 /// A name in pinyin, with [`NAME_READINGS`] when `in_names`: its syllables, and their first letters.
 fn spelled(name: &str, in_names: bool) -> (String, String) {
     use pinyin::ToPinyin;
