@@ -2,7 +2,7 @@
 //! organization or website, by name as written, by the bigrams of its folded name
 //! (`domain::similarity`), by web domain and by credit code.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -60,14 +60,7 @@ impl MatchIndex {
     pub async fn build(store: &DynStore) -> StoreResult<MatchIndex> {
         let day = today();
         let graph = store.authority_graph().await?;
-        let mut index = MatchIndex {
-            entries: Vec::new(),
-            by_name: HashMap::new(),
-            by_gram: HashMap::new(),
-            by_sound: HashMap::new(),
-            by_domain: HashMap::new(),
-            by_credit_code: HashMap::new(),
-        };
+        let mut index = MatchIndex::empty();
         let mut after: Option<String> = None;
         loop {
             let page = store.committees_after(&CommitteeRowFilter::default(), after.as_deref(), 1000).await?;
@@ -132,6 +125,17 @@ impl MatchIndex {
         Ok(index)
     }
 
+    fn empty() -> MatchIndex {
+        MatchIndex {
+            entries: Vec::new(),
+            by_name: HashMap::new(),
+            by_gram: HashMap::new(),
+            by_sound: HashMap::new(),
+            by_domain: HashMap::new(),
+            by_credit_code: HashMap::new(),
+        }
+    }
+
     fn add(&mut self, candidate: Candidate) -> u32 {
         let at = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
         let folded = Folded::new(&candidate.name);
@@ -169,23 +173,53 @@ impl MatchIndex {
 
     /// The entries sharing bigrams or pinyin trigrams with the query, best first; those on more
     /// than a tenth of all entries (技术, 人员, "eng" …) only count, they do not nominate.
+    ///
+    /// Only entries that share enough of the query's grams are scored: Dice `2s / (a + b)`
+    /// reaches `d` only if `s ≥ d·a / (2 − d)` (as `b ≥ s`), and of those `s` shared grams at
+    /// most the skipped common ones were not counted. So the count prunes without losing a
+    /// look-alike that would score `d`.
     fn alike(&self, query: &Folded, exact: &[u32]) -> Vec<(u32, f64)> {
         let common = self.entries.len() / 10 + 1;
-        let mut nominated: BTreeSet<u32> = BTreeSet::new();
-        let by_gram = query.grams.iter().filter_map(|g| self.by_gram.get(g));
-        let by_sound = query.sounds.iter().filter_map(|s| self.by_sound.get(s));
-        for list in by_gram.chain(by_sound).filter(|l| l.len() <= common) {
-            nominated.extend(list.iter().copied());
-        }
-        let mut scored: Vec<(u32, f64)> = nominated
-            .into_iter()
-            .filter(|i| !exact.contains(i))
-            .map(|i| (i, query.score(&self.entries[i as usize].folded)))
-            .filter(|(_, score)| *score >= LOOK_ALIKE_SCORE)
-            .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored.truncate(LOOK_ALIKES);
-        scored
+        let need = |total: usize, skipped: usize| {
+            let shared = (LOOK_ALIKE_SCORE * total as f64 / (2.0 - LOOK_ALIKE_SCORE)).ceil() as usize;
+            u16::try_from(shared.saturating_sub(skipped).max(1)).unwrap_or(u16::MAX)
+        };
+        SHARED.with(|cell| {
+            let mut shared = cell.borrow_mut();
+            if shared.len() < self.entries.len() {
+                shared.resize(self.entries.len(), (0, 0));
+            }
+            let mut touched: Vec<u32> = Vec::new();
+            let mut skipped = (0, 0);
+            for g in &query.grams {
+                match self.by_gram.get(g) {
+                    Some(list) if list.len() <= common => count(&mut shared, &mut touched, list, |c| &mut c.0),
+                    Some(_) => skipped.0 += 1,
+                    None => {}
+                }
+            }
+            for t in &query.sounds {
+                match self.by_sound.get(t) {
+                    Some(list) if list.len() <= common => count(&mut shared, &mut touched, list, |c| &mut c.1),
+                    Some(_) => skipped.1 += 1,
+                    None => {}
+                }
+            }
+            let needed = (need(query.grams.len(), skipped.0), need(query.sounds.len(), skipped.1));
+            let mut scored = Vec::new();
+            for i in touched {
+                let (grams, sounds) = std::mem::take(&mut shared[i as usize]);
+                if (grams >= needed.0 || sounds >= needed.1) && !exact.contains(&i) {
+                    let score = query.score(&self.entries[i as usize].folded);
+                    if score >= LOOK_ALIKE_SCORE {
+                        scored.push((i, score));
+                    }
+                }
+            }
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            scored.truncate(LOOK_ALIKES);
+            scored
+        })
     }
 
     fn matched(&self, matched_as: &'static str, exact: Option<&Vec<u32>>, alike: Vec<(u32, f64)>) -> Matched {
@@ -195,6 +229,24 @@ impl MatchIndex {
             exact: exact.map(|list| list.iter().map(|i| candidate(*i, 1.0)).collect()).unwrap_or_default(),
             look_alikes: alike.into_iter().map(|(i, score)| candidate(i, (score * 1000.0).round() / 1000.0)).collect(),
         }
+    }
+}
+
+thread_local! {
+    /// Per entry, the query's bigrams and trigrams it shares: kept between queries (and reset
+    /// entry by entry) so a query does not allocate and clear one slot per name.
+    static SHARED: std::cell::RefCell<Vec<(u16, u16)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Adds one to the count of every entry on `list`, remembering the entries first counted.
+fn count(shared: &mut [(u16, u16)], touched: &mut Vec<u32>, list: &[u32], slot: fn(&mut (u16, u16)) -> &mut u16) {
+    for &i in list {
+        let counts = &mut shared[i as usize];
+        if *counts == (0, 0) {
+            touched.push(i);
+        }
+        let n = slot(counts);
+        *n = n.saturating_add(1);
     }
 }
 
@@ -211,4 +263,67 @@ pub struct Matched {
     pub exact: Vec<Candidate>,
     /// Names alike but not the same: possible impostors (名称仿冒), best first.
     pub look_alikes: Vec<Candidate>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(name: &str) -> Candidate {
+        Candidate {
+            kind: "committee".into(),
+            committee_id: None,
+            sanction_id: None,
+            name: name.into(),
+            status: None,
+            sanctions: vec![],
+            score: 0.0,
+        }
+    }
+
+    /// Every nominated entry scored (one sharing a gram that is not common), without counting:
+    /// what the pruned search must agree with.
+    fn brute_force(index: &MatchIndex, query: &Folded) -> Vec<(u32, f64)> {
+        let common = index.entries.len() / 10 + 1;
+        let nominates = |list: Option<&Vec<u32>>, i: u32| list.is_some_and(|l| l.len() <= common && l.contains(&i));
+        let mut scored: Vec<(u32, f64)> = (0..index.entries.len() as u32)
+            .filter(|&i| {
+                query.grams.iter().any(|g| nominates(index.by_gram.get(g), i))
+                    || query.sounds.iter().any(|t| nominates(index.by_sound.get(t), i))
+            })
+            .map(|i| (i, query.score(&index.entries[i as usize].folded)))
+            .filter(|(_, score)| *score >= LOOK_ALIKE_SCORE)
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(LOOK_ALIKES);
+        scored
+    }
+
+    #[test]
+    fn pruning_by_shared_grams_loses_no_look_alike() {
+        let places = ["吉林", "长春", "四平", "延边", "昆明", "南宁", "武汉", "杭州"];
+        let fields = ["工程技术", "卫生技术", "中小学教师", "档案", "农业技术", "经济", "会计", "新闻"];
+        let kinds = ["人员高级职称评审委员会", "专业中级职称评审委员会", "职称评审中心"];
+        let mut index = MatchIndex::empty();
+        for p in places {
+            for f in fields {
+                for k in kinds {
+                    index.add(candidate(&format!("{p}{f}{k}")));
+                }
+            }
+        }
+        let queries = [
+            "吉林工城技术职称评审中心",
+            "長春衛生技術人員職稱評審服務中心",
+            "siping dangan zhicheng pingshen",
+            "延边农业技术评审有限公司",
+            "武汉会计",
+            "杭州新闻出版职称评定中心",
+            "北京烤鸭有限公司",
+        ];
+        for q in queries {
+            let folded = Folded::new(q);
+            assert_eq!(index.alike(&folded, &[]), brute_force(&index, &folded), "{q}");
+        }
+    }
 }
