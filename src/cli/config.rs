@@ -32,6 +32,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Start a real registry on an empty database: the national authority (hr-000000) and the
+    /// provinces named, then print the national authority's first admin token (once).
+    Init(InitArgs),
     /// Print the OpenAPI document (what `openapi/openapi.json` must equal).
     Openapi,
     /// Create, list and revoke API tokens.
@@ -287,6 +290,16 @@ pub struct DatabaseArgs {
     /// `sqlite://PATH` (embedded default) or `postgres://USER:PASSWORD@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// A province's GB/T 2260 code (e.g. 220000): its HR department is created under the
+    /// ministry. Repeat for more; provinces can also be added later through the API.
+    #[arg(long)]
+    pub province: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

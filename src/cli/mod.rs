@@ -3,6 +3,7 @@
 mod certs;
 pub mod config;
 mod export;
+mod init;
 mod log;
 
 use std::process::ExitCode;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Token { command } => token(command).await,
         Command::Import(args) => import(args).await,
+        Command::Init(args) => init::run(&args).await,
         Command::Export(args) => export::run(&args).await,
         Command::Keygen { output } => certs::keygen(&output),
         Command::Issue(args) => certs::issue(&args).await,

@@ -9,7 +9,11 @@ use crate::bulk::Server;
 use crate::fixtures;
 use crate::support::{TestApp, both};
 
-both!(keygen_issue_publish_verify_revoke_and_qr, export_writes_a_signed_snapshot_set_and_logs_it);
+both!(
+    keygen_issue_publish_verify_revoke_and_qr,
+    export_writes_a_signed_snapshot_set_and_logs_it,
+    init_starts_a_real_registry_from_an_empty_database,
+);
 
 fn zhicheng(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_zhicheng")).args(args).env("NO_COLOR", "1").output().expect("run zhicheng")
@@ -143,4 +147,51 @@ async fn export_writes_a_signed_snapshot_set_and_logs_it(app: TestApp) {
     let entry = &logged["changes"][0]["entry"];
     assert_eq!(entry["kind"], "snapshot.published");
     assert_eq!(entry["payload"]["operation"]["manifest_sha256"], zhicheng::export::manifest::sha256_hex(&bytes));
+}
+
+/// From an empty database to a verified certificate, without the demo: `zhicheng init`, then
+/// everything through the API with the tokens it leads to.
+async fn init_starts_a_real_registry_from_an_empty_database(app: TestApp) {
+    let refused = zhicheng(&["init", "--database-url", &app.url, "--province", "999999"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("999999"));
+    let init = zhicheng(&["init", "--database-url", &app.url, "--province", "220000"]);
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let national = String::from_utf8(init.stdout).unwrap().trim().to_string();
+    assert!(national.starts_with("zct_"), "the admin token, printed once: {national}");
+    let again = zhicheng(&["init", "--database-url", &app.url]);
+    assert!(!again.status.success(), "init runs once");
+    let jilin = app.ok("/api/v1/authorities/hr-220000").await;
+    assert_eq!(jilin["authority"]["name"], "吉林省人力资源和社会保障厅");
+    assert_eq!(jilin["authority"]["parent_id"], "hr-000000");
+
+    let token = |role: &str| {
+        let body = json!({"authority_id": "hr-220000", "role": role, "label": format!("吉林 {role}")});
+        let national = national.clone();
+        let app = &app;
+        async move {
+            let created = app.post("/api/v1/admin/tokens", &national, body).await;
+            assert_eq!(created.status, 201, "{}", created.body);
+            created.body["secret"].as_str().unwrap().to_string()
+        }
+    };
+    let (admin, publisher, issuer) = (token("admin").await, token("publisher").await, token("issuer").await);
+    let committee = crate::publishing::committee_body("吉林省建筑工程中级职称评审委员会", "220100", 9);
+    let committee =
+        app.post("/api/v1/admin/committees", &publisher, committee).await.created()["id"].as_str().unwrap().to_string();
+    let grant = json!({
+        "committee_id": committee, "series": "ENGINEERING", "specialties": ["建筑工程"], "levels": ["intermediate"],
+        "scope": {"regions": ["220000"]}, "valid_from": "2023-01-01", "valid_until": "2025-12-31",
+        "document_number": "吉人社函〔2023〕50号"
+    });
+    app.post("/api/v1/admin/authorizations", &publisher, grant).await.created();
+    let signer = crate::certificates::Issuer::new(3);
+    let key = json!({"owner": {"kind": "authority", "id": "hr-220000"}, "public_key": signer.public, "valid_from": "2020-01-01T00:00:00Z"});
+    app.post("/api/v1/admin/keys", &admin, key).await.created();
+    let subject = crate::certificates::subject("JL-INIT-1", &committee, "ENGINEERING", "intermediate", "2023-05-01");
+    let credential = signer.sign(&subject, "hr-220000", chrono::Utc::now() - chrono::Duration::days(1));
+    let issued = app.post("/api/v1/admin/certificates", &issuer, json!({"credential": credential})).await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let verified = app.send("POST", "/api/v1/verify", None, Some(json!({"credential": credential})), &[]).await;
+    assert_eq!(verified.body["verdict"], "valid", "{}", verified.body);
 }
