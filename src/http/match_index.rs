@@ -16,6 +16,13 @@ use crate::store::{CommitteeRowFilter, DynStore, SanctionRowFilter, StoreResult,
 /// Look-alikes scoring below this are not reported.
 const LOOK_ALIKE_SCORE: f64 = 0.6;
 const LOOK_ALIKES: usize = 5;
+/// The most exact matches one answer lists (`exact_total` says how many there were): a unit
+/// that organizes hundreds of committees would otherwise fill the answer with copies.
+const MAX_EXACT: usize = 20;
+/// Of the entries that pass the shared-gram bound, those sharing the most are scored, at most
+/// this many: near-duplicate names (a thousand committees that differ by a number) cost a
+/// query a bounded amount.
+const MAX_SCORED: usize = 256;
 
 /// A committee, organizing unit or sanctioned subject a query can match.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -164,7 +171,7 @@ impl MatchIndex {
         }
         let folded = Folded::new(query);
         if folded.is_empty() {
-            return Matched { matched_as: "nothing", exact: vec![], look_alikes: vec![] };
+            return Matched { matched_as: "nothing", exact: vec![], exact_total: 0, look_alikes: vec![] };
         }
         let exact = self.by_name.get(&same_name_key(query));
         let alike = self.alike(&folded, exact.map(Vec::as_slice).unwrap_or_default());
@@ -206,16 +213,23 @@ impl MatchIndex {
                 }
             }
             let needed = (need(query.grams.len(), skipped.0), need(query.sounds.len(), skipped.1));
-            let mut scored = Vec::new();
+            let exact: std::collections::HashSet<u32> = exact.iter().copied().collect();
+            let mut passing: Vec<(u32, u32)> = Vec::new();
             for i in touched {
                 let (grams, sounds) = std::mem::take(&mut shared[i as usize]);
                 if (grams >= needed.0 || sounds >= needed.1) && !exact.contains(&i) {
-                    let score = query.score(&self.entries[i as usize].folded);
-                    if score >= LOOK_ALIKE_SCORE {
-                        scored.push((i, score));
-                    }
+                    passing.push((i, u32::from(grams) + u32::from(sounds)));
                 }
             }
+            if passing.len() > MAX_SCORED {
+                passing.select_nth_unstable_by(MAX_SCORED - 1, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                passing.truncate(MAX_SCORED);
+            }
+            let mut scored: Vec<(u32, f64)> = passing
+                .into_iter()
+                .map(|(i, _)| (i, query.score(&self.entries[i as usize].folded)))
+                .filter(|(_, score)| *score >= LOOK_ALIKE_SCORE)
+                .collect();
             scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             scored.truncate(LOOK_ALIKES);
             scored
@@ -226,7 +240,10 @@ impl MatchIndex {
         let candidate = |i: u32, score: f64| Candidate { score, ..self.entries[i as usize].candidate.clone() };
         Matched {
             matched_as,
-            exact: exact.map(|list| list.iter().map(|i| candidate(*i, 1.0)).collect()).unwrap_or_default(),
+            exact: exact
+                .map(|list| list.iter().take(MAX_EXACT).map(|i| candidate(*i, 1.0)).collect())
+                .unwrap_or_default(),
+            exact_total: exact.map_or(0, Vec::len),
             look_alikes: alike.into_iter().map(|(i, score)| candidate(i, (score * 1000.0).round() / 1000.0)).collect(),
         }
     }
@@ -260,7 +277,9 @@ fn same_name_key(name: &str) -> String {
 pub struct Matched {
     /// How the query was read: name, domain, credit_code, or nothing (no letters left).
     pub matched_as: &'static str,
+    /// At most 20; `exact_total` says how many there are.
     pub exact: Vec<Candidate>,
+    pub exact_total: usize,
     /// Names alike but not the same: possible impostors (名称仿冒), best first.
     pub look_alikes: Vec<Candidate>,
 }
