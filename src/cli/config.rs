@@ -32,6 +32,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Exit 0 when the server answers /readyz with 200 (for container health checks, which
+    /// may have no shell or curl), 1 otherwise.
+    Healthcheck {
+        #[arg(long, env = "ZHICHENG_HEALTHCHECK_URL", default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
     /// Start a real registry on an empty database: the national authority (hr-000000) and the
     /// provinces named, then print the national authority's first admin token (once).
     Init(InitArgs),
@@ -351,6 +357,10 @@ pub struct ServeArgs {
     /// Load the demo registry first when the database is empty.
     #[arg(long, env = "ZHICHENG_DEMO")]
     pub demo: bool,
+    /// Create the SQLite database file when it is missing (a container's new volume). Without
+    /// it only the default location is created: a typo in a path must not start an empty registry.
+    #[arg(long, env = "ZHICHENG_CREATE_DATABASE")]
+    pub create_database: bool,
     /// The registry's signing key (status lists, bundles); created on first start.
     #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
     pub registry_key: std::path::PathBuf,

@@ -36,6 +36,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Token { command } => token(command).await,
         Command::Import(args) => import(args).await,
         Command::Init(args) => init::run(&args).await,
+        Command::Healthcheck { url } => return healthcheck(&url).await,
         Command::Export(args) => export::run(&args).await,
         Command::Keygen { output } => certs::keygen(&output),
         Command::Issue(args) => certs::issue(&args).await,
@@ -156,16 +157,45 @@ async fn load_demo(
     Ok(())
 }
 
+/// How clients reach the service: `--public-url`, or the listen address when that is one a
+/// client can use. Signed ids and status-list URLs carry it, so an unspecified address
+/// (0.0.0.0, [::]) is refused rather than written into every credential.
+fn public_url(args: &ServeArgs) -> Result<String, AppError> {
+    if let Some(url) = &args.public_url {
+        return Ok(url.clone());
+    }
+    let unspecified = args.listen.parse::<std::net::SocketAddr>().is_ok_and(|a| a.ip().is_unspecified());
+    if unspecified {
+        return Err(AppError::Config(format!(
+            "监听 {0} 时须用 --public-url（或 ZHICHENG_PUBLIC_URL）给出客户端访问本服务的地址 / listening on {0}, \
+             set --public-url (or ZHICHENG_PUBLIC_URL) to the URL clients reach this service at: it goes into \
+             everything the registry signs",
+            args.listen
+        )));
+    }
+    Ok(format!("http://{}", args.listen))
+}
+
+/// `zhicheng healthcheck`: the exit code says whether the server is ready.
+async fn healthcheck(url: &str) -> ExitCode {
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build();
+    let ready = match client {
+        Ok(client) => client.get(url).send().await.is_ok_and(|r| r.status() == reqwest::StatusCode::OK),
+        Err(_) => false,
+    };
+    if ready { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
 async fn serve(args: ServeArgs) -> Result<(), AppError> {
     use crate::http::limits::{Quota, RateLimits};
     use crate::http::serve::ConnectionLimits;
     use crate::http::state::Settings;
     let url = &args.database.database_url;
-    // Only the default location, or an explicit --demo, may create a new database file.
-    let store = open(url, args.demo || url == DEFAULT_DATABASE_URL).await?;
+    let public_url = public_url(&args)?;
+    // Only the default location, an explicit --demo or --create-database may create a new database file.
+    let store = open(url, args.demo || args.create_database || url == DEFAULT_DATABASE_URL).await?;
     let registry = crate::verify::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
     tracing::info!(registry.public_key = %registry.public, "registry key loaded");
-    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
     if args.demo {
         let demo = demo_registry(&registry, &public_url);
         load_demo(&store, &demo, 0, 10_000, std::path::Path::new("data/examples")).await?;
