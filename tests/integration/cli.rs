@@ -13,6 +13,7 @@ both!(
     keygen_issue_publish_verify_revoke_and_qr,
     export_writes_a_signed_snapshot_set_and_logs_it,
     init_starts_a_real_registry_from_an_empty_database,
+    a_container_checks_health_and_a_server_will_not_sign_for_an_unspecified_address,
 );
 
 fn zhicheng(args: &[&str]) -> std::process::Output {
@@ -194,4 +195,16 @@ async fn init_starts_a_real_registry_from_an_empty_database(app: TestApp) {
     assert_eq!(issued.status, 201, "{}", issued.body);
     let verified = app.send("POST", "/api/v1/verify", None, Some(json!({"credential": credential})), &[]).await;
     assert_eq!(verified.body["verdict"], "valid", "{}", verified.body);
+}
+
+async fn a_container_checks_health_and_a_server_will_not_sign_for_an_unspecified_address(app: TestApp) {
+    let refused = zhicheng(&["serve", "--listen", "0.0.0.0:0", "--database-url", &app.url]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--public-url"), "says what to set");
+    let server = Server::start(&app.url, "info").await;
+    let ready = zhicheng(&["healthcheck", "--url", &format!("http://{}/readyz", server.addr)]);
+    assert!(ready.status.success(), "{}", String::from_utf8_lossy(&ready.stderr));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let down = zhicheng(&["healthcheck", "--url", &format!("http://{closed}/readyz")]);
+    assert_eq!(down.status.code(), Some(1));
 }
