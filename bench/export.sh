@@ -13,21 +13,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${1:-1000000}"
-[ "$(id -u)" = 0 ] || { echo "needs root to start PostgreSQL (.ci/start-postgres)" >&2; exit 1; }
-WORK="$(mktemp -d /tmp/zhicheng-bench.XXXXXX)"
-chmod 755 "$WORK"
-BIN=target/release/zhicheng
 PORT=18283
 PG_PORT=55439
-cargo build --release --locked --quiet
-ADMIN="$(ZHICHENG_TEST_PG_PORT=$PG_PORT bash .ci/start-postgres)"
-SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; bash .ci/stop-postgres "$PG_PORT" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-now() { date +%s.%N; }
+source bench/pg-setup.sh
 
-psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS exportbench" -c "CREATE DATABASE exportbench"
-URL="${ADMIN%/*}/exportbench"
+URL="$(fresh_database exportbench)"
 "$BIN" demo --database-url "$URL" --registry-key "$WORK/registry.key" --certificates 1000 --examples "$WORK/examples" 2>/dev/null
 psql -q "$URL" <<SQL
 INSERT INTO certificates (number, credential, credential_sha256, holder_name, issuer, status_authority, committee_id,

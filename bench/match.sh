@@ -16,21 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 COMMITTEES="${1:-100000}"
 BASE_QUERIES="${2:-100}"
-[ "$(id -u)" = 0 ] || { echo "needs root to start PostgreSQL (.ci/start-postgres)" >&2; exit 1; }
-WORK="$(mktemp -d /tmp/zhicheng-bench.XXXXXX)"
-chmod 755 "$WORK"
-BIN=target/release/zhicheng
 PORT=18284
 PG_PORT=55440
-cargo build --release --locked --quiet
-ADMIN="$(ZHICHENG_TEST_PG_PORT=$PG_PORT bash .ci/start-postgres)"
-SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; bash .ci/stop-postgres "$PG_PORT" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-now() { date +%s.%N; }
+source bench/pg-setup.sh
 
-psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS matchbench" -c "CREATE DATABASE matchbench"
-URL="${ADMIN%/*}/matchbench"
+URL="$(fresh_database matchbench)"
 "$BIN" demo --database-url "$URL" --registry-key "$WORK/registry.key" --committees "$COMMITTEES" --certificates 1000 --examples "$WORK/examples" 2>/dev/null
 names=$(psql -tA "$URL" -c "SELECT count(*) * 2 FROM committees")
 psql -tA "$URL" -c "SELECT name FROM committees ORDER BY md5(id) LIMIT 8000" > "$WORK/names.txt"

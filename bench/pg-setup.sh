@@ -1,0 +1,19 @@
+# Sourced by the PostgreSQL benchmarks (export.sh, match.sh) after they set PORT and PG_PORT:
+# checks for root, builds the release binary, starts a throwaway cluster (ADMIN is its URL),
+# and on exit stops the server (SERVER), the cluster and removes WORK.
+[ "$(id -u)" = 0 ] || { echo "needs root to start PostgreSQL (.ci/start-postgres)" >&2; exit 1; }
+WORK="$(mktemp -d /tmp/zhicheng-bench.XXXXXX)"
+chmod 755 "$WORK"
+BIN=target/release/zhicheng
+cargo build --release --locked --quiet
+ADMIN="$(ZHICHENG_TEST_PG_PORT=$PG_PORT bash .ci/start-postgres)"
+SERVER=""
+cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; bash .ci/stop-postgres "$PG_PORT" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+now() { date +%s.%N; }
+
+# fresh_database NAME: an empty database on the cluster; prints its URL.
+fresh_database() {
+    psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >&2
+    echo "${ADMIN%/*}/$1"
+}
