@@ -12,10 +12,11 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::certificates::{Verified, check_by_number, check_presented};
+use super::certificates::{Verified, check, check_by_number};
 use super::extract::Authenticated;
 use super::problem::{AppError, Problem};
 use super::state::AppState;
+use crate::domain::verification::Presented;
 use crate::domain::verification::{CheckStatus, HolderClaim, Verdict};
 
 /// The most lines one request verifies; the rest are answered with one `too_many_lines` result.
@@ -28,8 +29,9 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Lines verified at once: enough for the signature batcher to fill its batches, few enough
 /// that memory does not depend on the body's size.
 const IN_FLIGHT: usize = 256;
-/// Results written together: one small write per result was a system call and a wake-up each.
-const RESULTS_PER_WRITE: usize = 64;
+/// Lines verified by one task, their signatures checked as batches together: a task, a
+/// wake-up and a write per chunk rather than per line.
+const CHUNK: usize = 64;
 
 /// One line's answer. A line that could not be read has `error` and no verdict.
 #[derive(Debug, Serialize, ToSchema)]
@@ -157,19 +159,37 @@ pub async fn bulk_verify(
     let output = Format::of(&headers, header::ACCEPT);
     let log_size = state.store.log_size().await?;
     tracing::info!(authority.id = %actor.authority_id, credential = %actor.credential, "bulk verification started");
-    let results = lines(body.into_data_stream())
-        .scan(Header::new(input), |header, line| std::future::ready(Some(header.parse(line))))
-        .filter_map(std::future::ready)
-        .map(move |(number, line)| {
-            // Each line on a task of its own: parsing and checking spread over every core,
+    let mut numbered = Box::pin(
+        lines(body.into_data_stream())
+            .scan(Header::new(input), |header, line| std::future::ready(Some(header.parse(line))))
+            .filter_map(std::future::ready)
+            .peekable(),
+    );
+    // A body with nothing to verify (empty, or a CSV header alone) is refused before the answer
+    // starts: reading up to its first line costs at most one line.
+    if numbered.as_mut().peek().await.is_none() {
+        return Err(AppError::invalid(
+            "body",
+            "empty_body",
+            "请求体中没有待核验的行：每行一张证书、一段二维码文字，或一组编号与姓名",
+            "the body has no line to verify: send one certificate, QR text, or number and name per line",
+        ));
+    }
+    let results = numbered
+        .chunks(CHUNK)
+        .map(move |chunk| {
+            // Each chunk on a task of its own: parsing and checking spread over every core,
             // while `buffered` keeps the answers in line order.
             let state = state.clone();
-            let task = tokio::spawn(async move { verify_line(&state, number, line.and_then(LineText::parse)).await });
-            async move { task.await.unwrap_or_else(|_| BulkResult::error(number, internal_error())) }
+            let numbers: Vec<usize> = chunk.iter().map(|(number, _)| *number).collect();
+            let task = tokio::spawn(async move { verify_chunk(&state, chunk).await });
+            async move {
+                task.await.unwrap_or_else(|_| numbers.iter().map(|n| BulkResult::error(*n, internal_error())).collect())
+            }
         })
-        .buffered(IN_FLIGHT);
+        .buffered(IN_FLIGHT / CHUNK);
     let mut first = output == Format::Csv;
-    let body = results.ready_chunks(RESULTS_PER_WRITE).map(move |results| {
+    let body = results.map(move |results| {
         let mut out = Vec::with_capacity(256 * results.len());
         if std::mem::take(&mut first) {
             out.extend_from_slice(b"line,verdict,certificate_number,holder,committee_id,code,reason_zh,reason_en\n");
@@ -213,27 +233,74 @@ fn csv_row(out: &mut Vec<u8>, r: &BulkResult) -> std::io::Result<()> {
     w.flush()
 }
 
-async fn verify_line(state: &AppState, line: usize, input: Result<Input, BulkReason>) -> BulkResult {
-    let verified = match input {
-        Err(reason) => return BulkResult::error(line, reason),
-        Ok(Input::Credential(credential)) => check_presented(state, credential, &HolderClaim::default()).await,
+/// What one line asks, once read: a credential parsed and ready to check, or a number and name.
+enum Prepared {
+    Presented(Box<Presented>),
+    /// A credential taken into the chunk's signature check, in line order.
+    Queued,
+    Number {
+        number: String,
+        name: String,
+    },
+    Failed(BulkReason),
+}
+
+fn prepare(state: &AppState, input: Result<Input, BulkReason>) -> Prepared {
+    match input {
+        Err(reason) => Prepared::Failed(reason),
+        Ok(Input::Credential(credential)) => Prepared::Presented(Box::new(state.verifier.presented(credential))),
         Ok(Input::Qr(text)) => match crate::crypto::compact::decode(&text) {
-            Ok(credential) => check_presented(state, credential, &HolderClaim::default()).await,
+            Ok(credential) => Prepared::Presented(Box::new(state.verifier.presented(credential))),
             Err(_) => {
-                let reason = BulkReason::new("malformed_qr", "二维码内容无法识别", "the QR text cannot be read");
-                return BulkResult::error(line, reason);
+                Prepared::Failed(BulkReason::new("malformed_qr", "二维码内容无法识别", "the QR text cannot be read"))
             }
         },
-        Ok(Input::Number { number, name }) => {
+        Ok(Input::Number { number, name }) => Prepared::Number { number, name },
+    }
+}
+
+/// One chunk of lines: each parsed, every signature among them checked in batches, then each
+/// line verified against the registry, in order.
+async fn verify_chunk(state: &AppState, chunk: Vec<(usize, Result<LineText, BulkReason>)>) -> Vec<BulkResult> {
+    let mut presented: Vec<Presented> = Vec::new();
+    let prepared: Vec<(usize, Prepared)> = chunk
+        .into_iter()
+        .map(|(number, line)| match prepare(state, line.and_then(LineText::parse)) {
+            Prepared::Presented(p) => {
+                presented.push(*p);
+                (number, Prepared::Queued)
+            }
+            other => (number, other),
+        })
+        .collect();
+    state.verifier.check_signatures(&mut presented);
+    let mut checked = presented.into_iter();
+    let lines = prepared.into_iter().map(|(number, p)| {
+        let presented =
+            matches!(p, Prepared::Queued).then(|| checked.next().expect("one checked credential per queued line"));
+        async move { verify_prepared(state, number, p, presented).await }
+    });
+    // Together, not one after another: a number and a name take a fixed least time each
+    // (`NAME_CHECK_FLOOR`), which the lines of a chunk wait out at once.
+    futures_util::future::join_all(lines).await
+}
+
+async fn verify_prepared(state: &AppState, number: usize, p: Prepared, queued: Option<Presented>) -> BulkResult {
+    let verified = match (p, queued) {
+        (Prepared::Failed(reason), _) => return BulkResult::error(number, reason),
+        (Prepared::Presented(mut presented), _) => check(state, &mut presented, &HolderClaim::default()).await,
+        (Prepared::Queued, Some(mut presented)) => check(state, &mut presented, &HolderClaim::default()).await,
+        (Prepared::Queued, None) => return BulkResult::error(number, internal_error()),
+        (Prepared::Number { number: certificate, name }, _) => {
             let holder = HolderClaim { name: Some(name.clone()), id_number: None };
-            check_by_number(state, &number, &name, &holder).await
+            check_by_number(state, &certificate, &name, &holder).await
         }
     };
     match verified {
-        Ok(v) => BulkResult::verified(line, v),
+        Ok(v) => BulkResult::verified(number, v),
         Err(e) => {
-            tracing::error!(error = %e, line, "bulk verification: a line failed");
-            BulkResult::error(line, internal_error())
+            tracing::error!(error = %e, line = number, "bulk verification: a line failed");
+            BulkResult::error(number, internal_error())
         }
     }
 }

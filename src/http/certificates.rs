@@ -395,7 +395,8 @@ pub async fn check_by_number(
     in_constant_time(state.name_check_floor, verify_registered(state, number.trim(), name, holder)).await
 }
 
-async fn check(
+/// Verifies a credential already parsed (and perhaps with its signature already checked).
+pub async fn check(
     state: &AppState,
     presented: &mut crate::domain::verification::Presented,
     holder: &HolderClaim,

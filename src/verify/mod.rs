@@ -38,6 +38,21 @@ impl Verifier {
         self.signer_keys.presented(credential)
     }
 
+    /// Checks the signatures of many presented credentials together (a bulk request's chunk),
+    /// recording each result so `verify` does not check it again.
+    pub fn check_signatures(&self, presented: &mut [Presented]) {
+        let pending: Vec<(usize, crate::crypto::data_integrity::SignatureCheck)> = presented
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.signature_valid().is_none())
+            .filter_map(|(i, p)| Some((i, p.signature_check()?)))
+            .collect();
+        let checks: Vec<&crate::crypto::data_integrity::SignatureCheck> = pending.iter().map(|(_, c)| c).collect();
+        for ((i, _), valid) in pending.iter().zip(signature_batch::verify_all(&checks)) {
+            presented[*i].set_signature_valid(valid);
+        }
+    }
+
     /// Gathers the evidence for one presented credential (its key, committee, the authority
     /// graph and the registered copy) and runs every step; the registered copy comes back too.
     pub async fn verify(

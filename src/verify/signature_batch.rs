@@ -67,16 +67,28 @@ impl SignatureBatcher {
 }
 
 fn answer(batch: Vec<Job>) {
-    let all_valid = batch.len() > 1 && {
-        let messages: Vec<&[u8]> = batch.iter().map(|j| &j.check.message[..]).collect();
-        let signatures: Vec<Signature> = batch.iter().map(|j| j.check.signature).collect();
-        let keys: Vec<VerifyingKey> = batch.iter().map(|j| j.check.key).collect();
-        ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
-    };
-    for job in batch {
-        let valid = all_valid || job.check.verify();
+    let checks: Vec<&SignatureCheck> = batch.iter().map(|j| &j.check).collect();
+    let valid = verify_group(&checks);
+    for (job, valid) in batch.into_iter().zip(valid) {
         let _ = job.answer.send(valid);
     }
+}
+
+/// Whether each signature verifies, checked `MAX_BATCH` at a time: for a caller that holds
+/// many checks at once (a chunk of a bulk request) and needs no other request's to fill a batch.
+pub fn verify_all(checks: &[&SignatureCheck]) -> Vec<bool> {
+    checks.chunks(MAX_BATCH).flat_map(verify_group).collect()
+}
+
+/// One batch; when it fails, each signature alone, so a bad one fails only itself.
+fn verify_group(checks: &[&SignatureCheck]) -> Vec<bool> {
+    let all_valid = checks.len() > 1 && {
+        let messages: Vec<&[u8]> = checks.iter().map(|c| &c.message[..]).collect();
+        let signatures: Vec<Signature> = checks.iter().map(|c| c.signature).collect();
+        let keys: Vec<VerifyingKey> = checks.iter().map(|c| c.key).collect();
+        ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+    };
+    checks.iter().map(|c| all_valid || c.verify()).collect()
 }
 
 #[cfg(test)]

@@ -111,6 +111,9 @@ async fn bulk_verification_takes_csv_and_refuses_what_it_must(app: TestApp) {
     let empty = app.send_raw("POST", "/api/v1/bulk/verify", Some(&token), "application/x-ndjson", "").await;
     assert_eq!(empty.status, 400, "{}", empty.body);
     assert_eq!(empty.body["errors"][0]["field"], "body", "{}", empty.body);
+    // A CSV header alone (here one naming no column at all) leaves nothing to verify.
+    let header_only = app.send_raw("POST", "/api/v1/bulk/verify", Some(&token), "text/csv", "{}").await;
+    assert_eq!(header_only.problem(400, "empty_body")["errors"][0]["field"], "body");
     let huge = axum::http::Request::post("/api/v1/bulk/verify")
         .header("authorization", format!("Bearer {token}"))
         .header("content-length", (zhicheng::http::bulk::MAX_BULK_BYTES + 1).to_string())
