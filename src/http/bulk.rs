@@ -26,8 +26,8 @@ pub const MAX_BULK_LINES: usize = 200_000;
 pub const MAX_BULK_BYTES: usize = 512 * 1024 * 1024;
 /// The longest line: a certificate file is a few kilobytes.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
-/// Lines verified at once: enough for the signature batcher to fill its batches, few enough
-/// that memory does not depend on the body's size.
+/// Lines in flight (in chunks): enough to keep every core busy, few enough that memory does not
+/// depend on the body's size.
 const IN_FLIGHT: usize = 256;
 /// Lines verified by one task, their signatures checked as batches together: a task, a
 /// wake-up and a write per chunk rather than per line.
