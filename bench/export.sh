@@ -38,10 +38,7 @@ COPY_SQL="COPY (SELECT json_build_object('number', c.number, 'credential_sha256'
   FROM certificates c LEFT JOIN certificate_status_changes s ON s.number = c.number
   ORDER BY c.number COLLATE \"C\", s.seq) TO STDOUT"
 
-"$BIN" serve --bulk-requests-per-minute 0 --database-url "$URL" --listen "127.0.0.1:$PORT" --registry-key "$WORK/registry.key" --log-key "$WORK/log.key" 2>"$WORK/server.log" &
-SERVER=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
-TOKEN=$("$BIN" token create --authority hr-220000 --role publisher --database-url "$URL" 2>/dev/null)
+serve_with_token "$URL"
 
 # Each prints "seconds bytes lines".
 count() { LC_ALL=C awk '{ b += length($0) + 1 } END { print b + 0, NR }'; }

@@ -62,10 +62,7 @@ with open(f"{work}/queries.sql", "w", encoding="utf-8") as f:
     f.write("\\.\n")
 PY
 
-"$BIN" serve --bulk-requests-per-minute 0 --database-url "$URL" --listen "127.0.0.1:$PORT" --registry-key "$WORK/registry.key" --log-key "$WORK/log.key" 2>"$WORK/server.log" &
-SERVER=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
-TOKEN=$("$BIN" token create --authority hr-220000 --role reader --database-url "$URL" 2>/dev/null)
+serve_with_token "$URL"
 match() { curl -sSf -H "authorization: Bearer $TOKEN" -H "content-type: text/plain" --data-binary @"$1" "http://127.0.0.1:$PORT/api/v1/bulk/match"; }
 
 lines=$(match "$WORK/queries.txt" | wc -l)   # builds the index

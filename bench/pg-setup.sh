@@ -17,3 +17,13 @@ fresh_database() {
     psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >&2
     echo "${ADMIN%/*}/$1"
 }
+
+# serve_with_token URL: starts the server on URL (bulk quota off) in the background, sets SERVER,
+# waits for it, and sets TOKEN to a fresh API key (reader) of hr-220000.
+serve_with_token() {
+    "$BIN" serve --bulk-requests-per-minute 0 --database-url "$1" --listen "127.0.0.1:$PORT" \
+        --registry-key "$WORK/registry.key" --log-key "$WORK/log.key" 2>"$WORK/server.log" &
+    SERVER=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+    TOKEN=$("$BIN" token create --authority hr-220000 --role reader --database-url "$1" 2>/dev/null)
+}

@@ -12,6 +12,7 @@ use crate::domain::Date;
 use crate::domain::authority::{Authority, Delegation};
 use crate::domain::authorization::{Action, Authorization, HistoryRecord, Terms};
 use crate::domain::certificate::IssuerKey;
+use crate::domain::code::Code;
 use crate::domain::committee::Committee;
 use crate::domain::log::Disclosure;
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
@@ -43,11 +44,8 @@ impl Mirror {
     /// Loads one table's NDJSON file.
     pub fn load(&mut self, table: Table, ndjson: &str) -> Result<(), MirrorError> {
         for (i, line) in ndjson.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
-            let error = |e: serde_json::Error| MirrorError::Row {
-                table: table_code(table),
-                line: i + 1,
-                reason: e.to_string(),
-            };
+            let error =
+                |e: serde_json::Error| MirrorError::Row { table: table.code(), line: i + 1, reason: e.to_string() };
             match table {
                 Table::Authorities => {
                     insert(&mut self.authorities, serde_json::from_str(line).map_err(error)?, |a| &a.id)
@@ -293,11 +291,6 @@ fn insert<T>(map: &mut BTreeMap<String, T>, value: T, key: impl Fn(&T) -> &Strin
 
 fn found<'a, T>(map: &'a mut BTreeMap<String, T>, id: &str) -> Result<&'a mut T, String> {
     map.get_mut(id).ok_or_else(|| format!("{id} is not in the mirror"))
-}
-
-fn table_code(table: Table) -> &'static str {
-    use crate::domain::code::Code;
-    table.code()
 }
 
 fn record(

@@ -130,7 +130,8 @@ fn cell(value: Option<&serde_json::Value>) -> String {
     }
 }
 
-fn write_csv(out: &mut Vec<u8>, cells: impl Iterator<Item = String>) {
+/// One CSV record and its line end.
+pub fn write_csv(out: &mut Vec<u8>, cells: impl Iterator<Item = String>) {
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
     let cells: Vec<String> = cells.collect();
     writer.write_record(&cells).expect("writing to memory cannot fail");

@@ -233,30 +233,32 @@ fn csv_row(out: &mut Vec<u8>, r: &BulkResult) -> std::io::Result<()> {
     w.flush()
 }
 
-/// What one line asks, once read: a credential parsed and ready to check, or a number and name.
+/// What one line asks, once read: a credential (queued, parsed, for the chunk's signature
+/// check, in line order), or a number and name.
 enum Prepared {
-    Presented(Box<Presented>),
-    /// A credential taken into the chunk's signature check, in line order.
     Queued,
-    Number {
-        number: String,
-        name: String,
-    },
+    Number { number: String, name: String },
     Failed(BulkReason),
 }
 
-fn prepare(state: &AppState, input: Result<Input, BulkReason>) -> Prepared {
-    match input {
-        Err(reason) => Prepared::Failed(reason),
-        Ok(Input::Credential(credential)) => Prepared::Presented(Box::new(state.verifier.presented(credential))),
+fn prepare(state: &AppState, input: Result<Input, BulkReason>, queue: &mut Vec<Presented>) -> Prepared {
+    let credential = match input {
+        Err(reason) => return Prepared::Failed(reason),
+        Ok(Input::Number { number, name }) => return Prepared::Number { number, name },
+        Ok(Input::Credential(credential)) => credential,
         Ok(Input::Qr(text)) => match crate::crypto::compact::decode(&text) {
-            Ok(credential) => Prepared::Presented(Box::new(state.verifier.presented(credential))),
+            Ok(credential) => credential,
             Err(_) => {
-                Prepared::Failed(BulkReason::new("malformed_qr", "二维码内容无法识别", "the QR text cannot be read"))
+                return Prepared::Failed(BulkReason::new(
+                    "malformed_qr",
+                    "二维码内容无法识别",
+                    "the QR text cannot be read",
+                ));
             }
         },
-        Ok(Input::Number { number, name }) => Prepared::Number { number, name },
-    }
+    };
+    queue.push(state.verifier.presented(credential));
+    Prepared::Queued
 }
 
 /// One chunk of lines: each parsed, every signature among them checked in batches, then each
@@ -265,13 +267,7 @@ async fn verify_chunk(state: &AppState, chunk: Vec<(usize, Result<LineText, Bulk
     let mut presented: Vec<Presented> = Vec::new();
     let prepared: Vec<(usize, Prepared)> = chunk
         .into_iter()
-        .map(|(number, line)| match prepare(state, line.and_then(LineText::parse)) {
-            Prepared::Presented(p) => {
-                presented.push(*p);
-                (number, Prepared::Queued)
-            }
-            other => (number, other),
-        })
+        .map(|(number, line)| (number, prepare(state, line.and_then(LineText::parse), &mut presented)))
         .collect();
     state.verifier.check_signatures(&mut presented);
     let mut checked = presented.into_iter();
@@ -288,7 +284,6 @@ async fn verify_chunk(state: &AppState, chunk: Vec<(usize, Result<LineText, Bulk
 async fn verify_prepared(state: &AppState, number: usize, p: Prepared, queued: Option<Presented>) -> BulkResult {
     let verified = match (p, queued) {
         (Prepared::Failed(reason), _) => return BulkResult::error(number, reason),
-        (Prepared::Presented(mut presented), _) => check(state, &mut presented, &HolderClaim::default()).await,
         (Prepared::Queued, Some(mut presented)) => check(state, &mut presented, &HolderClaim::default()).await,
         (Prepared::Queued, None) => return BulkResult::error(number, internal_error()),
         (Prepared::Number { number: certificate, name }, _) => {

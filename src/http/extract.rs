@@ -32,19 +32,11 @@ impl FromRequestParts<AppState> for Authenticated {
             message_zh: "缺少 Authorization: Bearer 凭证",
             message_en: "missing Authorization: Bearer token",
         })?;
-        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
-        let secret = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|s| !s.is_empty())
-            .ok_or(AppError::Unauthenticated {
-                code: "malformed_authorization",
-                message_zh: "Authorization 头应为 “Bearer <token>”",
-                message_en: "the Authorization header must be \"Bearer <token>\"",
-            })?;
+        let secret = super::rate_limit::bearer_secret(header).ok_or(AppError::Unauthenticated {
+            code: "malformed_authorization",
+            message_zh: "Authorization 头应为 “Bearer <token>”",
+            message_en: "the Authorization header must be \"Bearer <token>\"",
+        })?;
         match state.store.authenticate(secret).await? {
             TokenCheck::Valid(actor) => Ok(Authenticated(actor)),
             TokenCheck::Revoked => Err(AppError::Unauthenticated {

@@ -30,19 +30,25 @@ pub struct Identified(pub Actor);
 /// handlers (`Authenticated` reads it instead of asking the store again). An invalid token is
 /// left for the handler to refuse.
 pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let secret = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_string());
-    if let Some(secret) = secret.filter(|s| !s.is_empty())
+    let secret = request.headers().get(axum::http::header::AUTHORIZATION).and_then(bearer_secret).map(str::to_string);
+    if let Some(secret) = secret
         && let Ok(TokenCheck::Valid(actor)) = state.store.authenticate(&secret).await
     {
         request.extensions_mut().insert(Identified(actor));
     }
     next.run(request).await
+}
+
+/// The secret of an `Authorization: Bearer <token>` header. The scheme is case-insensitive
+/// (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
+pub fn bearer_secret(value: &axum::http::HeaderValue) -> Option<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|h| h.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|s| !s.is_empty())
 }
 
 /// The buckets of one quota: per client IP and per API token.

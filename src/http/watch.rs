@@ -90,9 +90,10 @@ pub async fn get_watch_list(
             Ok(Json(WatchList { endpoint: state.store.watch_endpoint(token).await?, items }).into_response())
         }
         Some("csv") => {
-            let mut out = String::from("kind,id\n");
+            let mut out = Vec::new();
+            crate::export::write_csv(&mut out, ["kind", "id"].into_iter().map(String::from));
             for item in &items {
-                out.push_str(&format!("{},{}\n", item.kind.code(), csv_cell(&item.id)));
+                crate::export::write_csv(&mut out, [item.kind.code().to_string(), item.id.clone()].into_iter());
             }
             let mut response = out.into_response();
             response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
@@ -102,10 +103,6 @@ pub async fn get_watch_list(
             Err(AppError::invalid("format", "unknown_format", "format 应为 json 或 csv", "format must be json or csv"))
         }
     }
-}
-
-fn csv_cell(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
 }
 
 /// Adds and removes items, all or nothing: JSON `{"add": [...], "remove": [...]}`, or a CSV
