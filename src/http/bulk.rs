@@ -28,7 +28,7 @@ pub const MAX_BULK_BYTES: usize = 512 * 1024 * 1024;
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Lines in flight (in chunks): enough to keep every core busy, few enough that memory does not
 /// depend on the body's size.
-const IN_FLIGHT: usize = 256;
+const IN_FLIGHT: usize = 1024;
 /// Lines verified by one task, their signatures checked as batches together: a task, a
 /// wake-up and a write per chunk rather than per line.
 const CHUNK: usize = 64;

@@ -549,4 +549,12 @@ async fn a_batch_cannot_make_a_malleated_signature_valid(app: TestApp) {
         .map(|c| c.code.as_str())
         .collect();
     assert_eq!(failed, ["registry_mismatch"]);
+
+    // A bulk request checks its lines' signatures as one batch (a cofactored equation, which
+    // accepts this one): the genuine line stays valid, the malleated one invalid.
+    let body = format!("{}\n{}\n", json!({"credential": genuine}), json!({"credential": malleated}));
+    let answer = app.send_raw("POST", "/api/v1/bulk/verify", Some(&s.publisher), "application/x-ndjson", body).await;
+    let lines = answer.body.as_str().expect("NDJSON").lines();
+    let verdicts: Vec<Value> = lines.map(|l| serde_json::from_str::<Value>(l).unwrap()["verdict"].clone()).collect();
+    assert_eq!(verdicts, [json!("valid"), json!("invalid")], "{}", answer.body);
 }

@@ -5,7 +5,7 @@
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde_json::{Map, Value};
 
-use super::{jcs, jcs_object_view, multikey, sha256};
+use super::{jcs, jcs_locating, jcs_object_view, multikey, sha256, sha256_without};
 
 pub const PROOF_TYPE: &str = "DataIntegrityProof";
 pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
@@ -45,14 +45,14 @@ impl ProofError {
 
 /// The bytes an `eddsa-jcs-2022` signature covers.
 pub fn hash_data(document: &Value, proof_config: &Value) -> [u8; 64] {
-    hash_canonical(&jcs(proof_config), &jcs(document))
+    hash_parts(sha256(&jcs(proof_config)), sha256(&jcs(document)))
 }
 
-/// `hashData` from the canonical bytes of the proof configuration and of the document.
-fn hash_canonical(proof_config: &[u8], document: &[u8]) -> [u8; 64] {
+/// `hashData` from the SHA-256 of the canonical proof configuration and of the document.
+fn hash_parts(proof_config: [u8; 32], document: [u8; 32]) -> [u8; 64] {
     let mut data = [0; 64];
-    data[..32].copy_from_slice(&sha256(proof_config));
-    data[32..].copy_from_slice(&sha256(document));
+    data[..32].copy_from_slice(&proof_config);
+    data[32..].copy_from_slice(&document);
     data
 }
 
@@ -86,6 +86,8 @@ pub struct Proof {
     /// `hashData`: the SHA-256 of the proof configuration and of the document without its proof.
     signed: [u8; 64],
     signature: Signature,
+    /// SHA-256 of the secured document's JCS form, proof included (the registry's digest).
+    pub secured_sha256: [u8; 32],
 }
 
 /// Parses and checks a secured document's proof, up to (not including) the signature check.
@@ -107,12 +109,18 @@ pub fn parse(secured: &Value) -> Result<Proof, ProofError> {
     {
         return Err(ProofError::ContextMismatch);
     }
-    // The signed document is the secured one without `proof`, under the proof's @context.
-    let signed = hash_canonical(
-        &jcs_object_view(proof, "proofValue", None),
-        &jcs_object_view(object, "proof", proof_context.map(|c| ("@context", c))),
-    );
-    Ok(Proof { verification_method, created, signed, signature })
+    // The signed document is the secured one without `proof`, under the proof's @context: when
+    // that is the document's own (as `sign` makes it), the secured document's canonical bytes
+    // less the proof member, from one write.
+    let (secured_bytes, proof_span) = jcs_locating(object, "proof");
+    let document_sha256 = match proof_span {
+        Some(span) if proof_context.is_none_or(|c| object.get("@context") == Some(c)) => {
+            sha256_without(&secured_bytes, span)
+        }
+        _ => sha256(&jcs_object_view(object, "proof", proof_context.map(|c| ("@context", c)))),
+    };
+    let signed = hash_parts(sha256(&jcs_object_view(proof, "proofValue", None)), document_sha256);
+    Ok(Proof { verification_method, created, signed, signature, secured_sha256: sha256(&secured_bytes) })
 }
 
 fn context_starts_with(document: Option<&Value>, proof: &Value) -> bool {
@@ -211,6 +219,26 @@ mod tests {
         let mut no_proof = signed;
         no_proof.as_object_mut().unwrap().remove("proof");
         assert_eq!(parse(&no_proof).unwrap_err(), ProofError::MissingProof);
+    }
+
+    /// The signed bytes take the proof's @context, whether or not the document's is the same;
+    /// the registry's digest is the whole secured document's.
+    #[test]
+    fn a_document_extending_the_proofs_context_verifies_under_the_proofs() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let document = serde_json::json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "name": "张三"});
+        let mut signed = sign(&document, &key, METHOD, "2026-01-01T00:00:00Z").unwrap();
+        let proof = parse(&signed).unwrap();
+        proof.verify(&key.verifying_key()).unwrap();
+        assert_eq!(proof.secured_sha256, sha256(&jcs(&signed)));
+
+        signed["@context"].as_array_mut().unwrap().push("https://example.org/extra".into());
+        let extended = parse(&signed).unwrap();
+        extended.verify(&key.verifying_key()).unwrap();
+        assert_eq!(extended.secured_sha256, sha256(&jcs(&signed)));
+        assert_ne!(extended.secured_sha256, proof.secured_sha256);
+        signed["name"] = "李四".into();
+        assert_eq!(parse(&signed).unwrap().verify(&key.verifying_key()), Err(ProofError::BadSignature));
     }
 
     #[test]

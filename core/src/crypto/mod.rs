@@ -6,6 +6,8 @@ pub mod data_integrity;
 pub mod multikey;
 pub mod status_list;
 
+use std::ops::Range;
+
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -39,7 +41,9 @@ fn write_jcs(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Value::Object(map) => write_object(map.iter(), out),
+        Value::Object(map) => {
+            write_object(map.iter(), out, None);
+        }
     }
 }
 
@@ -52,33 +56,63 @@ pub fn jcs_object_view(object: &Map<String, Value>, omit: &str, replace: Option<
         Some((name, new)) if name == key => (key, new),
         _ => (key, value),
     });
-    write_object(members, &mut out);
+    write_object(members, &mut out, None);
     out
 }
 
-fn write_object<'a>(members: impl Iterator<Item = (&'a String, &'a Value)> + Clone, out: &mut Vec<u8>) {
+/// RFC 8785 canonical bytes of `object`, and where its member `member` lies in them, with one
+/// separating comma, when it has it: the bytes without that member are the rest. Verification
+/// hashes a credential with and without its proof from this one write.
+pub fn jcs_locating(object: &Map<String, Value>, member: &str) -> (Vec<u8>, Option<Range<usize>>) {
+    let mut out = Vec::with_capacity(2048);
+    let span = write_object(object.iter(), &mut out, Some(member));
+    (out, span)
+}
+
+fn write_object<'a>(
+    members: impl Iterator<Item = (&'a String, &'a Value)> + Clone,
+    out: &mut Vec<u8>,
+    locate: Option<&str>,
+) -> Option<Range<usize>> {
     out.push(b'{');
     // JCS orders keys by UTF-16 code units. serde_json's map iterates in UTF-8 byte order,
     // which is the same except around characters beyond U+FFFF, so sort only when needed.
-    if members.clone().map(|(key, _)| key).is_sorted_by(|a, b| utf16_order(a, b).is_lt()) {
-        write_members(members, out);
+    let span = if members.clone().map(|(key, _)| key).is_sorted_by(|a, b| utf16_order(a, b).is_lt()) {
+        write_members(members, out, locate)
     } else {
         let mut sorted: Vec<_> = members.collect();
         sorted.sort_by(|a, b| utf16_order(a.0, b.0));
-        write_members(sorted.into_iter(), out);
-    }
+        write_members(sorted.into_iter(), out, locate)
+    };
     out.push(b'}');
+    span
 }
 
-fn write_members<'a>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+fn write_members<'a>(
+    members: impl Iterator<Item = (&'a String, &'a Value)>,
+    out: &mut Vec<u8>,
+    locate: Option<&str>,
+) -> Option<Range<usize>> {
+    let mut span = None;
     for (i, (key, value)) in members.enumerate() {
+        let start = out.len();
         if i > 0 {
             out.push(b',');
         }
         write_string(key, out);
         out.push(b':');
         write_jcs(value, out);
+        if locate == Some(key.as_str()) {
+            span = Some((i, start..out.len()));
+        }
     }
+    // A located first member takes the comma after it, if another member follows.
+    span.map(|(i, mut span)| {
+        if i == 0 && out.get(span.end) == Some(&b',') {
+            span.end += 1;
+        }
+        span
+    })
 }
 
 fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
@@ -107,6 +141,14 @@ fn write_number(n: &serde_json::Number, out: &mut Vec<u8>) {
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+/// SHA-256 of `bytes` without the part `cut`.
+pub fn sha256_without(bytes: &[u8], cut: Range<usize>) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(&bytes[..cut.start]);
+    hasher.update(&bytes[cut.end..]);
+    hasher.finalize().into()
 }
 
 #[cfg(test)]
@@ -192,6 +234,29 @@ mod tests {
                 *c = context.clone();
             }
             assert_eq!(view, jcs(&Value::Object(object)));
+        }
+    }
+
+    #[test]
+    fn the_located_member_cut_out_leaves_the_canonical_form_without_it() {
+        let mut random = Random(0x010c_a7ed);
+        for _ in 0..5_000 {
+            let Value::Object(mut object) = random.value(3) else { continue };
+            // A member named to sort first, last, or anywhere, or none.
+            let name = ["proof", "", "\u{ffff}", "m"][random.below(4) as usize].to_string();
+            if random.below(4) > 0 {
+                object.insert(name.clone(), random.value(2));
+            }
+            let (bytes, span) = jcs_locating(&object, &name);
+            assert_eq!(bytes, jcs(&Value::Object(object.clone())));
+            let had = object.remove(&name).is_some();
+            assert_eq!(span.is_some(), had);
+            let without = jcs(&Value::Object(object));
+            let rest = match span {
+                Some(span) => [&bytes[..span.start], &bytes[span.end..]].concat(),
+                None => bytes,
+            };
+            assert_eq!(String::from_utf8_lossy(&rest), String::from_utf8_lossy(&without));
         }
     }
 

@@ -154,7 +154,10 @@ impl Presented {
 
     /// The registry's digest of the credential: SHA-256 of its JCS form.
     pub fn digest(&self) -> String {
-        hex::encode(sha256(&jcs(&self.credential)))
+        match &self.proof {
+            Ok(proof) => hex::encode(proof.secured_sha256),
+            Err(_) => hex::encode(sha256(&jcs(&self.credential))),
+        }
     }
 }
 
