@@ -242,7 +242,9 @@ impl CachedStore {
         });
     }
 
-    async fn cached<K, V, F>(&self, cache: &impl Holder<K, V>, key: K, load: F) -> StoreResult<V>
+    /// The cached value, or `load()`'s. `load` makes its future only on a miss: a boxed store
+    /// future is large, and building one per hit was a measurable copy (docs/PERFORMANCE.md).
+    async fn cached<K, V, F>(&self, cache: &impl Holder<K, V>, key: K, load: impl FnOnce() -> F) -> StoreResult<V>
     where
         K: Clone,
         V: Clone,
@@ -252,7 +254,7 @@ impl CachedStore {
             return Ok(value);
         }
         let before = self.generation.load(Ordering::SeqCst);
-        let value = load.await?;
+        let value = load().await?;
         cache.insert(key.clone(), value.clone()).await;
         if self.generation.load(Ordering::SeqCst) != before {
             cache.invalidate(&key).await;
@@ -278,7 +280,7 @@ impl RegistryReads for CachedStore {
     }
 
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>> {
-        self.cached(&self.graph, (), self.inner.authority_graph()).await
+        self.cached(&self.graph, (), || self.inner.authority_graph()).await
     }
 
     async fn authorities_after(
@@ -304,7 +306,7 @@ impl RegistryReads for CachedStore {
     }
 
     async fn committee(&self, id: &str) -> StoreResult<Option<Arc<CommitteeRecord>>> {
-        self.cached(&self.committees, id.to_string(), self.inner.committee(id)).await
+        self.cached(&self.committees, id.to_string(), || self.inner.committee(id)).await
     }
 
     async fn sanctions_after(
@@ -373,11 +375,11 @@ impl Tokens for CachedStore {
 #[async_trait]
 impl CertificateReads for CachedStore {
     async fn keys(&self) -> StoreResult<Arc<Vec<IssuerKey>>> {
-        self.cached(&self.keys, (), self.inner.keys()).await
+        self.cached(&self.keys, (), || self.inner.keys()).await
     }
 
     async fn registered_certificate(&self, number: &str) -> StoreResult<Option<RegisteredCertificate>> {
-        self.cached(&self.certificates, number.to_string(), self.inner.registered_certificate(number)).await
+        self.cached(&self.certificates, number.to_string(), || self.inner.registered_certificate(number)).await
     }
 
     async fn certificate(&self, number: &str) -> StoreResult<Option<(RegisteredCertificate, serde_json::Value)>> {
@@ -387,7 +389,7 @@ impl CertificateReads for CachedStore {
     async fn certificate_states(&self, status_authority: Option<&str>) -> StoreResult<Vec<CertificateStatus>> {
         // One authority's states (its status lists) are cached; all of them (the bundle) are not.
         let Some(authority) = status_authority else { return self.inner.certificate_states(None).await };
-        let load = async { Ok(Arc::new(self.inner.certificate_states(Some(authority)).await?)) };
+        let load = || async { Ok(Arc::new(self.inner.certificate_states(Some(authority)).await?)) };
         Ok(self.cached(&self.states, authority.to_string(), load).await?.as_ref().clone())
     }
 }
@@ -406,7 +408,7 @@ impl LogStore for CachedStore {
     }
 
     async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
-        self.cached(&self.checkpoint, (), self.inner.latest_checkpoint()).await
+        self.cached(&self.checkpoint, (), || self.inner.latest_checkpoint()).await
     }
 
     async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<super::StoredCheckpoint>> {
