@@ -361,10 +361,13 @@ pub struct ServeArgs {
     /// it only the default location is created: a typo in a path must not start an empty registry.
     #[arg(long, env = "ZHICHENG_CREATE_DATABASE")]
     pub create_database: bool,
-    /// The registry's signing key (status lists, bundles); created on first start.
+    /// The registry's signing key file (status lists, bundles), unless ZHICHENG_REGISTRY_SECRET
+    /// holds the key itself; created only for a database that holds no checkpoint yet.
     #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
     pub registry_key: std::path::PathBuf,
-    /// The transparency log's signing key (checkpoints); created on first start.
+    /// The transparency log's signing key file (checkpoints), unless ZHICHENG_LOG_SECRET holds
+    /// the key itself; created only for a database that holds no checkpoint yet, and refused
+    /// when it did not sign the checkpoints already there.
     #[arg(long, env = "ZHICHENG_LOG_KEY", default_value = "data/log.key")]
     pub log_key: std::path::PathBuf,
     /// This deployment's name: the log's origin is `zhicheng.registry/<deployment>`.

@@ -7,13 +7,11 @@ use crate::export::manifest::sha256_hex;
 use crate::export::snapshot::{SnapshotError, publish_manifest, write_set};
 use crate::http::problem::AppError;
 use crate::store::Table;
-use crate::verify::registry_key::RegistryKey;
 
 pub async fn run(args: &ExportArgs) -> Result<(), AppError> {
     let store = super::open(&args.database.database_url, false).await?;
-    let registry = RegistryKey::load_or_create(&args.registry_key)?;
-    let log_key = RegistryKey::load_or_create(&args.log_key)?;
-    let log = crate::transparency::LogSigner::new(&args.deployment, log_key.signing_key().clone())?;
+    let super::keys::NodeKeys { registry, log } =
+        super::keys::load(&store, &args.registry_key, &args.log_key, &args.deployment).await?;
     let graph = store.authority_graph().await?;
     let root = graph.authorities().find(|a| a.parent_id.is_none()).map(|a| a.id.clone()).ok_or_else(|| {
         AppError::Config("数据库中没有部门，无可导出 / the database holds no authority; nothing to export".into())

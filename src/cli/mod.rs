@@ -4,6 +4,7 @@ mod certs;
 pub mod config;
 mod export;
 mod init;
+mod keys;
 mod log;
 
 use std::process::ExitCode;
@@ -194,8 +195,8 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     let public_url = public_url(&args)?;
     // Only the default location, an explicit --demo or --create-database may create a new database file.
     let store = open(url, args.demo || args.create_database || url == DEFAULT_DATABASE_URL).await?;
-    let registry = crate::verify::registry_key::RegistryKey::load_or_create(&args.registry_key)?;
-    tracing::info!(registry.public_key = %registry.public, "registry key loaded");
+    let keys::NodeKeys { registry, log } =
+        keys::load(&store, &args.registry_key, &args.log_key, &args.deployment).await?;
     if args.demo {
         let demo = demo_registry(&registry, &public_url);
         load_demo(&store, &demo, 0, 10_000, std::path::Path::new("data/examples")).await?;
@@ -208,9 +209,6 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     // Writes by other nodes sharing the database reach this node's cache within a second.
     cached.clone().follow_log(std::time::Duration::from_millis(500)).await;
     let store: DynStore = cached;
-    let log_key = crate::verify::registry_key::RegistryKey::load_or_create(&args.log_key)?;
-    let log = crate::transparency::LogSigner::new(&args.deployment, log_key.signing_key().clone())?;
-    tracing::info!(log.origin = %log.origin, log.key = %log.verifier_key(), "transparency log key loaded");
     crate::transparency::spawn_sequencer(store.clone(), Arc::new(log.clone()), std::time::Duration::from_secs(1));
     tracing::info!(listen = %args.listen, "zhicheng is serving; API docs at /docs");
     let p = &args.protection;

@@ -528,13 +528,16 @@ pub async fn status_list(
         response.headers_mut().insert(header::CACHE_CONTROL, cache);
         return Ok(response);
     }
-    // Signed once per content: this node serves the same bytes for the same ETag, and an
-    // anonymous GET signs nothing unless a status changed.
-    let body = match state.status_lists.get(&id).filter(|(kept, _)| *kept == etag) {
-        Some((_, body)) => body,
+    // Signed at most once per log size, dated by the log: every node serves the same bytes for
+    // the same log size, and an anonymous GET signs nothing unless the registry changed.
+    let size = state.store.log_size().await?;
+    let body = match state.status_lists.get(&id).filter(|(kept, at, _)| *kept == etag && *at == size) {
+        Some((_, _, body)) => body,
         None => {
             let url = format!("{}/api/v1/status-lists/{id}", state.public_url);
-            let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let now = crate::store::log_time(state.store.as_ref(), size)
+                .await?
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             let document = serde_json::json!({
                 "@context": [crate::domain::certificate::VC_CONTEXT],
                 "id": url,
@@ -552,7 +555,7 @@ pub async fn status_list(
             .map_err(|e| AppError::Internal(e.to_string()))?;
             let body =
                 axum::body::Bytes::from(serde_json::to_vec(&signed).map_err(|e| AppError::Internal(e.to_string()))?);
-            state.status_lists.insert(id.clone(), (etag.clone(), body.clone()));
+            state.status_lists.insert(id.clone(), (etag.clone(), size, body.clone()));
             body
         }
     };
@@ -560,6 +563,28 @@ pub async fn status_list(
     response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
     response.headers_mut().insert(header::CACHE_CONTROL, cache);
     Ok(response)
+}
+
+/// The registry's own public key: what signs its status lists, offline bundles, export
+/// manifests and webhooks. Every node of one registry serves the same key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistryPublicKey {
+    /// Multikey (`z6Mk…`).
+    pub multikey: String,
+    /// The `did:key` verification method the registry's signatures name.
+    pub verification_method: String,
+}
+
+/// The registry's signing key, for verifiers to pin (`zhicheng verify --registry-key`).
+#[utoipa::path(get, path = "/api/v1/registry/key", tag = "certificates",
+    responses((status = 200, body = RegistryPublicKey)))]
+pub async fn registry_key(State(state): State<AppState>) -> Response {
+    let key = RegistryPublicKey {
+        multikey: state.registry.public.clone(),
+        verification_method: state.registry.verification_method(),
+    };
+    use axum::http::{HeaderValue, header};
+    ([(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"))], Json(key)).into_response()
 }
 
 /// The signed registry bundle for offline verification (`zhicheng verify --bundle`):

@@ -77,6 +77,7 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(limited(routes!(matching::reconcile), limits.verifications, limits))
         .routes(routes!(certificates::status_list))
         .routes(routes!(certificates::bundle))
+        .routes(routes!(certificates::registry_key))
         .routes(routes!(log::certificate_proof))
         .routes(routes!(log::checkpoint))
         .routes(routes!(log::tile))

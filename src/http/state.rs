@@ -26,8 +26,9 @@ pub struct Shared {
     pub log: Arc<LogSigner>,
     /// Rendered committee pages and coverage answers, valid while the store hands out the same record.
     pub pages: crate::http::page_cache::PageCache,
-    /// Each status list as last signed, with its ETag: re-signed only when its content changes.
-    pub status_lists: moka::sync::Cache<String, (String, axum::body::Bytes)>,
+    /// Each status list as last signed, with its ETag and the log size it was signed at:
+    /// re-signed at most once per list and log size, dated by the log (the same bytes on every node).
+    pub status_lists: moka::sync::Cache<String, (String, i64, axum::body::Bytes)>,
     /// The signed offline bundle and the log size it was built at.
     pub bundle: tokio::sync::Mutex<Option<(i64, axum::body::Bytes)>>,
     /// Verifies presented certificates against the store.

@@ -559,6 +559,13 @@ pub(crate) fn region_pattern(region: &str) -> Option<String> {
     crate::domain::catalog::region_prefix(region).map(|p| format!("{p}%"))
 }
 
+/// When the log reached `size`: its newest entry's time (now, for an empty log). What the
+/// registry signs for one log size carries this time, so every node signs the same bytes.
+pub async fn log_time(store: &dyn Store, size: i64) -> StoreResult<DateTime<Utc>> {
+    let newest = store.events_after(&Default::default(), Some(size - 2), 1).await?;
+    Ok(newest.first().map_or_else(Utc::now, |e| e.logged_at))
+}
+
 /// Dates answer "as of" questions; today in China's time zone is the default.
 pub fn today() -> Date {
     (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()

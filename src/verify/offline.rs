@@ -23,6 +23,7 @@ pub const BUNDLE_VERSION: u32 = 1;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BundleContent {
     pub version: u32,
+    /// The time of the newest log entry the bundle reflects: the registry as of then.
     pub generated_at: DateTime<Utc>,
     /// Events in the registry's log when the bundle was made.
     pub log_size: i64,
@@ -141,7 +142,8 @@ pub async fn content(store: &dyn crate::store::Store) -> crate::store::StoreResu
     delegations.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(BundleContent {
         version: BUNDLE_VERSION,
-        generated_at: Utc::now(),
+        // Dated by the log, not the clock: every node builds the same bundle for one log size.
+        generated_at: crate::store::log_time(store, log_size).await?,
         log_size,
         authorities,
         delegations,

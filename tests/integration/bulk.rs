@@ -102,8 +102,8 @@ impl Server {
         Server::start_with(url, log_filter, port, None).await
     }
 
-    /// A server on `port` signing its log with the key in `log_key` (created if missing; a
-    /// fresh key of its own when `None`).
+    /// A server on `port` signing its log with the key in `log_key` (created if missing; the
+    /// test registry's log key when `None`).
     pub async fn start_with(url: &str, log_filter: &str, port: u16, log_key: Option<&std::path::Path>) -> Server {
         Server::start_with_args(url, log_filter, port, log_key, &[]).await
     }
@@ -119,7 +119,15 @@ impl Server {
     ) -> Server {
         let addr = format!("127.0.0.1:{port}");
         let keys = tempfile::tempdir().unwrap();
-        let log_key = log_key.map_or_else(|| keys.path().join("log.key"), std::path::Path::to_path_buf);
+        let log_key = log_key.map_or_else(
+            || {
+                let path = keys.path().join("log.key");
+                let secret = zhicheng::crypto::multikey::encode_secret(crate::support::log_key().signing_key());
+                zhicheng::verify::registry_key::write_secret(&path, &secret).unwrap();
+                path
+            },
+            std::path::Path::to_path_buf,
+        );
         // The test registry's key, so holder ID digests made anywhere in a test check everywhere.
         let secret = zhicheng::crypto::multikey::encode_secret(crate::support::registry_key().signing_key());
         zhicheng::verify::registry_key::write_secret(&keys.path().join("registry.key"), &secret).unwrap();

@@ -18,6 +18,7 @@ mod limits;
 mod log;
 mod matching;
 mod meta;
+mod nodes;
 mod offline;
 mod pages;
 mod privacy;

@@ -113,8 +113,7 @@ impl TestApp {
     /// by a read anywhere in the suite would catch a stale cache.
     fn with(store: DynStore, url: String, cleanup: Cleanup) -> TestApp {
         let store: DynStore = std::sync::Arc::new(zhicheng::store::cached::CachedStore::new(store, Default::default()));
-        let log_key = zhicheng::verify::registry_key::RegistryKey::generate().signing_key().clone();
-        let log = zhicheng::transparency::LogSigner::new("test", log_key).expect("log signer");
+        let log = zhicheng::transparency::LogSigner::new("test", log_key().signing_key().clone()).expect("log signer");
         let state = AppState::new(store.clone(), registry_key(), log, settings(RateLimits::off()));
         let log = state.log.clone();
         TestApp { router: build_router(state), store, log, url, _cleanup: cleanup }
@@ -314,6 +313,12 @@ pub const REGISTRY_URL: &str = "http://registry.test";
 /// The test registry's key (fixed, so certificates made before an app is built are its own).
 pub fn registry_key() -> zhicheng::verify::registry_key::RegistryKey {
     zhicheng::verify::registry_key::RegistryKey::from_signing(ed25519_dalek::SigningKey::from_bytes(&[42; 32]))
+}
+
+/// The test registry's log key: every node of one registry signs its checkpoints with one key,
+/// and a server refuses a database whose checkpoints another key signed.
+pub fn log_key() -> zhicheng::verify::registry_key::RegistryKey {
+    zhicheng::verify::registry_key::RegistryKey::from_signing(ed25519_dalek::SigningKey::from_bytes(&[43; 32]))
 }
 
 /// The key of the test registry's holder ID digests.

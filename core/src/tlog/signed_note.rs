@@ -145,6 +145,20 @@ impl NoteVerifier {
     }
 }
 
+/// Who signed `note`: each signature line's key name and key hash, as `<name>+<hash hex>` (the
+/// start of a verifier key), to name a key that is not at hand.
+pub fn signers(note: &str) -> Vec<String> {
+    let signatures = note.rfind("\n\n").map_or("", |split| &note[split + 2..]);
+    signatures
+        .lines()
+        .filter_map(|line| {
+            let (name, blob) = line.strip_prefix(SIGNATURE_PREFIX)?.split_once(' ')?;
+            let blob = STANDARD.decode(blob).ok()?;
+            Some(format!("{name}+{}", hex::encode(blob.get(..4)?)))
+        })
+        .collect()
+}
+
 /// A C2SP `tlog-checkpoint`: origin, tree size, root hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -241,6 +255,8 @@ mod tests {
         assert_eq!(signer.sign(TEXT).unwrap(), NOTE);
         assert_eq!(NoteVerifier::parse(VKEY).unwrap().open(NOTE).unwrap(), TEXT);
         assert_eq!(NoteVerifier::parse(VKEY).unwrap().key_text(), VKEY);
+        assert_eq!(signers(NOTE), ["PeterNeumann+c74f20a3"]);
+        assert!(signers(TEXT).is_empty());
     }
 
     #[test]
