@@ -23,7 +23,8 @@ use crate::http::state::AppState;
 use crate::store::{self, Dataset, DynStore, redact_url};
 
 pub async fn run(cli: Cli) -> ExitCode {
-    init_tracing(cli.log_format);
+    // Held to the end: dropping it writes out the lines still queued.
+    let _log_writer = init_tracing(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Demo(args) => demo(&args).await,
@@ -67,13 +68,17 @@ pub fn openapi_json() -> String {
     crate::http::router::openapi().to_pretty_json().expect("the OpenAPI document serializes")
 }
 
-fn init_tracing(format: LogFormat) {
+/// Log lines go to stderr through a background thread, so a request's access line costs no
+/// write(2) on its path; when that thread falls 128k lines behind, lines are dropped, not waited for.
+fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    guard
 }
 
 pub(crate) async fn open(url: &str, create_if_missing: bool) -> Result<DynStore, AppError> {

@@ -41,6 +41,7 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(errors_page::problem_types))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(super::metrics::metrics))
         .routes(routes!(admin::registry::create_authority))
         .routes(routes!(admin::registry::amend_authority))
         .routes(routes!(admin::registry::create_delegation))
@@ -150,6 +151,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn build_router(state: AppState) -> Router {
     let (router, api) = api_router(&state.limits).split_for_parts();
     let identify = axum::middleware::from_fn_with_state(state.clone(), super::rate_limit::identify);
+    let observe = axum::middleware::from_fn_with_state(state.clone(), super::metrics::observe);
     let router = router
         .merge(page_router(&state.limits))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", tidy(api)))
@@ -160,6 +162,8 @@ pub fn build_router(state: AppState) -> Router {
     // cloned on every request.
     with_request_spans(router).layer(
         ServiceBuilder::new()
+            // Outermost: every answer is counted and logged, panics and refusals too.
+            .layer(observe)
             .layer(CatchPanicLayer::custom(|_| panic_response()))
             // Every CORS answer is the same whatever the request's origin, so no `Vary`
             // (tower-http 0.7 drops it for `permissive` too; building it was a percent of a read).

@@ -31,6 +31,8 @@ pub struct Shared {
     pub status_lists: moka::sync::Cache<String, (String, i64, axum::body::Bytes)>,
     /// The signed offline bundle and the log size it was built at.
     pub bundle: tokio::sync::Mutex<Option<(i64, axum::body::Bytes)>>,
+    /// Request counts and latencies, for `/metrics`.
+    pub metrics: crate::http::request_metrics::Metrics,
     /// Verifies presented certificates against the store.
     pub verifier: crate::verify::Verifier,
     /// What a certificate must carry to be this registry's: its status-list URLs, its holder ID key.
@@ -103,6 +105,7 @@ impl AppState {
             pages: crate::http::page_cache::PageCache::new(),
             status_lists: moka::sync::Cache::new(10_000),
             bundle: tokio::sync::Mutex::new(None),
+            metrics: Default::default(),
             match_index: tokio::sync::Mutex::new(None),
             feed_streams: Arc::new(tokio::sync::Semaphore::new(crate::http::limits::MAX_FEED_STREAMS)),
             export_streams: Arc::new(tokio::sync::Semaphore::new(crate::http::limits::MAX_EXPORT_STREAMS)),

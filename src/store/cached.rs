@@ -22,8 +22,8 @@ use moka::sync::Cache;
 use super::prelude::*;
 use super::{
     Applied, AuthorityFilter, CertificateStatus, CommitteeRowFilter, Counts, Dataset, DynStore, Event, EventFilter,
-    Idempotency, OperationSource, Progress, SanctionRowFilter, StoreResult, StoredCheckpoint, TokenCheck, TokenInfo,
-    WriteOutcome,
+    Idempotency, OperationSource, Progress, SanctionRowFilter, StoreResult, StoreStats, StoredCheckpoint, TokenCheck,
+    TokenInfo, WriteOutcome,
 };
 use crate::domain::authority::{Authority, AuthorityGraph};
 use crate::domain::certificate::IssuerKey;
@@ -65,6 +65,15 @@ pub struct CachedStore {
     states: Cache<String, Arc<Vec<CertificateStatus>>>,
     /// Checkpoints are signed by whichever node sequences: kept one second.
     checkpoint: Slot<Option<StoredCheckpoint>>,
+    /// Hits and misses per cache, in `CACHE_NAMES` order.
+    counters: [(AtomicU64, AtomicU64); CACHE_NAMES.len()],
+}
+
+/// The caches `/metrics` counts hits and misses of.
+const CACHE_NAMES: [&str; 6] = ["graph", "committees", "keys", "certificates", "states", "checkpoint"];
+
+fn cache_index(name: &str) -> usize {
+    CACHE_NAMES.iter().position(|n| *n == name).expect("a named cache")
 }
 
 /// Where `CachedStore::cached` keeps an answer: a moka cache, or a `Slot`.
@@ -139,6 +148,7 @@ impl CachedStore {
             certificates: Cache::new(sizes.certificates),
             states: Cache::new(1_000),
             checkpoint: Slot::new(Some(Duration::from_secs(1))),
+            counters: Default::default(),
         }
     }
 
@@ -244,15 +254,24 @@ impl CachedStore {
 
     /// The cached value, or `load()`'s. `load` makes its future only on a miss: a boxed store
     /// future is large, and building one per hit was a measurable copy (docs/PERFORMANCE.md).
-    async fn cached<K, V, F>(&self, cache: &impl Holder<K, V>, key: K, load: impl FnOnce() -> F) -> StoreResult<V>
+    async fn cached<K, V, F>(
+        &self,
+        name: &'static str,
+        cache: &impl Holder<K, V>,
+        key: K,
+        load: impl FnOnce() -> F,
+    ) -> StoreResult<V>
     where
         K: Clone,
         V: Clone,
         F: std::future::Future<Output = StoreResult<V>>,
     {
+        let (hits, misses) = &self.counters[cache_index(name)];
         if let Some(value) = cache.get(&key).await {
+            hits.fetch_add(1, Ordering::Relaxed);
             return Ok(value);
         }
+        misses.fetch_add(1, Ordering::Relaxed);
         let before = self.generation.load(Ordering::SeqCst);
         let value = load().await?;
         cache.insert(key.clone(), value.clone()).await;
@@ -275,12 +294,21 @@ impl RegistryReads for CachedStore {
         self.inner.ping().await
     }
 
+    fn stats(&self) -> StoreStats {
+        let caches = CACHE_NAMES
+            .iter()
+            .zip(&self.counters)
+            .map(|(name, (hits, misses))| (*name, hits.load(Ordering::Relaxed), misses.load(Ordering::Relaxed)))
+            .collect();
+        StoreStats { caches, ..self.inner.stats() }
+    }
+
     async fn counts(&self) -> StoreResult<Counts> {
         self.inner.counts().await
     }
 
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>> {
-        self.cached(&self.graph, (), || self.inner.authority_graph()).await
+        self.cached("graph", &self.graph, (), || self.inner.authority_graph()).await
     }
 
     async fn authorities_after(
@@ -306,7 +334,7 @@ impl RegistryReads for CachedStore {
     }
 
     async fn committee(&self, id: &str) -> StoreResult<Option<Arc<CommitteeRecord>>> {
-        self.cached(&self.committees, id.to_string(), || self.inner.committee(id)).await
+        self.cached("committees", &self.committees, id.to_string(), || self.inner.committee(id)).await
     }
 
     async fn sanctions_after(
@@ -375,11 +403,14 @@ impl Tokens for CachedStore {
 #[async_trait]
 impl CertificateReads for CachedStore {
     async fn keys(&self) -> StoreResult<Arc<Vec<IssuerKey>>> {
-        self.cached(&self.keys, (), || self.inner.keys()).await
+        self.cached("keys", &self.keys, (), || self.inner.keys()).await
     }
 
     async fn registered_certificate(&self, number: &str) -> StoreResult<Option<RegisteredCertificate>> {
-        self.cached(&self.certificates, number.to_string(), || self.inner.registered_certificate(number)).await
+        self.cached("certificates", &self.certificates, number.to_string(), || {
+            self.inner.registered_certificate(number)
+        })
+        .await
     }
 
     async fn certificate(&self, number: &str) -> StoreResult<Option<(RegisteredCertificate, serde_json::Value)>> {
@@ -390,7 +421,7 @@ impl CertificateReads for CachedStore {
         // One authority's states (its status lists) are cached; all of them (the bundle) are not.
         let Some(authority) = status_authority else { return self.inner.certificate_states(None).await };
         let load = || async { Ok(Arc::new(self.inner.certificate_states(Some(authority)).await?)) };
-        Ok(self.cached(&self.states, authority.to_string(), load).await?.as_ref().clone())
+        Ok(self.cached("states", &self.states, authority.to_string(), load).await?.as_ref().clone())
     }
 }
 
@@ -408,7 +439,7 @@ impl LogStore for CachedStore {
     }
 
     async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
-        self.cached(&self.checkpoint, (), || self.inner.latest_checkpoint()).await
+        self.cached("checkpoint", &self.checkpoint, (), || self.inner.latest_checkpoint()).await
     }
 
     async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<super::StoredCheckpoint>> {

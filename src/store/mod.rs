@@ -125,6 +125,15 @@ pub struct StoredCheckpoint {
     pub note: String,
 }
 
+/// What `/metrics` reports of a store: its connection pool, and each cache's hits and misses.
+#[derive(Debug, Clone, Default)]
+pub struct StoreStats {
+    pub pool_connections: u32,
+    pub pool_idle: u32,
+    /// (cache, hits, misses)
+    pub caches: Vec<(&'static str, u64, u64)>,
+}
+
 /// Signs the checkpoint of a tree `(size, root)`, returning the signed note.
 pub type CheckpointSigner<'a> = dyn Fn(u64, &crate::tlog::merkle::Hash) -> String + Send + Sync + 'a;
 
@@ -189,6 +198,11 @@ pub trait RegistryReads: Send + Sync + 'static {
 
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The connection pool's and the caches' counters, for `/metrics` (no I/O).
+    fn stats(&self) -> StoreStats {
+        StoreStats::default()
+    }
 
     async fn counts(&self) -> StoreResult<Counts>;
 

@@ -19,6 +19,7 @@ mod log;
 mod matching;
 mod meta;
 mod nodes;
+mod observability;
 mod offline;
 mod pages;
 mod privacy;

@@ -13,6 +13,14 @@ impl RegistryReads for ThisStore {
         Ok(())
     }
 
+    fn stats(&self) -> crate::store::StoreStats {
+        crate::store::StoreStats {
+            pool_connections: self.pool.size(),
+            pool_idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            caches: vec![],
+        }
+    }
+
     async fn counts(&self) -> StoreResult<Counts> {
         let count = |table: &'static str| {
             let pool = self.pool.clone();
