@@ -53,6 +53,10 @@ pub enum Command {
     /// Write a snapshot set into a directory: every public table as NDJSON and CSV from one
     /// consistent read, and a signed manifest.json whose hash is entered in the transparency log.
     Export(ExportArgs),
+    /// Back the registry up into a new directory: an online, consistent copy of a SQLite
+    /// database, and BACKUP.json naming the keys (public halves) and where they live. For
+    /// PostgreSQL it writes BACKUP.json and prints the pg_dump command (docs/OPERATIONS.md).
+    Backup(BackupArgs),
     /// Write a new Ed25519 key pair: the secret to FILE (mode 0600), the public Multikey to stdout.
     Keygen {
         /// Where to write the secret key.
@@ -323,6 +327,27 @@ pub struct ExportArgs {
     pub log_key: std::path::PathBuf,
     #[arg(long, env = "ZHICHENG_DEPLOYMENT", default_value = "local")]
     pub deployment: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The directory to write into; it must not exist yet.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The registry's key file (only its public half is recorded, unless --with-secret-keys).
+    #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
+    pub registry_key: std::path::PathBuf,
+    /// The log's key file (only its public half is recorded, unless --with-secret-keys).
+    #[arg(long, env = "ZHICHENG_LOG_KEY", default_value = "data/log.key")]
+    pub log_key: std::path::PathBuf,
+    #[arg(long, env = "ZHICHENG_DEPLOYMENT", default_value = "local")]
+    pub deployment: String,
+    /// Also copy the two secret key files into the backup (mode 0600): a backup that must
+    /// restore the registry on its own. Without it, keep the keys' own copy safe elsewhere.
+    #[arg(long)]
+    pub with_secret_keys: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -55,7 +55,7 @@ pub async fn load(
 }
 
 /// One key: from the environment variable `env`, else the file, else created when allowed.
-fn key(env: &str, file: &Path, may_create: bool, flag: &str) -> Result<RegistryKey, AppError> {
+pub(super) fn key(env: &str, file: &Path, may_create: bool, flag: &str) -> Result<RegistryKey, AppError> {
     if let Some(secret) = std::env::var(env).ok().filter(|s| !s.trim().is_empty()) {
         // The value is never repeated in an error: it is a secret.
         return crate::crypto::multikey::decode_secret(secret.trim()).map(RegistryKey::from_signing).map_err(|_| {

@@ -1,5 +1,6 @@
 //! Sub-commands. Each one sets up what it needs and hands over to the library.
 
+mod backup;
 mod certs;
 pub mod config;
 mod export;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Init(args) => init::run(&args).await,
         Command::Healthcheck { url } => return healthcheck(&url).await,
         Command::Export(args) => export::run(&args).await,
+        Command::Backup(args) => backup::run(&args).await,
         Command::Keygen { output } => certs::keygen(&output),
         Command::Issue(args) => certs::issue(&args).await,
         Command::Revoke(args) => certs::change_status(&args, "revoke").await,
@@ -72,8 +74,13 @@ pub fn openapi_json() -> String {
 /// write(2) on its path; when that thread falls 128k lines behind, lines are dropped, not waited for.
 fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    // Buffered: the writer thread drains every queued line before it flushes, so under load
+    // many lines go out in one write(2).
+    let buffered = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
+    let (writer, guard) = tracing_appender::non_blocking(buffered);
+    // Colours only for a person at a terminal: escape codes in a file cost and clutter.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

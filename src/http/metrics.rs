@@ -30,7 +30,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    state.metrics.record(method.as_str(), &route, status, elapsed.as_secs_f64());
+    state.metrics.record(&method, &route, status, elapsed.as_secs_f64());
     tracing::info!(
         target: "zhicheng::access",
         method = %method,

@@ -478,6 +478,10 @@ impl super::Exports for CachedStore {
     async fn log_record(&self, event: crate::publish::batch::PendingEvent) -> StoreResult<i64> {
         self.inner.log_record(event).await
     }
+
+    async fn copy_database(&self, path: &str) -> StoreResult<bool> {
+        self.inner.copy_database(path).await
+    }
 }
 
 /// Watch-lists and notifications are read and written by their owners and the dispatcher only:

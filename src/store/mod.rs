@@ -390,6 +390,11 @@ pub trait Exports: Send + Sync + 'static {
     /// Appends one event that is no registry record (a snapshot's manifest) to the log;
     /// returns its index.
     async fn log_record(&self, event: crate::publish::batch::PendingEvent) -> StoreResult<i64>;
+
+    /// Writes an online, consistent copy of the whole database to the new file `path` (SQLite's
+    /// `VACUUM INTO`) and says so; `false` where the database has its own tools (PostgreSQL:
+    /// `pg_dump`, docs/OPERATIONS.md).
+    async fn copy_database(&self, path: &str) -> StoreResult<bool>;
 }
 
 /// The transparency log: its size, tiles, checkpoints and the disclosures behind commitments.

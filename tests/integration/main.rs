@@ -4,6 +4,7 @@
 mod support;
 
 mod architecture;
+mod backup;
 mod bulk;
 mod bulk_verify;
 mod cache;

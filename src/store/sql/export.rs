@@ -36,6 +36,14 @@ impl Exports for ThisStore {
         tx.commit().await?;
         Ok(seq)
     }
+
+    async fn copy_database(&self, path: &str) -> StoreResult<bool> {
+        if Self::BACKEND != "sqlite" {
+            return Ok(false);
+        }
+        sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await?;
+        Ok(true)
+    }
 }
 
 /// The receiving end, fed a chunk at a time; `open` turns false when the receiver is gone.
