@@ -21,6 +21,7 @@ mod matching;
 mod meta;
 mod nodes;
 mod observability;
+mod outage;
 mod offline;
 mod pages;
 mod privacy;
