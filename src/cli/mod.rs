@@ -27,7 +27,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     // Held to the end: dropping it writes out the lines still queued.
     let _log_writer = init_tracing(cli.log_format);
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(args, cli.log_format).await,
         Command::Demo(args) => demo(&args).await,
         Command::Migrate(args) => {
             open(&args.database_url, true).await.map(|_| tracing::info!("database schema is up to date"))
@@ -199,7 +199,7 @@ async fn healthcheck(url: &str) -> ExitCode {
     if ready { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), AppError> {
+async fn serve(args: ServeArgs, log_format: LogFormat) -> Result<(), AppError> {
     use crate::http::limits::{Quota, RateLimits};
     use crate::http::serve::ConnectionLimits;
     use crate::http::state::Settings;
@@ -224,6 +224,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     crate::transparency::spawn_sequencer(store.clone(), Arc::new(log.clone()), std::time::Duration::from_secs(1));
     tracing::info!(listen = %args.listen, "zhicheng is serving; API docs at /docs");
     let p = &args.protection;
+    let access_log = crate::http::access_log::AccessLog::start(matches!(log_format, LogFormat::Json));
     let settings = Settings {
         public_url: public_url.trim_end_matches('/').to_string(),
         limits: RateLimits {
@@ -236,6 +237,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
         name_check_floor: std::time::Duration::from_millis(p.name_check_floor_ms),
         scan_budget: crate::http::limits::SCAN_BUDGET,
         webhooks_allow_private: p.webhooks_allow_private,
+        access_log: access_log.clone(),
     };
     let webhooks = crate::webhooks::WebhookSettings { allow_private: p.webhooks_allow_private, ..Default::default() };
     crate::webhooks::Dispatcher::new(store.clone(), registry.signing_key().clone(), webhooks).spawn();
@@ -245,9 +247,11 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
         ..ConnectionLimits::default()
     };
     let router = build_router(AppState::new(store, registry, log, settings));
-    crate::http::serve::serve(listener, router, connections, shutdown_signal())
-        .await
-        .map_err(|e| AppError::Internal(format!("server error: {e}")))
+    let served = crate::http::serve::serve(listener, router, connections, shutdown_signal()).await;
+    if let Some(log) = access_log {
+        log.flush();
+    }
+    served.map_err(|e| AppError::Internal(format!("server error: {e}")))
 }
 
 /// The minimal axum handler the benchmarks compare against: same runtime, same JSON bytes,

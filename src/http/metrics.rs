@@ -1,4 +1,5 @@
-//! Observability: `/metrics` in the Prometheus text format, and one access-log line per request.
+//! Observability: `/metrics` in the Prometheus text format, and one access-log line per request
+//! (`access_log`).
 //!
 //! Requests are counted by method, matched route and status, with a latency histogram per
 //! route; the store's connection pool and caches, the log's size and the checkpoint's lag are
@@ -31,14 +32,9 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics.record(&method, &route, status, elapsed.as_secs_f64());
-    tracing::info!(
-        target: "zhicheng::access",
-        method = %method,
-        route = %route,
-        status,
-        latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
+    if let Some(log) = &state.access_log {
+        log.line(method.as_str(), &route, status, u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+    }
     response
 }
 

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource. Each handler parses its parameters, asks the
 //! store or a domain function, and maps the answer to a response type.
 
+pub mod access_log;
 pub mod admin;
 pub mod authorities;
 pub mod bulk;

@@ -48,6 +48,7 @@ pub struct Shared {
         tokio::sync::Mutex<Option<(Option<u64>, std::time::Instant, Arc<crate::http::match_index::MatchIndex>)>>,
     /// Whether watch-list URLs may point into private networks.
     pub webhooks_allow_private: bool,
+    pub access_log: Option<crate::http::access_log::AccessLog>,
     /// Open change-feed streams (`http::changes`), at most `limits::MAX_FEED_STREAMS`.
     pub feed_streams: Arc<tokio::sync::Semaphore>,
     /// Exports streaming (`http::exports`), at most `limits::MAX_EXPORT_STREAMS`.
@@ -65,6 +66,8 @@ pub struct Settings {
     pub scan_budget: usize,
     /// Whether watch-list URLs may point into private networks (see `webhooks`).
     pub webhooks_allow_private: bool,
+    /// Where each request's access line goes; none in tests and when `RUST_LOG` turns it off.
+    pub access_log: Option<crate::http::access_log::AccessLog>,
 }
 
 impl Settings {
@@ -76,6 +79,7 @@ impl Settings {
             name_check_floor: crate::http::limits::NAME_CHECK_FLOOR,
             scan_budget: crate::http::limits::SCAN_BUDGET,
             webhooks_allow_private: false,
+            access_log: None,
         }
     }
 }
@@ -98,6 +102,7 @@ impl AppState {
             name_check_floor: settings.name_check_floor,
             scan_budget: settings.scan_budget,
             webhooks_allow_private: settings.webhooks_allow_private,
+            access_log: settings.access_log,
             store,
             registry: Arc::new(registry),
             public_url: settings.public_url.into(),

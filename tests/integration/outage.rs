@@ -89,7 +89,8 @@ async fn the_server_rides_out_a_database_outage() {
             "region": "220000", "effective_from": "2025-06-01", "document_number": format!("吉人社监〔2025〕{n}号"),
             "legal_basis": "人社部发〔2024〕56号", "summary": "停库测试"})
     };
-    let write = |n: u32| client.post(format!("{base}/api/v1/admin/sanctions")).bearer_auth(&token).json(&sanction(n)).send();
+    let write =
+        |n: u32| client.post(format!("{base}/api/v1/admin/sanctions")).bearer_auth(&token).json(&sanction(n)).send();
     assert_eq!(write(1).await.unwrap().status(), 201);
     // Once the node has followed its own write in the log, a read is kept in its cache.
     tokio::time::sleep(Duration::from_millis(1200)).await;
