@@ -27,13 +27,14 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let started = Instant::now();
     let method = request.method().clone();
     // Unmatched paths share one label: a scanner must not grow the label set.
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    state.metrics.record(&method, &route, status, elapsed.as_secs_f64());
+    state.metrics.record(&method, route, status, elapsed.as_secs_f64());
     if let Some(log) = &state.access_log {
-        log.line(method.as_str(), &route, status, u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+        log.line(method.as_str(), route, status, u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
     }
     response
 }
