@@ -18,9 +18,9 @@ pub const DATABASE_FILE: &str = "zhicheng.db";
 pub async fn run(args: &BackupArgs) -> Result<(), AppError> {
     let url = &args.database.database_url;
     let store = super::open(url, false).await?;
-    let registry = key(REGISTRY_SECRET_ENV, &args.registry_key, false, "--registry-key")?;
-    let log_key = key(LOG_SECRET_ENV, &args.log_key, false, "--log-key")?;
-    let log = crate::transparency::LogSigner::new(&args.deployment, log_key.signing_key().clone())?;
+    let registry = key(REGISTRY_SECRET_ENV, &args.keys.registry_key, false, "--registry-key")?;
+    let log_key = key(LOG_SECRET_ENV, &args.keys.log_key, false, "--log-key")?;
+    let log = crate::transparency::LogSigner::new(&args.keys.deployment, log_key.signing_key().clone())?;
     std::fs::create_dir_all(args.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new(".")))
         .and_then(|()| std::fs::create_dir(&args.out))
         .map_err(|e| {
@@ -55,10 +55,10 @@ pub async fn run(args: &BackupArgs) -> Result<(), AppError> {
         "log_size": log_size,
         "checkpoint": checkpoint.map(|c| c.note),
         "keys": {
-            "registry": {"public_key": registry.public, "lives_in": source(REGISTRY_SECRET_ENV, &args.registry_key),
+            "registry": {"public_key": registry.public, "lives_in": source(REGISTRY_SECRET_ENV, &args.keys.registry_key),
                           "copied": args.with_secret_keys.then_some("registry.key")},
-            "log": {"verifier_key": log.verifier_key(), "deployment": args.deployment,
-                     "lives_in": source(LOG_SECRET_ENV, &args.log_key), "copied": args.with_secret_keys.then_some("log.key")},
+            "log": {"verifier_key": log.verifier_key(), "deployment": args.keys.deployment,
+                     "lives_in": source(LOG_SECRET_ENV, &args.keys.log_key), "copied": args.with_secret_keys.then_some("log.key")},
         },
         "restore": match copied {
             true => format!("copy {DATABASE_FILE} to the new database path, give the server the same two keys and --deployment, then run `zhicheng log audit` on it (docs/OPERATIONS.md)"),

@@ -319,10 +319,18 @@ pub struct ExportArgs {
     pub out: std::path::PathBuf,
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// The registry's signing key: it signs the manifest.
+    /// The registry key signs the manifest; the manifest carries a checkpoint covering the export.
+    #[command(flatten)]
+    pub keys: RegistryKeyArgs,
+}
+
+/// The registry's two keys and the log's name, for commands that sign or describe them.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryKeyArgs {
+    /// The registry's key file (ZHICHENG_REGISTRY_SECRET, when set, holds the key itself).
     #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
     pub registry_key: std::path::PathBuf,
-    /// The transparency log's signing key: the manifest carries a checkpoint covering the export.
+    /// The transparency log's key file (ZHICHENG_LOG_SECRET, when set, holds the key itself).
     #[arg(long, env = "ZHICHENG_LOG_KEY", default_value = "data/log.key")]
     pub log_key: std::path::PathBuf,
     #[arg(long, env = "ZHICHENG_DEPLOYMENT", default_value = "local")]
@@ -336,14 +344,9 @@ pub struct BackupArgs {
     pub out: std::path::PathBuf,
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// The registry's key file (only its public half is recorded, unless --with-secret-keys).
-    #[arg(long, env = "ZHICHENG_REGISTRY_KEY", default_value = "data/registry.key")]
-    pub registry_key: std::path::PathBuf,
-    /// The log's key file (only its public half is recorded, unless --with-secret-keys).
-    #[arg(long, env = "ZHICHENG_LOG_KEY", default_value = "data/log.key")]
-    pub log_key: std::path::PathBuf,
-    #[arg(long, env = "ZHICHENG_DEPLOYMENT", default_value = "local")]
-    pub deployment: String,
+    /// Only the keys' public halves are recorded, unless --with-secret-keys.
+    #[command(flatten)]
+    pub keys: RegistryKeyArgs,
     /// Also copy the two secret key files into the backup (mode 0600): a backup that must
     /// restore the registry on its own. Without it, keep the keys' own copy safe elsewhere.
     #[arg(long)]

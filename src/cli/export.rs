@@ -11,7 +11,7 @@ use crate::store::Table;
 pub async fn run(args: &ExportArgs) -> Result<(), AppError> {
     let store = super::open(&args.database.database_url, false).await?;
     let super::keys::NodeKeys { registry, log } =
-        super::keys::load(&store, &args.registry_key, &args.log_key, &args.deployment).await?;
+        super::keys::load(&store, &args.keys.registry_key, &args.keys.log_key, &args.keys.deployment).await?;
     let graph = store.authority_graph().await?;
     let root = graph.authorities().find(|a| a.parent_id.is_none()).map(|a| a.id.clone()).ok_or_else(|| {
         AppError::Config("数据库中没有部门，无可导出 / the database holds no authority; nothing to export".into())
