@@ -382,6 +382,8 @@ pub struct ServeArgs {
     pub listen: String,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub replica: ReplicaArgs,
     /// Load the demo registry first when the database is empty.
     #[arg(long, env = "ZHICHENG_DEMO")]
     pub demo: bool,
@@ -448,6 +450,34 @@ pub struct ProtectionArgs {
     /// Open connections at most; more wait in the listen backlog.
     #[arg(long, env = "ZHICHENG_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
+}
+
+#[derive(Clone, Args)]
+pub struct ReplicaArgs {
+    /// A PostgreSQL streaming replica of the primary (`postgres://…`): searches, lists, counts
+    /// and exports are read there while it keeps up (docs/SCALING.md).
+    #[arg(long, env = "ZHICHENG_REPLICA_URL", hide_env_values = true)]
+    pub replica_url: Option<String>,
+    /// Seconds the replica may be behind the primary before reads go back to the primary.
+    #[arg(long, env = "ZHICHENG_REPLICA_MAX_LAG", default_value_t = 5.0)]
+    pub replica_max_lag: f64,
+}
+
+impl ReplicaArgs {
+    pub fn settings(&self) -> Option<crate::store::ReplicaSettings> {
+        let url = self.replica_url.clone()?;
+        let max_lag = std::time::Duration::try_from_secs_f64(self.replica_max_lag.max(0.0)).unwrap_or_default();
+        Some(crate::store::ReplicaSettings { url, max_lag })
+    }
+}
+
+impl std::fmt::Debug for ReplicaArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicaArgs")
+            .field("replica_url", &self.replica_url.as_deref().map(crate::store::redact_url))
+            .field("replica_max_lag", &self.replica_max_lag)
+            .finish()
+    }
 }
 
 /// The database URL may carry a password: Debug shows it redacted.

@@ -89,8 +89,19 @@ fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
 }
 
 pub(crate) async fn open(url: &str, create_if_missing: bool) -> Result<DynStore, AppError> {
-    let store = store::connect(url, create_if_missing).await?;
+    open_with_replica(url, create_if_missing, None).await
+}
+
+async fn open_with_replica(
+    url: &str,
+    create_if_missing: bool,
+    replica: Option<&store::ReplicaSettings>,
+) -> Result<DynStore, AppError> {
+    let store = store::connect_with_replica(url, create_if_missing, replica).await?;
     tracing::info!(database.url = %redact_url(url), database.backend = store.backend(), "database ready");
+    if let Some(replica) = replica {
+        tracing::info!(replica.url = %redact_url(&replica.url), replica.max_lag = ?replica.max_lag, "lag-tolerant reads may use the replica");
+    }
     Ok(store)
 }
 
@@ -206,7 +217,8 @@ async fn serve(args: ServeArgs, log_format: LogFormat) -> Result<(), AppError> {
     let url = &args.database.database_url;
     let public_url = public_url(&args)?;
     // Only the default location, an explicit --demo or --create-database may create a new database file.
-    let store = open(url, args.demo || args.create_database || url == DEFAULT_DATABASE_URL).await?;
+    let create = args.demo || args.create_database || url == DEFAULT_DATABASE_URL;
+    let store = open_with_replica(url, create, args.replica.settings().as_ref()).await?;
     let keys::NodeKeys { registry, log } =
         keys::load(&store, &args.registry_key, &args.log_key, &args.deployment).await?;
     if args.demo {

@@ -13,13 +13,16 @@ pub struct Health {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// Whether the read replica serves this node's lag-tolerant reads; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica: Option<crate::store::ReplicaState>,
     pub version: String,
 }
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into(), database: None, version: env!("CARGO_PKG_VERSION").into() })
+    Json(Health { status: "ok".into(), database: None, replica: None, version: env!("CARGO_PKG_VERSION").into() })
 }
 
 /// The process can answer: the database responds.
@@ -33,6 +36,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, AppEr
     Ok(Json(Health {
         status: "ready".into(),
         database: Some(state.store.backend().into()),
+        replica: state.store.stats().replica.map(|r| r.state),
         version: env!("CARGO_PKG_VERSION").into(),
     }))
 }

@@ -20,7 +20,9 @@ use prometheus_client::registry::Registry;
 
 use super::problem::AppError;
 use super::state::AppState;
-use crate::store::StoreStats;
+use prometheus_client::metrics::MetricType;
+
+use crate::store::{ReplicaState, ReplicaStats, StoreStats};
 
 /// Counts the request, times it, and writes its access line.
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -63,12 +65,15 @@ impl Collector for Snapshot {
         )?;
         gauge("zhicheng_db_pool_connections", "Open database connections", f64::from(self.store.pool_connections))?;
         gauge("zhicheng_db_pool_idle", "Idle database connections", f64::from(self.store.pool_idle))?;
+        self.encode_write_lock(&mut encoder)?;
+        if let Some(replica) = &self.store.replica {
+            encode_replica(replica, &mut encoder)?;
+        }
         for (name, help, pick) in [
             ("zhicheng_cache_hits", "Store cache hits", 0),
             ("zhicheng_cache_misses", "Store cache misses (answered by the database)", 1),
         ] {
-            let mut family =
-                encoder.encode_descriptor(name, help, None, prometheus_client::metrics::MetricType::Counter)?;
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for (cache, hits, misses) in &self.store.caches {
                 let counter = ConstCounter::new(if pick == 0 { *hits } else { *misses });
                 let labels = [("cache", *cache)];
@@ -77,6 +82,43 @@ impl Collector for Snapshot {
         }
         Ok(())
     }
+}
+
+impl Snapshot {
+    fn encode_write_lock(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counter = ConstCounter::new(self.store.write_locks);
+        let help = "Writes that took the write lock";
+        counter.encode(encoder.encode_descriptor("zhicheng_db_write_locks", help, None, counter.metric_type())?)?;
+        let counter = ConstCounter::new(self.store.write_lock_wait_seconds);
+        let help = "Seconds writes waited for the write lock, in all";
+        counter.encode(encoder.encode_descriptor(
+            "zhicheng_db_write_lock_wait_seconds",
+            help,
+            None,
+            counter.metric_type(),
+        )?)
+    }
+}
+
+/// The replica's state (one gauge per state, 1 for the current one), its lag, and where
+/// lag-tolerant reads were answered.
+fn encode_replica(replica: &ReplicaStats, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+    let lag = ConstGauge::new(replica.lag_seconds);
+    let help = "How long the oldest log entry the replica lacks has been on the primary";
+    lag.encode(encoder.encode_descriptor("zhicheng_replica_lag_seconds", help, None, lag.metric_type())?)?;
+    let help = "The replica's state for this node (1: current)";
+    let mut family = encoder.encode_descriptor("zhicheng_replica_state", help, None, MetricType::Gauge)?;
+    for state in [ReplicaState::InUse, ReplicaState::Lagging, ReplicaState::Unreachable] {
+        let name = serde_json::to_value(state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let gauge = ConstGauge::new(i64::from(replica.state == state));
+        gauge.encode(family.encode_family(&[("state", name.as_str())])?)?;
+    }
+    let help = "Lag-tolerant reads (searches, lists, counts, exports) by the database that answered";
+    let mut family = encoder.encode_descriptor("zhicheng_db_lag_tolerant_reads", help, None, MetricType::Counter)?;
+    for (served_by, count) in [("replica", replica.replica_reads), ("primary", replica.primary_reads)] {
+        ConstCounter::new(count).encode(family.encode_family(&[("served_by", served_by)])?)?;
+    }
+    Ok(())
 }
 
 /// Prometheus metrics: requests by route and status, latency histograms per route, cache hits

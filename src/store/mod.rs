@@ -24,6 +24,7 @@ pub mod cached;
 mod error;
 mod log;
 mod postgres;
+mod replica;
 mod rows;
 pub mod secrets;
 mod sqlite;
@@ -34,6 +35,7 @@ pub use sqlite::SqliteStore;
 pub use crate::publish::{Applied, OperationSource, WriteOutcome};
 pub use error::{LOCK_WAIT, StoreError, StoreResult};
 pub use postgres::WRITE_LOCK as POSTGRES_WRITE_LOCK;
+pub use replica::{ReplicaSettings, ReplicaState, ReplicaStats};
 
 /// Filters the database can apply itself; derived-state filters (status, series, level,
 /// as-of dates) are applied above it on the derived records.
@@ -132,6 +134,32 @@ pub struct StoreStats {
     pub pool_idle: u32,
     /// (cache, hits, misses)
     pub caches: Vec<(&'static str, u64, u64)>,
+    /// How many writes took the write lock, and how long they waited for it in all.
+    pub write_locks: u64,
+    pub write_lock_wait_seconds: f64,
+    pub replica: Option<ReplicaStats>,
+}
+
+/// Counts the waits for the write lock, for `/metrics`: a growing wait is the first sign that
+/// writers queue behind one another.
+#[derive(Debug, Default)]
+pub(crate) struct LockWaits {
+    count: std::sync::atomic::AtomicU64,
+    micros: std::sync::atomic::AtomicU64,
+}
+
+impl LockWaits {
+    pub(crate) fn record(&self, waited: std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.count.fetch_add(1, Relaxed);
+        self.micros.fetch_add(u64::try_from(waited.as_micros()).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    /// (writes, seconds waited in all)
+    pub(crate) fn totals(&self) -> (u64, f64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.count.load(Relaxed), self.micros.load(Relaxed) as f64 / 1e6)
+    }
 }
 
 /// Signs the checkpoint of a tree `(size, root)`, returning the signed note.
@@ -535,8 +563,23 @@ pub type DynStore = Arc<dyn Store>;
 /// Opens the store a database URL names, creating the SQLite file when asked, and runs
 /// the migrations.
 pub async fn connect(url: &str, create_if_missing: bool) -> StoreResult<DynStore> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::connect(url).await?))
+    connect_with_replica(url, create_if_missing, None).await
+}
+
+/// As [`connect`], with a PostgreSQL streaming replica for lag-tolerant reads.
+pub async fn connect_with_replica(
+    url: &str,
+    create_if_missing: bool,
+    replica: Option<&ReplicaSettings>,
+) -> StoreResult<DynStore> {
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if replica.is_some() && !postgres {
+        return Err(StoreError::Config(
+            "只读副本只用于 PostgreSQL / a read replica needs a PostgreSQL primary".to_string(),
+        ));
+    }
+    if postgres {
+        Ok(Arc::new(PgStore::connect(url, replica).await?))
     } else if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url, create_if_missing).await?))
     } else {

@@ -5,10 +5,11 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
-use crate::store::StoreError;
+use crate::store::{LockWaits, StoreError, StoreResult};
 
 pub struct SqliteStore {
     pool: Pool<Sqlite>,
+    lock_waits: LockWaits,
 }
 
 impl SqliteStore {
@@ -50,7 +51,7 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, lock_waits: LockWaits::default() };
         store.catch_up_log().await?;
         store.fill_search_keys().await?;
         Ok(store)
@@ -61,7 +62,28 @@ impl SqliteStore {
     /// Writes take the database's write lock at once (`BEGIN IMMEDIATE`): a writer never
     /// has to give up half-way because another one got in first, and event numbers stay dense.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        let asked = std::time::Instant::now();
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.lock_waits.record(asked.elapsed());
+        Ok(tx)
+    }
+
+    /// No replicas for SQLite: every read is on the one file.
+    async fn lag_tolerant<T, Fut>(&self, read: impl Fn(Pool<Sqlite>) -> Fut) -> StoreResult<T>
+    where
+        Fut: std::future::Future<Output = StoreResult<T>>,
+    {
+        read(self.pool.clone()).await
+    }
+
+    async fn begin_lag_tolerant_snapshot(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
+        Ok(self.begin_snapshot().await?)
+    }
+
+    fn wrote(&self, _size: i64) {}
+
+    fn replica_stats(&self) -> Option<crate::store::ReplicaStats> {
+        None
     }
 
     /// A read transaction: in WAL mode it sees the database as of its first read, whatever

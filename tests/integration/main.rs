@@ -28,6 +28,7 @@ mod privacy;
 mod properties;
 mod publishing;
 mod registry;
+mod replica;
 mod store_errors;
 mod trust;
 mod validation;

@@ -15,7 +15,7 @@ async fn get(client: &reqwest::Client, url: String) -> (u16, String) {
 }
 
 /// The value of the sample `name` whose labels include every pair of `labels`.
-fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     scrape
         .samples
         .iter()
@@ -28,6 +28,11 @@ fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]
             prometheus_parse::Value::Histogram(ref buckets) => buckets.last().map_or(0.0, |b| b.count),
             prometheus_parse::Value::Summary(_) => f64::NAN,
         })
+}
+
+pub(crate) fn parse(text: &str) -> prometheus_parse::Scrape {
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    prometheus_parse::Scrape::parse(lines).expect("Prometheus parses /metrics")
 }
 
 async fn metrics_parse_and_count_what_was_served(app: TestApp) {
@@ -46,8 +51,7 @@ async fn metrics_parse_and_count_what_was_served(app: TestApp) {
     let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
     assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
     let text = response.text().await.unwrap();
-    let lines = text.lines().map(|l| Ok(l.to_string()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus parses /metrics");
+    let scrape = parse(&text);
 
     let route = "/api/v1/committees/:id";
     let served = |status| {

@@ -18,26 +18,27 @@ use crate::bulk::Server;
 
 const PORT: &str = "55479";
 
-/// The cluster `.ci/start-postgres` started on `PORT`: its data directory, found as
+/// The cluster `.ci/start-postgres` started on `port`: its data directory, found as
 /// `.ci/stop-postgres` finds it.
-fn data_dir() -> PathBuf {
+fn data_dir(port: &str) -> PathBuf {
     std::fs::read_dir("/tmp")
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("zhicheng-pg.")))
-        .find(|p| std::fs::read_to_string(p.join("postmaster.pid")).is_ok_and(|t| t.lines().any(|l| l == PORT)))
-        .expect("the outage test's cluster")
+        .find(|p| std::fs::read_to_string(p.join("postmaster.pid")).is_ok_and(|t| t.lines().any(|l| l == port)))
+        .expect("the test's own cluster")
 }
 
-fn pg_ctl(data: &std::path::Path, action: &str) {
+/// Stops or starts the cluster in `data` on `port`.
+fn pg_ctl(port: &str, data: &std::path::Path, action: &str) {
     let bin = std::fs::read_dir("/usr/lib/postgresql")
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path().join("bin"))
         .max()
         .expect("PostgreSQL binaries");
-    let options = format!("-p {PORT} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off");
+    let options = format!("-p {port} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300");
     let command = format!(
         "'{}/pg_ctl' -D '{}' -l '{}/server.log' -w -o '{options}' {action} -m fast",
         bin.display(),
@@ -48,13 +49,54 @@ fn pg_ctl(data: &std::path::Path, action: &str) {
     assert!(out.status.success(), "pg_ctl {action}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// Stops the cluster when the test ends, whatever happened.
-struct Cluster;
+/// A cluster of the test's own, stopped and removed when the test ends, whatever happened.
+pub(crate) struct Cluster {
+    port: &'static str,
+    data: PathBuf,
+}
+
+impl Cluster {
+    /// Starts a new cluster on `port` (`.ci/start-postgres`) and returns it with its admin URL.
+    pub(crate) fn start(port: &'static str) -> (Cluster, String) {
+        Cluster::run(
+            port,
+            std::process::Command::new("bash").arg(".ci/start-postgres").env("ZHICHENG_TEST_PG_PORT", port),
+        )
+    }
+
+    /// Starts a streaming replica of `primary` on `port` (`.ci/start-replica`).
+    pub(crate) fn replicate(primary: &Cluster, port: &'static str) -> (Cluster, String) {
+        Cluster::run(port, std::process::Command::new("bash").args([".ci/start-replica", primary.port, port]))
+    }
+
+    fn run(port: &'static str, command: &mut std::process::Command) -> (Cluster, String) {
+        let started = command.output().expect("start a cluster");
+        assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+        let cluster = Cluster { port, data: data_dir(port) };
+        (cluster, String::from_utf8(started.stdout).unwrap().trim().to_string())
+    }
+
+    pub(crate) fn pg_ctl(&self, action: &str) {
+        pg_ctl(self.port, &self.data, action);
+    }
+}
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("bash").args([".ci/stop-postgres", PORT]).output();
+        let _ = std::process::Command::new("bash").args([".ci/stop-postgres", self.port]).output();
     }
+}
+
+/// A sanction against the website `host`, as an authority in Jilin publishes it.
+pub(crate) fn website_sanction(host: &str, n: u32) -> serde_json::Value {
+    json!({"subject": {"kind": "website", "name": host}, "measure": "public_criticism",
+        "region": "220000", "effective_from": "2025-06-01", "document_number": format!("吉人社监〔2025〕{n}号"),
+        "legal_basis": "人社部发〔2024〕56号", "summary": "停库测试"})
+}
+
+/// `admin`'s URL with the database `name` instead.
+pub(crate) fn database_url(admin: &str, name: &str) -> String {
+    format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,18 +105,11 @@ async fn the_server_rides_out_a_database_outage() {
         eprintln!("skipping the outage test: no PostgreSQL for the suite");
         return;
     }
-    let started = std::process::Command::new("bash")
-        .arg(".ci/start-postgres")
-        .env("ZHICHENG_TEST_PG_PORT", PORT)
-        .output()
-        .expect("start a cluster");
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
-    let _cluster = Cluster;
-    let admin = String::from_utf8(started.stdout).unwrap().trim().to_string();
+    let (cluster, admin) = Cluster::start(PORT);
     let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
     sqlx::raw_sql("CREATE DATABASE outage").execute(&mut conn).await.unwrap();
     drop(conn);
-    let url = format!("{}/outage", admin.rsplit_once('/').unwrap().0);
+    let url = database_url(&admin, "outage");
     let store = zhicheng::store::connect(&url, true).await.unwrap();
     store.import_dataset(&crate::fixtures::registry(), "fixture").await.unwrap();
     let (_, token) = store.create_token("jilin", Role::Publisher, None, "test", None).await.unwrap();
@@ -84,21 +119,20 @@ async fn the_server_rides_out_a_database_outage() {
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     let committee = format!("{base}/api/v1/committees/c-eng");
-    let sanction = |n: u32| {
-        json!({"subject": {"kind": "website", "name": format!("outage-{n}.example.com")}, "measure": "public_criticism",
-            "region": "220000", "effective_from": "2025-06-01", "document_number": format!("吉人社监〔2025〕{n}号"),
-            "legal_basis": "人社部发〔2024〕56号", "summary": "停库测试"})
+    let write = |n: u32| {
+        client
+            .post(format!("{base}/api/v1/admin/sanctions"))
+            .bearer_auth(&token)
+            .json(&website_sanction(&format!("outage-{n}.example.com"), n))
+            .send()
     };
-    let write =
-        |n: u32| client.post(format!("{base}/api/v1/admin/sanctions")).bearer_auth(&token).json(&sanction(n)).send();
     assert_eq!(write(1).await.unwrap().status(), 201);
     // Once the node has followed its own write in the log, a read is kept in its cache.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(client.get(&committee).send().await.unwrap().status(), 200, "read once: now cached");
 
     // The database goes away.
-    let data = data_dir();
-    pg_ctl(&data, "stop");
+    cluster.pg_ctl("stop");
     let asked = Instant::now();
     let refused = write(2).await.unwrap();
     let refused_after = asked.elapsed();
@@ -115,7 +149,7 @@ async fn the_server_rides_out_a_database_outage() {
     assert_eq!(ready.status(), 503, "/readyz says the node cannot serve everything");
 
     // It comes back: the same server recovers without a restart.
-    pg_ctl(&data, "start");
+    cluster.pg_ctl("start");
     let back = Instant::now();
     loop {
         let answer = write(3).await.unwrap();

@@ -13,7 +13,7 @@ use crate::store::{CertificateStatusRow, EXPORT_CHUNK, ExportRow, Exported, Expo
 #[async_trait::async_trait]
 impl Exports for ThisStore {
     async fn export(&self, tables: &[Table], out: Sender<Exported>) -> StoreResult<()> {
-        let mut tx = self.begin_snapshot().await?;
+        let mut tx = self.begin_lag_tolerant_snapshot().await?;
         let size = next_seq(&mut tx).await?;
         let mut sink = Sink { out, rows: Vec::with_capacity(EXPORT_CHUNK), open: true };
         sink.send(Exported::LogSize(size as u64)).await;
@@ -34,6 +34,7 @@ impl Exports for ThisStore {
         let seq = next_seq(&mut tx).await?;
         insert_events(&mut tx, seq, std::slice::from_ref(&event)).await?;
         tx.commit().await?;
+        self.wrote(seq + 1);
         Ok(seq)
     }
 

@@ -14,29 +14,36 @@ impl RegistryReads for ThisStore {
     }
 
     fn stats(&self) -> crate::store::StoreStats {
+        let (write_locks, write_lock_wait_seconds) = self.lock_waits.totals();
         crate::store::StoreStats {
             pool_connections: self.pool.size(),
             pool_idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
             caches: vec![],
+            write_locks,
+            write_lock_wait_seconds,
+            replica: self.replica_stats(),
         }
     }
 
     async fn counts(&self) -> StoreResult<Counts> {
-        let count = |table: &'static str| {
-            let pool = self.pool.clone();
-            async move {
-                let n: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                    .fetch_one(&pool)
-                    .await?;
-                Ok::<i64, sqlx::Error>(n.0)
-            }
-        };
-        Ok(Counts {
-            authorities: count("authorities").await?,
-            committees: count("committees").await?,
-            authorizations: count("authorizations").await?,
-            sanctions: count("sanctions").await?,
+        self.lag_tolerant(|pool| async move {
+            let count = |table: &'static str| {
+                let pool = pool.clone();
+                async move {
+                    let n: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                        .fetch_one(&pool)
+                        .await?;
+                    Ok::<i64, sqlx::Error>(n.0)
+                }
+            };
+            Ok(Counts {
+                authorities: count("authorities").await?,
+                committees: count("committees").await?,
+                authorizations: count("authorizations").await?,
+                sanctions: count("sanctions").await?,
+            })
         })
+        .await
     }
 
     async fn authority_graph(&self) -> StoreResult<Arc<AuthorityGraph>> {
@@ -50,19 +57,26 @@ impl RegistryReads for ThisStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Authority>> {
-        let mut qb = QueryBuilder::<DB>::new("SELECT id, name, level, region, parent_id FROM authorities WHERE 1 = 1");
-        if let Some(after) = after {
-            qb.push(" AND id > ").push_bind(after.to_string());
-        }
-        if let Some(pattern) = filter.region.as_deref().and_then(region_pattern) {
-            qb.push(" AND region LIKE ").push_bind(pattern);
-        }
-        if let Some(parent) = &filter.parent_id {
-            qb.push(" AND parent_id = ").push_bind(parent.clone());
-        }
-        qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
-        let rows: Vec<AuthorityRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter().map(Authority::try_from).collect()
+        let query = || {
+            let mut qb =
+                QueryBuilder::<DB>::new("SELECT id, name, level, region, parent_id FROM authorities WHERE 1 = 1");
+            if let Some(after) = after {
+                qb.push(" AND id > ").push_bind(after.to_string());
+            }
+            if let Some(pattern) = filter.region.as_deref().and_then(region_pattern) {
+                qb.push(" AND region LIKE ").push_bind(pattern);
+            }
+            if let Some(parent) = &filter.parent_id {
+                qb.push(" AND parent_id = ").push_bind(parent.clone());
+            }
+            qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+            qb
+        };
+        self.lag_tolerant(|pool| async move {
+            let rows: Vec<AuthorityRow> = query().build_query_as().fetch_all(&pool).await?;
+            rows.into_iter().map(Authority::try_from).collect()
+        })
+        .await
     }
 
     async fn committees_after(
@@ -71,42 +85,50 @@ impl RegistryReads for ThisStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<CommitteeRecord>> {
-        let mut qb = QueryBuilder::<DB>::new(format!("SELECT {} WHERE 1 = 1", rows::COMMITTEE_COLUMNS));
-        if let Some(after) = after {
-            qb.push(" AND id > ").push_bind(after.to_string());
-        }
-        // Each word of the search must match one of the fields; domains are matched in their
-        // JSON text, so `example.cn` finds `www.example.cn`; pinyin in the names' search key.
-        for term in filter.q.as_deref().map(search_terms).unwrap_or_default() {
-            let pattern = contains_pattern(term);
-            qb.push(" AND (name LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR unit_name LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR unit_credit_code = ")
-                .push_bind(term.to_uppercase())
-                .push(" OR CAST(domains AS TEXT) LIKE ")
-                .push_bind(pattern.to_lowercase())
-                .push(" ESCAPE '\\' OR name_pinyin LIKE ")
-                .push_bind(pattern.to_lowercase())
-                .push(" ESCAPE '\\')");
-        }
-        if let Some(pattern) = filter.region.as_deref().and_then(region_pattern) {
-            qb.push(" AND region LIKE ").push_bind(pattern);
-        }
-        if let Some(authority) = &filter.authority_id {
-            qb.push(" AND authority_id = ").push_bind(authority.clone());
-        }
-        if let Some(series) = &filter.series {
-            qb.push(" AND EXISTS (SELECT 1 FROM authorizations a WHERE a.committee_id = committees.id AND a.series = ")
+        let query = || {
+            let mut qb = QueryBuilder::<DB>::new(format!("SELECT {} WHERE 1 = 1", rows::COMMITTEE_COLUMNS));
+            if let Some(after) = after {
+                qb.push(" AND id > ").push_bind(after.to_string());
+            }
+            // Each word of the search must match one of the fields; domains are matched in their
+            // JSON text, so `example.cn` finds `www.example.cn`; pinyin in the names' search key.
+            for term in filter.q.as_deref().map(search_terms).unwrap_or_default() {
+                let pattern = contains_pattern(term);
+                qb.push(" AND (name LIKE ")
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\' OR unit_name LIKE ")
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\' OR unit_credit_code = ")
+                    .push_bind(term.to_uppercase())
+                    .push(" OR CAST(domains AS TEXT) LIKE ")
+                    .push_bind(pattern.to_lowercase())
+                    .push(" ESCAPE '\\' OR name_pinyin LIKE ")
+                    .push_bind(pattern.to_lowercase())
+                    .push(" ESCAPE '\\')");
+            }
+            if let Some(pattern) = filter.region.as_deref().and_then(region_pattern) {
+                qb.push(" AND region LIKE ").push_bind(pattern);
+            }
+            if let Some(authority) = &filter.authority_id {
+                qb.push(" AND authority_id = ").push_bind(authority.clone());
+            }
+            if let Some(series) = &filter.series {
+                qb.push(
+                    " AND EXISTS (SELECT 1 FROM authorizations a WHERE a.committee_id = committees.id AND a.series = ",
+                )
                 .push_bind(series.clone())
                 .push(")");
-        }
-        qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
-        let rows: Vec<CommitteeRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        let committees = rows.into_iter().map(Committee::try_from).collect::<Result<Vec<_>, _>>()?;
-        let mut conn = self.pool.acquire().await?;
-        records_for(&mut conn, committees).await
+            }
+            qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+            qb
+        };
+        self.lag_tolerant(|pool| async move {
+            let mut conn = pool.acquire().await?;
+            let rows: Vec<CommitteeRow> = query().build_query_as().fetch_all(&mut *conn).await?;
+            let committees = rows.into_iter().map(Committee::try_from).collect::<Result<Vec<_>, _>>()?;
+            records_for(&mut conn, committees).await
+        })
+        .await
     }
 
     async fn committee(&self, id: &str) -> StoreResult<Option<Arc<CommitteeRecord>>> {
@@ -126,32 +148,38 @@ impl RegistryReads for ThisStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Sanction>> {
-        let mut qb = QueryBuilder::<DB>::new(format!("SELECT {} WHERE 1 = 1", rows::SANCTION_COLUMNS));
-        if let Some(after) = after {
-            qb.push(" AND s.id > ").push_bind(after.to_string());
-        }
-        if let Some(kind) = filter.subject_kind {
-            qb.push(" AND s.subject_kind = ").push_bind(kind.code());
-        }
-        if let Some(committee) = &filter.committee_id {
-            qb.push(" AND s.subject_kind = 'committee' AND s.subject_id = ").push_bind(committee.clone());
-        }
-        if let Some(pattern) = filter.region.as_deref().and_then(region_pattern) {
-            qb.push(" AND s.region LIKE ").push_bind(pattern);
-        }
-        if let Some(q) = &filter.q {
-            let pattern = contains_pattern(q);
-            qb.push(" AND (s.subject_name LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR s.summary LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR s.document_number LIKE ")
-                .push_bind(pattern)
-                .push(" ESCAPE '\\')");
-        }
-        qb.push(" ORDER BY s.id LIMIT ").push_bind(i64::from(limit));
-        let rows: Vec<SanctionRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter().map(Sanction::try_from).collect()
+        let query = || {
+            let mut qb = QueryBuilder::<DB>::new(format!("SELECT {} WHERE 1 = 1", rows::SANCTION_COLUMNS));
+            if let Some(after) = after {
+                qb.push(" AND s.id > ").push_bind(after.to_string());
+            }
+            if let Some(kind) = filter.subject_kind {
+                qb.push(" AND s.subject_kind = ").push_bind(kind.code());
+            }
+            if let Some(committee) = &filter.committee_id {
+                qb.push(" AND s.subject_kind = 'committee' AND s.subject_id = ").push_bind(committee.clone());
+            }
+            if let Some(pattern) = filter.region.as_deref().and_then(region_pattern) {
+                qb.push(" AND s.region LIKE ").push_bind(pattern);
+            }
+            if let Some(q) = &filter.q {
+                let pattern = contains_pattern(q);
+                qb.push(" AND (s.subject_name LIKE ")
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\' OR s.summary LIKE ")
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\' OR s.document_number LIKE ")
+                    .push_bind(pattern)
+                    .push(" ESCAPE '\\')");
+            }
+            qb.push(" ORDER BY s.id LIMIT ").push_bind(i64::from(limit));
+            qb
+        };
+        self.lag_tolerant(|pool| async move {
+            let rows: Vec<SanctionRow> = query().build_query_as().fetch_all(&pool).await?;
+            rows.into_iter().map(Sanction::try_from).collect()
+        })
+        .await
     }
 }
 

@@ -590,6 +590,7 @@ impl Publishing for ThisStore {
         events.extend(insert_dataset_certificates(&mut tx, ds, credential, now).await?);
         insert_events(&mut tx, first_seq, &events).await?;
         tx.commit().await?;
+        self.wrote(first_seq + events.len() as i64);
         Ok(())
     }
 
@@ -663,6 +664,9 @@ impl Publishing for ThisStore {
             .await?;
         }
         tx.commit().await?;
+        if let Some(last) = applied.last() {
+            self.wrote(last.event_seq + 1);
+        }
         Ok(WriteOutcome::Applied(applied))
     }
 
