@@ -268,7 +268,8 @@ impl Mirror {
                 let row = found(&mut self.certificates, &a.number)?;
                 row.state = row.state.clone().then(action, &a.reason, a.effective_at.unwrap_or(at));
             }
-            Logged::PublishSnapshot(_) => {}
+            // Sessions are not in the exported tables yet: nothing to mirror.
+            Logged::PublishSnapshot(_) | Logged::RegisterSession(_) | Logged::PublishSessionOutcome(_) => {}
         }
         Ok(())
     }

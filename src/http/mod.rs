@@ -29,6 +29,7 @@ pub mod request_metrics;
 pub mod router;
 pub mod sanctions;
 pub mod serve;
+pub mod sessions;
 pub mod state;
 pub mod views;
 pub mod watch;

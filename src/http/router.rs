@@ -24,7 +24,7 @@ use super::rate_limit::{limited, limited_page};
 use super::state::AppState;
 use super::{
     admin, authorities, bulk, catalog, certificates, changes, committees, errors_page, exports, health, log, matching,
-    pages, sanctions, watch,
+    pages, sanctions, sessions, watch,
 };
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
@@ -35,6 +35,8 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(authorities::list_authorities))
         .routes(routes!(authorities::get_authority))
         .routes(routes!(sanctions::list_sanctions))
+        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(sessions::get_session))
         .routes(routes!(catalog::list_series))
         .routes(routes!(catalog::list_levels))
         .routes(routes!(catalog::list_regions))
@@ -52,6 +54,8 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::authorizations::act_on_authorization))
         .routes(routes!(admin::sanctions::publish_sanction))
         .routes(routes!(admin::sanctions::lift_sanction))
+        .routes(routes!(admin::sessions::register_session))
+        .routes(routes!(admin::sessions::publish_outcome))
         .routes(routes!(admin::events::list_events))
         .routes(routes!(admin::tokens::create_token, admin::tokens::list_tokens))
         .routes(routes!(admin::tokens::revoke_token))

@@ -18,6 +18,7 @@ use crate::domain::committee::CommitteeRecord;
 use crate::domain::publish::ViolationKind;
 use crate::domain::publish::{self, Actor, Operation, Violation};
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
+use crate::domain::session::{self, EvaluationSession, NewSession, SessionOutcome, SessionOutcomeSubmission};
 use crate::domain::verification::{
     CertificateState, CheckStatus, Evidence, HolderClaim, Presented, RegisteredCertificate, Step, verify,
 };
@@ -38,6 +39,7 @@ pub struct Prefetch {
     /// Committees needed whole (authorizations and sanctions), to verify certificates.
     pub committee_records: HashSet<String>,
     pub certificate_numbers: HashSet<String>,
+    pub session_ids: HashSet<String>,
     /// `purpose#index` of status-list slots certificates claim (the authority is the actor's).
     pub slots: HashSet<String>,
 }
@@ -106,6 +108,13 @@ impl Prefetch {
                 | Operation::UnsuspendCertificate(a) => {
                     p.certificate_numbers.insert(a.number.clone());
                 }
+                Operation::RegisterSession(s) => {
+                    p.committee_records.insert(s.committee_id.clone());
+                    p.session_ids.extend(s.id.clone());
+                }
+                Operation::PublishSessionOutcome(o) => {
+                    p.session_ids.insert(o.session_id.clone());
+                }
                 Operation::CreateAuthority(_) | Operation::AmendAuthority(_) | Operation::Delegate(_) => {}
             }
         }
@@ -165,6 +174,10 @@ pub struct Batch {
     pub taken_slots: HashSet<String>,
     pub new_certificates: Vec<NewCertificate>,
     pub status_changes: Vec<StatusChange>,
+    /// Sessions loaded (by id) and registered in this batch.
+    pub sessions: HashMap<String, EvaluationSession>,
+    pub new_sessions: Vec<String>,
+    pub concluded_sessions: Vec<String>,
 }
 
 /// A registered certificate as the batch sees it.
@@ -464,6 +477,11 @@ impl Batch {
                 ("key", k.key_id.clone(), None)
             }
             Operation::IssueCertificate(c) => ("certificate", self.issue_certificate(cx, &c.credential)?, None),
+            Operation::RegisterSession(s) => ("session", self.register_session(cx, s)?, None),
+            Operation::PublishSessionOutcome(o) => {
+                self.conclude_session(cx, o)?;
+                ("session", o.session_id.clone(), None)
+            }
             Operation::RevokeCertificate(a) | Operation::SuspendCertificate(a) | Operation::UnsuspendCertificate(a) => {
                 let action = match op {
                     Operation::RevokeCertificate(_) => "revoked",
@@ -509,9 +527,59 @@ impl Batch {
             | Logged::SuspendCertificate(_)
             | Logged::UnsuspendCertificate(_) => Some(Touched::Certificate(id.to_string())),
             Logged::CreateAuthority(_) | Logged::AmendAuthority(_) | Logged::Delegate(_) => Some(Touched::Everything),
-            Logged::PublishSnapshot(_) => Some(Touched::Nothing),
+            // Sessions are no part of a cached committee record.
+            Logged::PublishSnapshot(_) | Logged::RegisterSession(_) | Logged::PublishSessionOutcome(_) => {
+                Some(Touched::Nothing)
+            }
         };
         exact.unwrap_or_else(|| Touched::PartOfCommittee { entity_type: entity_type.to_string(), id: id.to_string() })
+    }
+
+    fn register_session(&mut self, cx: &Context<'_>, s: &NewSession) -> Result<String, Violation> {
+        let record = self
+            .committee_records
+            .get(&s.committee_id)
+            .ok_or_else(|| Violation::unknown("committee_id", "评委会", "committee", &s.committee_id))?;
+        publish::supervises(&self.graph, cx.actor, "committee_id", &record.committee.authority_id)?;
+        session::check_registration(record, &self.graph, s, cx.today)?;
+        unused_id(&s.id, &self.sessions)?;
+        let id = s.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("ses_"));
+        let registered = EvaluationSession {
+            id: id.clone(),
+            committee_id: s.committee_id.clone(),
+            series: s.series.clone(),
+            specialty: s.specialty.clone(),
+            levels: s.levels.clone(),
+            meets_on: s.meets_on,
+            applicants: s.applicants,
+            pass_rate_cap: s.pass_rate_cap,
+            registered_by: cx.actor.authority_id.clone(),
+            logged_at: cx.now,
+            outcome: None,
+        };
+        self.sessions.insert(id.clone(), registered);
+        self.new_sessions.push(id.clone());
+        Ok(id)
+    }
+
+    /// The authority that registered a session (or one above it) publishes its outcome.
+    fn conclude_session(&mut self, cx: &Context<'_>, o: &SessionOutcomeSubmission) -> Result<(), Violation> {
+        let registered = self
+            .sessions
+            .get(&o.session_id)
+            .ok_or_else(|| Violation::unknown("session_id", "评审会议", "session", &o.session_id))?;
+        publish::supervises(&self.graph, cx.actor, "session_id", &registered.registered_by)?;
+        session::check_outcome(registered, o, cx.today)?;
+        let registered = self.sessions.get_mut(&o.session_id).expect("checked above");
+        registered.outcome = Some(SessionOutcome {
+            public_sector: o.public_sector,
+            enterprise: o.enterprise,
+            review_problems: o.review_problems,
+            checklist: o.checklist.clone(),
+            logged_at: cx.now,
+        });
+        self.concluded_sessions.push(o.session_id.clone());
+        Ok(())
     }
 
     fn register_key(&mut self, cx: &Context<'_>, k: &publish::NewKey) -> Result<String, Violation> {

@@ -89,6 +89,8 @@ pub enum Logged {
     RevokeCertificate(CertificateAct),
     SuspendCertificate(CertificateAct),
     UnsuspendCertificate(CertificateAct),
+    RegisterSession(crate::domain::session::NewSession),
+    PublishSessionOutcome(crate::domain::session::SessionOutcomeSubmission),
     /// A snapshot set's manifest (`zhicheng export`): no registry record changes.
     PublishSnapshot(PublishedSnapshot),
 }
@@ -145,6 +147,10 @@ impl Logged {
             Operation::RevokeCertificate(a) => Logged::RevokeCertificate(a),
             Operation::SuspendCertificate(a) => Logged::SuspendCertificate(a),
             Operation::UnsuspendCertificate(a) => Logged::UnsuspendCertificate(a),
+            Operation::RegisterSession(s) => {
+                Logged::RegisterSession(crate::domain::session::NewSession { id: Some(id.to_string()), ..s })
+            }
+            Operation::PublishSessionOutcome(o) => Logged::PublishSessionOutcome(o),
         }
     }
 
@@ -170,6 +176,8 @@ impl Logged {
             Logged::RevokeCertificate(_) => "certificate.revoked",
             Logged::SuspendCertificate(_) => "certificate.suspended",
             Logged::UnsuspendCertificate(_) => "certificate.unsuspended",
+            Logged::RegisterSession(_) => "session.registered",
+            Logged::PublishSessionOutcome(_) => "session.concluded",
             Logged::PublishSnapshot(_) => "snapshot.published",
         }
     }

@@ -123,6 +123,8 @@ pub fn parse_operation(line: &str) -> Result<Operation, Violation> {
         "revoke_certificate" => Operation::RevokeCertificate(fields(value)?),
         "suspend_certificate" => Operation::SuspendCertificate(fields(value)?),
         "unsuspend_certificate" => Operation::UnsuspendCertificate(fields(value)?),
+        "register_session" => Operation::RegisterSession(fields(value)?),
+        "publish_session_outcome" => Operation::PublishSessionOutcome(fields(value)?),
         other => {
             return Err(Violation::new(
                 ViolationKind::Invalid,

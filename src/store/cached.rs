@@ -345,6 +345,19 @@ impl RegistryReads for CachedStore {
     ) -> StoreResult<Vec<Sanction>> {
         self.inner.sanctions_after(filter, after, limit).await
     }
+
+    async fn sessions_after(
+        &self,
+        filter: &super::SessionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::domain::session::EvaluationSession>> {
+        self.inner.sessions_after(filter, after, limit).await
+    }
+
+    async fn session(&self, id: &str) -> StoreResult<Option<crate::domain::session::EvaluationSession>> {
+        self.inner.session(id).await
+    }
 }
 
 #[async_trait]

@@ -63,6 +63,15 @@ pub struct SanctionRowFilter {
 }
 
 #[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub committee_id: Option<String>,
+    /// Meeting on or after this date.
+    pub meets_from: Option<Date>,
+    /// Meeting on or before this date.
+    pub meets_until: Option<Date>,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct AuthorityFilter {
     pub region: Option<String>,
     pub parent_id: Option<String>,
@@ -268,6 +277,16 @@ pub trait RegistryReads: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Sanction>>;
+
+    /// Evaluation sessions with id greater than `after`, ordered by id, with their outcomes.
+    async fn sessions_after(
+        &self,
+        filter: &SessionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::domain::session::EvaluationSession>>;
+
+    async fn session(&self, id: &str) -> StoreResult<Option<crate::domain::session::EvaluationSession>>;
 }
 
 /// Writes, and the history they leave.

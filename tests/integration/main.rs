@@ -29,6 +29,7 @@ mod properties;
 mod publishing;
 mod registry;
 mod replica;
+mod sessions;
 mod store_errors;
 mod trust;
 mod validation;

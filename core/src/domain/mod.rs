@@ -17,6 +17,7 @@ pub mod publish;
 pub mod reason;
 pub mod sanction;
 pub mod search;
+pub mod session;
 pub mod similarity;
 pub mod text;
 pub mod verification;

@@ -353,6 +353,8 @@ pub enum Operation {
     RevokeCertificate(CertificateAct),
     SuspendCertificate(CertificateAct),
     UnsuspendCertificate(CertificateAct),
+    RegisterSession(crate::domain::session::NewSession),
+    PublishSessionOutcome(crate::domain::session::SessionOutcomeSubmission),
 }
 
 impl Operation {
@@ -378,6 +380,8 @@ impl Operation {
             Operation::RevokeCertificate(_) => "certificate.revoked",
             Operation::SuspendCertificate(_) => "certificate.suspended",
             Operation::UnsuspendCertificate(_) => "certificate.unsuspended",
+            Operation::RegisterSession(_) => "session.registered",
+            Operation::PublishSessionOutcome(_) => "session.concluded",
         }
     }
 

@@ -7,6 +7,7 @@ pub mod events;
 pub mod import;
 pub mod registry;
 pub mod sanctions;
+pub mod sessions;
 pub mod tokens;
 
 use axum::Json;

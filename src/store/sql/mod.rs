@@ -38,6 +38,7 @@ mod certificates;
 mod export;
 mod log;
 mod reads;
+mod sessions;
 mod tokens;
 mod watches;
 mod writes;

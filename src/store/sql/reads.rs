@@ -181,6 +181,19 @@ impl RegistryReads for ThisStore {
         })
         .await
     }
+
+    async fn sessions_after(
+        &self,
+        filter: &crate::store::SessionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::domain::session::EvaluationSession>> {
+        self.sessions_page(filter, after, limit).await
+    }
+
+    async fn session(&self, id: &str) -> StoreResult<Option<crate::domain::session::EvaluationSession>> {
+        self.session_by_id(id).await
+    }
 }
 
 /// The authority graph: every authority and delegation.

@@ -268,6 +268,9 @@ async fn load_batch(conn: &mut Conn, actor: &Actor, ops: &[Operation]) -> StoreR
     for record in load_committee_records(conn, &need.committee_records).await? {
         batch.committee_records.insert(record.committee.id.clone(), record);
     }
+    for session in super::sessions::load_sessions(conn, &need.session_ids).await? {
+        batch.sessions.insert(session.id.clone(), session);
+    }
     for (number, entry) in load_certificates(conn, &need.certificate_numbers).await? {
         batch.certificates.insert(number, entry);
     }
@@ -372,6 +375,7 @@ async fn flush(conn: &mut Conn, batch: &Batch, first_seq: i64, now: chrono::Date
         .collect();
     insert_lifts(conn, &lifts).await?;
     flush_certificates(conn, batch, now).await?;
+    super::sessions::flush_sessions(conn, batch).await?;
     insert_events(conn, first_seq, &batch.events).await?;
     Ok(())
 }

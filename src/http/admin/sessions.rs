@@ -1,0 +1,45 @@
+//! Evaluation sessions: registered before they meet, their outcome published afterwards.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::{PublishResult, publish_one, target};
+use crate::domain::publish::Operation;
+use crate::domain::session::{NewSession, SessionOutcomeSubmission};
+use crate::http::extract::{Authenticated, JsonBody, Path};
+use crate::http::problem::{AppError, Problem};
+use crate::http::state::AppState;
+
+/// Register an evaluation session before it meets. Refused (409 `session_not_authorized`) when
+/// the committee is not authorized for the series, specialty and every level on the meeting
+/// date, and (422 `session_in_the_past`) when the meeting date has passed.
+#[utoipa::path(post, path = "/api/v1/admin/sessions", tag = "admin", request_body = NewSession, security(("bearer" = [])),
+    responses((status = 201, body = PublishResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn register_session(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: HeaderMap,
+    body: JsonBody<NewSession>,
+) -> Result<Response, AppError> {
+    let operation = Operation::RegisterSession(body.value);
+    publish_one(&state, &actor, &headers, "POST /api/v1/admin/sessions", &body.digest, operation).await
+}
+
+/// Publish a session's outcome once it met: applicants and passes (public sector and
+/// enterprises), applicants found wanting on review, and the discipline checklist.
+#[utoipa::path(post, path = "/api/v1/admin/sessions/{id}/outcome", tag = "admin", request_body = SessionOutcomeSubmission,
+    security(("bearer" = [])), params(("id" = String, Path, description = "Session id")),
+    responses((status = 201, body = PublishResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn publish_outcome(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<SessionOutcomeSubmission>,
+) -> Result<Response, AppError> {
+    let mut value = body.value;
+    target(&mut value.session_id, &id, "session_id")?;
+    let route = format!("POST /api/v1/admin/sessions/{id}/outcome");
+    publish_one(&state, &actor, &headers, &route, &body.digest, Operation::PublishSessionOutcome(value)).await
+}

@@ -1,0 +1,118 @@
+//! Evaluation sessions (issue 17): registered through the write path before they meet, only for
+//! what the committee is authorized to evaluate on the meeting date, their outcome published
+//! once afterwards with its pass rate flagged above the supervisor's cap.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+use zhicheng::domain::publish::Role;
+
+use crate::fixtures;
+use crate::publishing::committee_body;
+use crate::support::{TestApp, both};
+
+both!(sessions_are_registered_only_within_the_authorization, outcomes_come_once_after_the_meeting);
+
+/// A committee of Jilin's with an engineering grant (intermediate only) valid from a year ago
+/// to two years on; returns its id.
+async fn authorized_committee(app: &TestApp, token: &str) -> String {
+    let created =
+        app.post("/api/v1/admin/committees", token, committee_body("吉林省测绘工程评审委员会", "220000", 77)).await;
+    let id = created.created()["id"].as_str().unwrap().to_string();
+    let today = zhicheng::store::today();
+    let grant = json!({
+        "committee_id": id, "series": "ENGINEERING", "specialties": ["测绘工程"], "levels": ["intermediate"],
+        "scope": {"regions": ["220000"]}, "valid_from": (today - Duration::days(365)).to_string(),
+        "valid_until": (today + Duration::days(730)).to_string(), "document_number": "吉人社函〔2026〕77号"
+    });
+    app.post("/api/v1/admin/authorizations", token, grant).await.created();
+    id
+}
+
+fn session(committee: &str, levels: &[&str], in_days: i64) -> Value {
+    json!({
+        "committee_id": committee, "series": "ENGINEERING", "specialty": "测绘工程", "levels": levels,
+        "meets_on": (zhicheng::store::today() + Duration::days(in_days)).to_string(), "applicants": 120,
+        "pass_rate_cap": 0.8
+    })
+}
+
+/// The kinds of every event in the audit trail, oldest first.
+async fn event_kinds(app: &TestApp, token: &str) -> Vec<String> {
+    let events = app.send("GET", "/api/v1/admin/events?limit=500", Some(token), None, &[]).await;
+    events.body["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect()
+}
+
+async fn sessions_are_registered_only_within_the_authorization(app: TestApp) {
+    app.load(&fixtures::registry()).await;
+    let jilin = app.token("jilin", Role::Publisher).await;
+    let committee = authorized_committee(&app, &jilin).await;
+
+    let registered = app.post("/api/v1/admin/sessions", &jilin, session(&committee, &["intermediate"], 20)).await;
+    let id = registered.created()["id"].as_str().unwrap().to_string();
+    let shown = app.ok(&format!("/api/v1/sessions/{id}")).await;
+    assert_eq!(shown["committee_id"], committee.as_str());
+    assert_eq!(shown["registered_by"], "jilin");
+    assert!(shown["outcome"].is_null() && shown["pass_rate"].is_null(), "{shown}");
+    let listed = app.ok(&format!("/api/v1/sessions?committee={committee}")).await;
+    assert_eq!(listed["sessions"].as_array().unwrap().len(), 1);
+
+    let before = app.ok(&format!("/api/v1/sessions?committee={committee}")).await;
+    let events_before = event_kinds(&app, &jilin).await.len();
+    // A level the committee may not evaluate, a date after its grant, a date already past,
+    // another province's token: each refused with its reason, nothing written.
+    let beyond = session(&committee, &["intermediate", "associate_senior"], 20);
+    let refused = app.post("/api/v1/admin/sessions", &jilin, beyond).await;
+    let problem = refused.problem(409, "session_not_authorized");
+    assert_eq!(problem["errors"][0]["field"], "levels[1]", "{problem}");
+    app.post("/api/v1/admin/sessions", &jilin, session(&committee, &["intermediate"], 800))
+        .await
+        .problem(409, "session_not_authorized");
+    app.post("/api/v1/admin/sessions", &jilin, session(&committee, &["intermediate"], -1))
+        .await
+        .problem(422, "session_in_the_past");
+    let yunnan = app.token("yunnan", Role::Publisher).await;
+    app.post("/api/v1/admin/sessions", &yunnan, session(&committee, &["intermediate"], 20))
+        .await
+        .problem(403, "not_supervisor");
+    app.post("/api/v1/admin/sessions", &jilin, session("no-such-committee", &["intermediate"], 20))
+        .await
+        .problem(422, "unknown_reference");
+    assert_eq!(app.ok(&format!("/api/v1/sessions?committee={committee}")).await, before, "nothing was written");
+    let events_after = event_kinds(&app, &jilin).await.len();
+    assert_eq!(events_after, events_before, "no event was logged for a refused session");
+}
+
+async fn outcomes_come_once_after_the_meeting(app: TestApp) {
+    app.load(&fixtures::registry()).await;
+    let jilin = app.token("jilin", Role::Publisher).await;
+    let committee = authorized_committee(&app, &jilin).await;
+    let today = app.post("/api/v1/admin/sessions", &jilin, session(&committee, &["intermediate"], 0)).await;
+    let today = today.created()["id"].as_str().unwrap().to_string();
+    let later = app.post("/api/v1/admin/sessions", &jilin, session(&committee, &["intermediate"], 30)).await;
+    let later = later.created()["id"].as_str().unwrap().to_string();
+    let outcome = |public: (u32, u32), enterprise: (u32, u32)| {
+        json!({
+            "public_sector": {"applicants": public.0, "passed": public.1},
+            "enterprise": {"applicants": enterprise.0, "passed": enterprise.1},
+            "review_problems": 3,
+            "checklist": {"recusal_applied": true, "secret_ballot": true, "supervisor_present": true}
+        })
+    };
+    let (today_url, later_url) =
+        (format!("/api/v1/admin/sessions/{today}/outcome"), format!("/api/v1/admin/sessions/{later}/outcome"));
+
+    app.post(&later_url, &jilin, outcome((80, 50), (40, 30))).await.problem(422, "session_not_met");
+    app.post(&today_url, &jilin, outcome((10, 11), (0, 0))).await.problem(422, "passed_exceeds_applicants");
+    app.post(&today_url, &jilin, outcome((80, 75), (40, 38))).await.created();
+    let shown = app.ok(&format!("/api/v1/sessions/{today}")).await;
+    assert_eq!(shown["outcome"]["public_sector"]["passed"], 75, "{shown}");
+    let rate = shown["pass_rate"].as_f64().unwrap();
+    assert!((rate - 113.0 / 120.0).abs() < 1e-9, "{rate}");
+    assert_eq!(shown["pass_rate_flagged"], true, "113 of 120 is above the 0.8 cap");
+    app.post(&today_url, &jilin, outcome((1, 1), (0, 0))).await.problem(409, "outcome_exists");
+    app.get("/api/v1/sessions/no-such-session").await.assert_status(404);
+
+    let kinds = event_kinds(&app, &jilin).await;
+    assert_eq!(kinds.iter().filter(|k| **k == "session.registered").count(), 2, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "session.concluded").count(), 1, "{kinds:?}");
+}
