@@ -412,6 +412,7 @@ fn subject(
         committee_id: record.committee.id.clone(),
         committee_name: record.committee.name.clone(),
         evaluation_date: evaluated,
+        evaluation_session: None,
         approval_document: approval.to_string(),
         applicant_region: region.to_string(),
         own_staff,

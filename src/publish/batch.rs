@@ -20,7 +20,8 @@ use crate::domain::publish::{self, Actor, Operation, Violation};
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
 use crate::domain::session::{self, EvaluationSession, NewSession, SessionOutcome, SessionOutcomeSubmission};
 use crate::domain::verification::{
-    CertificateState, CheckStatus, Evidence, HolderClaim, Presented, RegisteredCertificate, Step, verify,
+    CertificateState, CheckStatus, Evidence, HolderClaim, Presented, RegisteredCertificate, SessionEvidence, Step,
+    verify,
 };
 use crate::publish::event::{EventPayload, IssuedCertificate, Logged, Touched};
 
@@ -40,6 +41,8 @@ pub struct Prefetch {
     pub committee_records: HashSet<String>,
     pub certificate_numbers: HashSet<String>,
     pub session_ids: HashSet<String>,
+    /// Committees whose sessions certificates may rest on without naming one.
+    pub session_committees: HashSet<String>,
     /// `purpose#index` of status-list slots certificates claim (the authority is the actor's).
     pub slots: HashSet<String>,
 }
@@ -95,6 +98,12 @@ impl Prefetch {
                     if let Ok(parsed) = &presented.parsed {
                         p.certificate_numbers.insert(parsed.subject.certificate_number.clone());
                         p.committee_records.insert(parsed.subject.committee_id.clone());
+                        if session::needed(&parsed.subject) {
+                            match &parsed.subject.evaluation_session {
+                                Some(id) => p.session_ids.insert(id.clone()),
+                                None => p.session_committees.insert(parsed.subject.committee_id.clone()),
+                            };
+                        }
                         if let IssuerRef::Committee(id) = &parsed.issuer {
                             p.committee_records.insert(id.clone());
                         }
@@ -713,11 +722,16 @@ impl Batch {
             graph: &self.graph,
             registered: None,
             holder_key: None,
+            session: match session::needed(&parsed.subject) {
+                true => session::find_for(self.sessions.values(), &parsed.subject)
+                    .map_or(SessionEvidence::NotFound, SessionEvidence::Found),
+                false => SessionEvidence::NotLooked,
+            },
             now: cx.now,
         };
         let outcome = verify(&presented, &evidence, &HolderClaim::default());
         let before_registry =
-            [Step::Format, Step::Signature, Step::Key, Step::Issuer, Step::Authority, Step::Sanctions];
+            [Step::Format, Step::Signature, Step::Key, Step::Issuer, Step::Authority, Step::Sanctions, Step::Session];
         let failed =
             outcome.checks.into_iter().find(|c| before_registry.contains(&c.step) && c.status == CheckStatus::Fail);
         if let Some(failed) = failed {

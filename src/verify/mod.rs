@@ -14,8 +14,11 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::crypto::multikey::decode_public;
 use crate::domain::holder_id::HolderIdKey;
-use crate::domain::verification::{Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, verify};
-use crate::store::{DynStore, StoreResult};
+use crate::domain::session::{self, EvaluationSession};
+use crate::domain::verification::{
+    Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, SessionEvidence, verify,
+};
+use crate::store::{DynStore, SessionFilter, StoreResult};
 use signature_batch::SignatureBatcher;
 
 /// Verifies presented credentials against the registry a store holds.
@@ -74,17 +77,47 @@ impl Verifier {
             None => None,
         };
         let graph = self.store.authority_graph().await?;
+        let sessions = self.sessions_for(presented).await?;
         let evidence = Evidence {
             key,
             committee: committee.as_deref(),
             graph: &graph,
             registered: registered.as_ref(),
             holder_key: self.holder_key.as_deref(),
+            session: match (&sessions, presented.parsed.as_ref()) {
+                (Some(sessions), Ok(parsed)) => session::find_for(sessions, &parsed.subject)
+                    .map_or(SessionEvidence::NotFound, SessionEvidence::Found),
+                _ => SessionEvidence::NotLooked,
+            },
             now: Utc::now(),
         };
         Ok((verify(presented, &evidence, holder), registered))
     }
 }
+
+impl Verifier {
+    /// The sessions a certificate may rest on (the one it names, or its committee's on its
+    /// evaluation date); `None` when it needs none. Most certificates need none: no query.
+    async fn sessions_for(&self, presented: &Presented) -> StoreResult<Option<Vec<EvaluationSession>>> {
+        let Ok(parsed) = &presented.parsed else { return Ok(None) };
+        let s = &parsed.subject;
+        if !session::needed(s) {
+            return Ok(None);
+        }
+        if let Some(id) = &s.evaluation_session {
+            return Ok(Some(self.store.session(id).await?.into_iter().collect()));
+        }
+        let filter = SessionFilter {
+            committee_id: Some(s.committee_id.clone()),
+            meets_from: Some(s.evaluation_date),
+            meets_until: Some(s.evaluation_date),
+        };
+        Ok(Some(self.store.sessions_after(&filter, None, MAX_SESSIONS_A_DAY).await?))
+    }
+}
+
+/// The most sessions of one committee on one day a verification reads.
+const MAX_SESSIONS_A_DAY: u32 = 16;
 
 /// Ed25519 public keys named by presented credentials, decoded (a point decompression, about a
 /// tenth of a signature check) once per key. Any well-formed key is kept, registered or not, so

@@ -13,7 +13,9 @@ use crate::crypto::{data_integrity, multikey};
 use crate::domain::authority::{Authority, AuthorityGraph, Delegation};
 use crate::domain::certificate::IssuerKey;
 use crate::domain::committee::CommitteeRecord;
-use crate::domain::verification::{Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, verify};
+use crate::domain::verification::{
+    Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, SessionEvidence, verify,
+};
 use crate::store::CertificateStatus;
 use crate::verify::registry_key::RegistryKey;
 
@@ -114,6 +116,8 @@ impl OfflineRegistry {
             graph: &self.graph,
             registered: presented.certificate_number().and_then(|n| self.certificates.get(n)),
             holder_key: None,
+            // Bundles hold no sessions yet: the step says it was not checked.
+            session: SessionEvidence::NotLooked,
             now,
         };
         verify(presented, &evidence, holder)

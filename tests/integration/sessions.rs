@@ -10,7 +10,11 @@ use crate::fixtures;
 use crate::publishing::committee_body;
 use crate::support::{TestApp, both};
 
-both!(sessions_are_registered_only_within_the_authorization, outcomes_come_once_after_the_meeting);
+both!(
+    sessions_are_registered_only_within_the_authorization,
+    outcomes_come_once_after_the_meeting,
+    certificates_rest_on_a_session_registered_before_it_met
+);
 
 /// A committee of Jilin's with an engineering grant (intermediate only) valid from a year ago
 /// to two years on; returns its id.
@@ -115,4 +119,38 @@ async fn outcomes_come_once_after_the_meeting(app: TestApp) {
     let kinds = event_kinds(&app, &jilin).await;
     assert_eq!(kinds.iter().filter(|k| **k == "session.registered").count(), 2, "{kinds:?}");
     assert_eq!(kinds.iter().filter(|k| **k == "session.concluded").count(), 1, "{kinds:?}");
+}
+
+async fn certificates_rest_on_a_session_registered_before_it_met(app: TestApp) {
+    let s = crate::certificates::setup(&app).await;
+    let committee = authorized_committee(&app, &s.publisher).await;
+    let registered = app.post("/api/v1/admin/sessions", &s.publisher, session(&committee, &["intermediate"], 0)).await;
+    let id = registered.created()["id"].as_str().unwrap().to_string();
+    let today = zhicheng::store::today().to_string();
+    let credential = |number: &str, session: &str| {
+        let mut subject = crate::certificates::subject(number, &committee, "ENGINEERING", "intermediate", &today);
+        subject.specialty = Some("测绘工程".into());
+        subject.evaluation_session = Some(session.to_string());
+        s.issuer.sign(&subject, "jilin", chrono::Utc::now() - Duration::minutes(1))
+    };
+    let session_check = |answer: &Value| {
+        let check = answer["checks"].as_array().unwrap().iter().find(|c| c["step"] == "session").unwrap().clone();
+        (check["status"].as_str().unwrap().to_string(), check["code"].as_str().unwrap().to_string())
+    };
+
+    let genuine = credential("CH-0001", &id);
+    app.post("/api/v1/admin/certificates", &s.issuer_token, json!({"credential": genuine})).await.created();
+    let answer = app.send("POST", "/api/v1/verify", None, Some(json!({"credential": genuine})), &[]).await.body;
+    assert_eq!(answer["verdict"], "valid", "{answer}");
+    assert_eq!(session_check(&answer), ("pass".to_string(), "ok".to_string()));
+
+    // A certificate resting on a session nobody registered: refused at issuance, and a copy
+    // presented anyway fails its session check with a stable code.
+    let invented = credential("CH-0002", "ses-invented");
+    app.post("/api/v1/admin/certificates", &s.issuer_token, json!({"credential": invented}))
+        .await
+        .problem(422, "session_unregistered");
+    let answer = app.send("POST", "/api/v1/verify", None, Some(json!({"credential": invented})), &[]).await.body;
+    assert_eq!(answer["verdict"], "invalid", "{answer}");
+    assert_eq!(session_check(&answer), ("fail".to_string(), "session_unregistered".to_string()));
 }

@@ -1,4 +1,4 @@
-//! The nine verification steps as a pure function: evidence built in memory from the fixture
+//! The ten verification steps as a pure function: evidence built in memory from the fixture
 //! registry, one case per way a certificate can fail, no database and no HTTP. (The same
 //! frauds through the API, on both databases: `certificates::each_step_fails_on_its_own_fraud`.)
 
@@ -7,8 +7,10 @@ use serde_json::json;
 use zhicheng::domain::authority::AuthorityGraph;
 use zhicheng::domain::certificate::{IssuerKey, IssuerRef};
 use zhicheng::domain::committee::CommitteeRecord;
+use zhicheng::domain::session::{self, EvaluationSession};
 use zhicheng::domain::verification::{
-    CertificateState, CheckStatus, Evidence, HolderClaim, Presented, RegisteredCertificate, Verdict, verify,
+    CertificateState, CheckStatus, Evidence, HolderClaim, Presented, RegisteredCertificate, SessionEvidence, Verdict,
+    verify,
 };
 
 use crate::certificates::{Issuer, subject};
@@ -63,12 +65,19 @@ fn failures(world: &World, credential: serde_json::Value, setup: &Setup) -> (Ver
     });
     let committee = presented.committee_id().and_then(|id| world.records.iter().find(|r| r.committee.id == id));
     let holder_key = crate::support::holder_key();
+    // As the server looks sessions up: only for a certificate that needs one.
+    let session = match &presented.parsed {
+        Ok(parsed) if session::needed(&parsed.subject) => session::find_for(&setup.sessions, &parsed.subject)
+            .map_or(SessionEvidence::NotFound, SessionEvidence::Found),
+        _ => SessionEvidence::NotLooked,
+    };
     let evidence = Evidence {
         key: key.as_ref(),
         committee,
         graph: &world.graph,
         registered: registered_copy.as_ref(),
         holder_key: Some(&holder_key),
+        session,
         now: Utc::now(),
     };
     let outcome = verify(&presented, &evidence, &setup.holder);
@@ -89,6 +98,25 @@ struct Setup {
     unknown_key: bool,
     compromised_at: Option<chrono::DateTime<Utc>>,
     holder: HolderClaim,
+    /// The registered evaluation sessions.
+    sessions: Vec<EvaluationSession>,
+}
+
+/// c-eng's session on 2023-05-01, registered on `registered` (UTC midnight).
+fn session_of_c_eng(id: &str, meets_on: &str, registered: &str) -> EvaluationSession {
+    EvaluationSession {
+        id: id.into(),
+        committee_id: "c-eng".into(),
+        series: "ENGINEERING".into(),
+        specialty: None,
+        levels: vec![zhicheng::domain::catalog::Level::Intermediate],
+        meets_on: meets_on.parse().unwrap(),
+        applicants: 40,
+        pass_rate_cap: None,
+        registered_by: "jilin".into(),
+        logged_at: format!("{registered}T00:00:00Z").parse().unwrap(),
+        outcome: None,
+    }
 }
 
 impl Default for Setup {
@@ -99,6 +127,11 @@ impl Default for Setup {
             unknown_key: false,
             compromised_at: None,
             holder: HolderClaim::default(),
+            sessions: vec![
+                session_of_c_eng("ses-1", "2023-05-01", "2023-04-01"),
+                session_of_c_eng("ses-other-day", "2023-05-08", "2023-04-01"),
+                session_of_c_eng("ses-late", "2023-05-01", "2023-05-03"),
+            ],
         }
     }
 }
@@ -117,6 +150,11 @@ fn each_step_fails_on_its_own_fraud_and_only_there() {
         let mut c = genuine.clone();
         edit(&mut c);
         c
+    };
+    let with_session = |id: &str| {
+        let mut s = subject("S-2", "c-eng", "ENGINEERING", "intermediate", "2023-05-01");
+        s.evaluation_session = Some(id.to_string());
+        issuer.sign(&s, "jilin", signed)
     };
     let revoked = CertificateState::Revoked { reason: "造假".into(), since: Utc::now() - Duration::hours(1) };
     /// (what, credential, evidence set-up, verdict, failed checks)
@@ -178,6 +216,34 @@ fn each_step_fails_on_its_own_fraud_and_only_there() {
             Setup { registered: None, ..Setup::default() },
             Verdict::Invalid,
             vec![pair("registry", "not_in_registry")],
+        ),
+        (
+            "resting on the session it names",
+            with_session("ses-1"),
+            Setup { registered: None, ..Setup::default() },
+            Verdict::Invalid,
+            vec![pair("registry", "not_in_registry")],
+        ),
+        (
+            "naming a session nobody registered",
+            with_session("ses-invented"),
+            Setup { registered: None, ..Setup::default() },
+            Verdict::Invalid,
+            vec![pair("session", "session_unregistered"), pair("registry", "not_in_registry")],
+        ),
+        (
+            "naming a session of another day",
+            with_session("ses-other-day"),
+            Setup { registered: None, ..Setup::default() },
+            Verdict::Invalid,
+            vec![pair("session", "session_mismatch"), pair("registry", "not_in_registry")],
+        ),
+        (
+            "naming a session registered after it met",
+            with_session("ses-late"),
+            Setup { registered: None, ..Setup::default() },
+            Verdict::Invalid,
+            vec![pair("session", "session_registered_late"), pair("registry", "not_in_registry")],
         ),
         (
             "a wrong holder name",

@@ -54,6 +54,9 @@ pub struct TitleSubject {
     pub committee_name: String,
     /// The day the committee evaluated: authority and sanctions are judged on this date.
     pub evaluation_date: Date,
+    /// The registered evaluation session (评审会议) that evaluated the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_session: Option<String>,
     /// 审批文号
     pub approval_document: String,
     /// The applicant's region (6-digit GB/T 2260) when evaluated.

@@ -163,8 +163,7 @@ pub const LATE_AFTER_DAYS: i64 = 30;
 /// Whether an act effective on `effective_on` and logged at `logged_at` was logged late
 /// (dates in Beijing time).
 pub fn logged_late(effective_on: Date, logged_at: DateTime<Utc>) -> bool {
-    let logged_on =
-        logged_at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).date_naive();
+    let logged_on = super::china_date(logged_at);
     (logged_on - effective_on).num_days() > LATE_AFTER_DAYS
 }
 

@@ -21,5 +21,11 @@ pub mod session;
 pub mod similarity;
 pub mod text;
 pub mod verification;
+pub mod violation;
 
 pub use chrono::NaiveDate as Date;
+
+/// The date of an instant in Beijing time, the registry's calendar.
+pub fn china_date(at: chrono::DateTime<chrono::Utc>) -> Date {
+    at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).date_naive()
+}

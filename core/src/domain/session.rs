@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::Date;
 use super::authority::AuthorityGraph;
 use super::catalog::Level;
+use super::certificate::TitleSubject;
 use super::committee::CommitteeRecord;
 use super::coverage::{CoverageQuery, coverage};
-use super::publish::{Checked, Violation, ViolationKind};
+use super::violation::{Checked, Violation, ViolationKind};
 
 /// The most applicants one session may declare: far above any real session, low enough that a
 /// typo (an extra zero or three) is caught.
@@ -129,14 +130,73 @@ impl EvaluationSession {
     }
 }
 
-fn invalid(code: &str, field: &str, zh: impl Into<String>, en: impl Into<String>) -> Violation {
-    Violation::new(ViolationKind::Invalid, code, field, zh, en)
+/// Evaluations from this date on must rest on a registered session (the first evaluation year
+/// after session registration opened; docs/DECISIONS.md). A certificate that names a session
+/// is checked whatever its date.
+pub fn required_from() -> Date {
+    Date::from_ymd_opt(2027, 1, 1).expect("a valid date")
+}
+
+/// Whether a certificate's evaluation must rest on a registered session.
+pub fn needed(subject: &TitleSubject) -> bool {
+    subject.evaluation_session.is_some() || subject.evaluation_date >= required_from()
+}
+
+/// The session a certificate rests on among `sessions`: the one it names, else one of its
+/// committee's on its evaluation date, preferring one that covers its series and level.
+pub fn find_for<'a>(
+    sessions: impl IntoIterator<Item = &'a EvaluationSession>,
+    subject: &TitleSubject,
+) -> Option<&'a EvaluationSession> {
+    let mut same_day = None;
+    for s in sessions {
+        if let Some(named) = &subject.evaluation_session {
+            if s.id == *named {
+                return Some(s);
+            }
+        } else if s.committee_id == subject.committee_id && s.meets_on == subject.evaluation_date {
+            if mismatch(s, subject).is_none() {
+                return Some(s);
+            }
+            same_day.get_or_insert(s);
+        }
+    }
+    same_day
+}
+
+/// Why `session` cannot be the one the certificate was evaluated in: (code, Chinese, English).
+pub fn mismatch(session: &EvaluationSession, subject: &TitleSubject) -> Option<(&'static str, String, String)> {
+    let differs = |zh: &str, en: &str| {
+        Some((
+            "session_mismatch",
+            format!("评审会议 {} 与证书不符：{zh}", session.id),
+            format!("evaluation session {} does not match the certificate: {en}", session.id),
+        ))
+    };
+    if session.committee_id != subject.committee_id {
+        return differs("评委会不同", "another committee's");
+    }
+    if session.meets_on != subject.evaluation_date {
+        return differs(&format!("会议日期为 {}", session.meets_on), &format!("it met on {}", session.meets_on));
+    }
+    if session.series != subject.series || !session.levels.contains(&subject.level) {
+        return differs("未评审该系列或级别", "it did not evaluate this series or level");
+    }
+    let registered_on = super::china_date(session.logged_at);
+    if registered_on > session.meets_on {
+        return Some((
+            "session_registered_late",
+            format!("评审会议 {} 于 {registered_on} 才登记，晚于会议日期", session.id),
+            format!("evaluation session {} was registered on {registered_on}, after it met", session.id),
+        ));
+    }
+    None
 }
 
 /// A registration's own consistency, and that it comes before the meeting.
 fn check_registration_terms(s: &NewSession, today: Date) -> Checked<()> {
     if s.meets_on < today {
-        return Err(invalid(
+        return Err(Violation::invalid(
             "session_in_the_past",
             "meets_on",
             format!("评审会议应在召开前登记：{} 已过", s.meets_on),
@@ -144,10 +204,10 @@ fn check_registration_terms(s: &NewSession, today: Date) -> Checked<()> {
         ));
     }
     if s.levels.is_empty() {
-        return Err(invalid("required", "levels", "请至少填写一个评审级别", "name at least one level"));
+        return Err(Violation::invalid("required", "levels", "请至少填写一个评审级别", "name at least one level"));
     }
     if s.applicants == 0 || s.applicants > MAX_APPLICANTS {
-        return Err(invalid(
+        return Err(Violation::invalid(
             "out_of_range",
             "applicants",
             format!("申报人数应在 1 至 {MAX_APPLICANTS} 之间"),
@@ -157,7 +217,7 @@ fn check_registration_terms(s: &NewSession, today: Date) -> Checked<()> {
     if let Some(cap) = s.pass_rate_cap
         && !(0.0..=1.0).contains(&cap)
     {
-        return Err(invalid(
+        return Err(Violation::invalid(
             "out_of_range",
             "pass_rate_cap",
             "通过率上限应在 0 至 1 之间",
@@ -210,7 +270,7 @@ pub fn check_outcome(session: &EvaluationSession, o: &SessionOutcomeSubmission, 
         ));
     }
     if today < session.meets_on {
-        return Err(invalid(
+        return Err(Violation::invalid(
             "session_not_met",
             "session_id",
             format!("评审会议 {} 才召开，尚无结果", session.meets_on),
@@ -219,7 +279,7 @@ pub fn check_outcome(session: &EvaluationSession, o: &SessionOutcomeSubmission, 
     }
     for (field, tally) in [("public_sector", o.public_sector), ("enterprise", o.enterprise)] {
         if tally.passed > tally.applicants {
-            return Err(invalid(
+            return Err(Violation::invalid(
                 "passed_exceeds_applicants",
                 &format!("{field}.passed"),
                 "通过人数不能多于申报人数",
@@ -229,7 +289,7 @@ pub fn check_outcome(session: &EvaluationSession, o: &SessionOutcomeSubmission, 
     }
     let applicants = o.public_sector.applicants + o.enterprise.applicants;
     if applicants == 0 || applicants > MAX_APPLICANTS || o.review_problems > applicants {
-        return Err(invalid(
+        return Err(Violation::invalid(
             "out_of_range",
             "review_problems",
             format!("申报人数应在 1 至 {MAX_APPLICANTS} 之间，复核存在问题人数不能多于申报人数"),
@@ -237,7 +297,7 @@ pub fn check_outcome(session: &EvaluationSession, o: &SessionOutcomeSubmission, 
         ));
     }
     if o.checklist.len() > MAX_CHECKLIST_ITEMS {
-        return Err(invalid(
+        return Err(Violation::invalid(
             "too_many_items",
             "checklist",
             format!("检查项最多 {MAX_CHECKLIST_ITEMS} 项"),
@@ -245,7 +305,7 @@ pub fn check_outcome(session: &EvaluationSession, o: &SessionOutcomeSubmission, 
         ));
     }
     if let Some(item) = o.checklist.keys().find(|k| !is_item_code(k)) {
-        return Err(invalid(
+        return Err(Violation::invalid(
             "invalid_item_code",
             "checklist",
             format!("检查项代码“{item}”无效：应为小写字母、数字和下划线"),
@@ -373,6 +433,37 @@ mod tests {
         let mut bad_item = good.clone();
         bad_item.checklist.insert("回避".into(), true);
         assert_eq!(check_outcome(&s, &bad_item, d("2026-12-21")).unwrap_err().code, "invalid_item_code");
+    }
+
+    fn subject(evaluated: &str, named: Option<&str>) -> TitleSubject {
+        serde_json::from_value(serde_json::json!({
+            "type": "ProfessionalTitle", "formatVersion": 1, "certificateNumber": "N", "holderName": "张三",
+            "series": "ENGINEERING", "level": "intermediate", "titleName": "工程师", "obtainedBy": "evaluation",
+            "committeeId": "c", "committeeName": "评委会", "evaluationDate": evaluated, "evaluationSession": named,
+            "approvalDocument": "文号", "applicantRegion": "220102"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn evaluations_from_the_required_date_rest_on_a_session_of_that_day() {
+        assert!(!needed(&subject("2026-12-20", None)), "before the requirement, unless one is named");
+        assert!(needed(&subject("2026-12-20", Some("s"))));
+        assert!(needed(&subject("2027-01-15", None)));
+        let mut other_level = registered("2027-01-15");
+        other_level.id = "other-level".into();
+        other_level.levels = vec![Level::Senior];
+        let mut right = registered("2027-01-15");
+        right.id = "right".into();
+        right.logged_at = "2027-01-02T00:00:00Z".parse().unwrap();
+        let other_day = registered("2027-01-16");
+        let sessions = [other_day, other_level, right];
+        let found = find_for(&sessions, &subject("2027-01-15", None)).unwrap();
+        assert_eq!(found.id, "right", "the one of that day covering the series and level");
+        assert_eq!(mismatch(found, &subject("2027-01-15", None)), None);
+        assert!(find_for(&sessions[..1], &subject("2027-01-15", None)).is_none(), "none that day");
+        let late = EvaluationSession { logged_at: "2027-01-16T00:00:00Z".parse().unwrap(), ..found.clone() };
+        assert_eq!(mismatch(&late, &subject("2027-01-15", None)).unwrap().0, "session_registered_late");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::certificate::{IssuerKey, IssuerRef, ParsedCertificate, parse_credenti
 use super::committee::CommitteeRecord;
 use super::coverage::{CoverageQuery, authorization_coverage, sanction_reasons};
 use super::holder_id::{self, HolderIdCheck, HolderIdKey};
+use super::session::{self, EvaluationSession};
 use crate::crypto::data_integrity::{self, Proof, ProofError, SignatureCheck};
 use crate::crypto::{jcs, multikey, sha256};
 use ed25519_dalek::VerifyingKey;
@@ -25,6 +26,7 @@ pub enum Step {
     Issuer,
     Authority,
     Sanctions,
+    Session,
     Status,
     Registry,
     Holder,
@@ -169,7 +171,53 @@ pub struct Evidence<'a> {
     pub registered: Option<&'a RegisteredCertificate>,
     /// The registry's holder ID key: only the registry itself can check an ID number.
     pub holder_key: Option<&'a HolderIdKey>,
+    /// The evaluation session the certificate names, or the committee's on its evaluation date.
+    pub session: SessionEvidence<'a>,
     pub now: DateTime<Utc>,
+}
+
+/// What the verifier found of the certificate's evaluation session.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionEvidence<'a> {
+    /// Not looked for: none was needed, or the verifier holds no sessions (an offline bundle).
+    NotLooked,
+    Found(&'a EvaluationSession),
+    NotFound,
+}
+
+/// The session step: a certificate naming a session, or evaluated on or after
+/// [`session::required_from`], must rest on a session registered before it met, for this
+/// committee, date, series and level.
+fn session_check(parsed: &ParsedCertificate, evidence: &Evidence<'_>) -> Check {
+    let s = &parsed.subject;
+    if !session::needed(s) {
+        return check(
+            Step::Session,
+            CheckStatus::Skip,
+            "not_required",
+            format!("评审日早于 {}，不要求登记评审会议", session::required_from()),
+            format!("evaluated before {}: no registered session is required", session::required_from()),
+        );
+    }
+    match evidence.session {
+        SessionEvidence::NotLooked => {
+            skip(Step::Session, "未核对评审会议记录（离线核验不含）", "the session was not checked (not held offline)")
+        }
+        SessionEvidence::NotFound => fail(
+            Step::Session,
+            "session_unregistered",
+            format!("评委会在评审日 {} 没有登记评审会议", s.evaluation_date),
+            format!("the committee registered no evaluation session for {}", s.evaluation_date),
+        ),
+        SessionEvidence::Found(found) => match session::mismatch(found, s) {
+            Some((code, zh, en)) => fail(Step::Session, code, zh, en),
+            None => pass(
+                Step::Session,
+                format!("评审会议 {} 于会前登记", found.id),
+                format!("evaluation session {} was registered before it met", found.id),
+            ),
+        },
+    }
 }
 
 /// Optional claims about the holder to check against the certificate.
@@ -202,13 +250,14 @@ fn skip(step: Step, zh: &str, en: &str) -> Check {
     check(step, CheckStatus::Skip, "skipped", zh, en)
 }
 
-const ALL_STEPS: [Step; 9] = [
+const ALL_STEPS: [Step; 10] = [
     Step::Format,
     Step::Signature,
     Step::Key,
     Step::Issuer,
     Step::Authority,
     Step::Sanctions,
+    Step::Session,
     Step::Status,
     Step::Registry,
     Step::Holder,
@@ -243,6 +292,7 @@ pub fn verify(presented: &Presented, evidence: &Evidence<'_>, holder: &HolderCla
     checks.push(key_check(parsed, proof, evidence));
     checks.push(issuer_check(parsed, evidence));
     checks.extend(committee_checks(parsed, evidence));
+    checks.push(session_check(parsed, evidence));
     checks.push(status_check(evidence));
     checks.push(registry_check(presented, evidence));
     checks.push(holder_check(parsed, holder, evidence.holder_key));

@@ -326,6 +326,7 @@ fn step_words(step: &str, l: Lang) -> &'static str {
         "issuer" => l.t("签发机构", "Issuer"),
         "authority" => l.t("评审权限", "Committee's authority"),
         "sanctions" => l.t("处理决定", "Sanctions"),
+        "session" => l.t("评审会议", "Evaluation session"),
         "status" => l.t("撤销或暂停", "Revocation or suspension"),
         "registry" => l.t("登记", "Registry"),
         "holder" => l.t("持证人", "Holder"),

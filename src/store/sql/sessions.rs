@@ -22,12 +22,13 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("a session is plain data")
 }
 
-/// The sessions with these ids, with their outcomes.
+/// The sessions whose `column` (`s.id`, `s.committee_id`) is one of `values`, with their outcomes.
 pub(super) async fn load_sessions(
     conn: &mut Conn,
-    ids: &std::collections::HashSet<String>,
+    column: &str,
+    values: &std::collections::HashSet<String>,
 ) -> StoreResult<Vec<EvaluationSession>> {
-    let rows: Vec<SessionRow> = fetch_in(conn, SESSION_SELECT, "s.id", ids, "").await?;
+    let rows: Vec<SessionRow> = fetch_in(conn, SESSION_SELECT, column, values, "").await?;
     rows.into_iter().map(session_of).collect()
 }
 

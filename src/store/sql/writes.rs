@@ -268,7 +268,9 @@ async fn load_batch(conn: &mut Conn, actor: &Actor, ops: &[Operation]) -> StoreR
     for record in load_committee_records(conn, &need.committee_records).await? {
         batch.committee_records.insert(record.committee.id.clone(), record);
     }
-    for session in super::sessions::load_sessions(conn, &need.session_ids).await? {
+    let sessions = super::sessions::load_sessions(conn, "s.id", &need.session_ids).await?;
+    let of_committees = super::sessions::load_sessions(conn, "s.committee_id", &need.session_committees).await?;
+    for session in sessions.into_iter().chain(of_committees) {
         batch.sessions.insert(session.id.clone(), session);
     }
     for (number, entry) in load_certificates(conn, &need.certificate_numbers).await? {
