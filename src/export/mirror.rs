@@ -269,7 +269,11 @@ impl Mirror {
                 row.state = row.state.clone().then(action, &a.reason, a.effective_at.unwrap_or(at));
             }
             // Sessions are not in the exported tables yet: nothing to mirror.
-            Logged::PublishSnapshot(_) | Logged::RegisterSession(_) | Logged::PublishSessionOutcome(_) => {}
+            Logged::PublishSnapshot(_)
+            | Logged::RegisterSession(_)
+            | Logged::PublishSessionOutcome(_)
+            | Logged::PlanDraw(_)
+            | Logged::RecordInspection(_) => {}
         }
         Ok(())
     }

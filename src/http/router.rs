@@ -23,8 +23,8 @@ use super::problem::{AppError, problem_response};
 use super::rate_limit::{limited, limited_page};
 use super::state::AppState;
 use super::{
-    admin, authorities, bulk, catalog, certificates, changes, committees, errors_page, exports, health, log, matching,
-    pages, sanctions, sessions, watch,
+    admin, authorities, bulk, catalog, certificates, changes, committees, draws, errors_page, exports, health, log,
+    matching, pages, sanctions, sessions, watch,
 };
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
@@ -37,6 +37,8 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(sanctions::list_sanctions))
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::get_session))
+        .routes(routes!(draws::get_draw))
+        .routes(routes!(draws::inspection_cycle))
         .routes(routes!(catalog::list_series))
         .routes(routes!(catalog::list_levels))
         .routes(routes!(catalog::list_regions))
@@ -56,6 +58,8 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::sanctions::lift_sanction))
         .routes(routes!(admin::sessions::register_session))
         .routes(routes!(admin::sessions::publish_outcome))
+        .routes(routes!(admin::draws::plan_draw))
+        .routes(routes!(admin::draws::record_inspection))
         .routes(routes!(admin::events::list_events))
         .routes(routes!(admin::tokens::create_token, admin::tokens::list_tokens))
         .routes(routes!(admin::tokens::revoke_token))

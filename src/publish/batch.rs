@@ -15,6 +15,7 @@ use crate::domain::certificate::{IssuerKey, IssuerRef};
 use crate::domain::code::Code;
 use crate::domain::committee::Committee;
 use crate::domain::committee::CommitteeRecord;
+use crate::domain::draw::{self, DrawPlan, Inspection, NewDrawPlan, NewInspection};
 use crate::domain::publish::ViolationKind;
 use crate::domain::publish::{self, Actor, Operation, Violation};
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
@@ -43,6 +44,8 @@ pub struct Prefetch {
     pub session_ids: HashSet<String>,
     /// Committees whose sessions certificates may rest on without naming one.
     pub session_committees: HashSet<String>,
+    pub plan_ids: HashSet<String>,
+    pub inspection_ids: HashSet<String>,
     /// `purpose#index` of status-list slots certificates claim (the authority is the actor's).
     pub slots: HashSet<String>,
 }
@@ -124,6 +127,14 @@ impl Prefetch {
                 Operation::PublishSessionOutcome(o) => {
                     p.session_ids.insert(o.session_id.clone());
                 }
+                Operation::PlanDraw(plan) => {
+                    p.committee_ids.extend(plan.eligible.iter().cloned());
+                    p.plan_ids.extend(plan.id.clone());
+                }
+                Operation::RecordInspection(i) => {
+                    p.plan_ids.insert(i.plan_id.clone());
+                    p.inspection_ids.extend(i.id.clone());
+                }
                 Operation::CreateAuthority(_) | Operation::AmendAuthority(_) | Operation::Delegate(_) => {}
             }
         }
@@ -187,6 +198,12 @@ pub struct Batch {
     pub sessions: HashMap<String, EvaluationSession>,
     pub new_sessions: Vec<String>,
     pub concluded_sessions: Vec<String>,
+    /// Draw plans loaded (with the checkpoint note that seeds them, once signed) and new.
+    pub plans: HashMap<String, (DrawPlan, Option<String>)>,
+    pub new_plans: Vec<String>,
+    /// Inspection ids that exist, and the inspections this batch records.
+    pub inspection_ids: HashSet<String>,
+    pub new_inspections: Vec<Inspection>,
 }
 
 /// A registered certificate as the batch sees it.
@@ -487,6 +504,8 @@ impl Batch {
             }
             Operation::IssueCertificate(c) => ("certificate", self.issue_certificate(cx, &c.credential)?, None),
             Operation::RegisterSession(s) => ("session", self.register_session(cx, s)?, None),
+            Operation::PlanDraw(p) => ("draw", self.plan_draw(cx, p)?, None),
+            Operation::RecordInspection(i) => ("inspection", self.record_inspection(cx, i)?, None),
             Operation::PublishSessionOutcome(o) => {
                 self.conclude_session(cx, o)?;
                 ("session", o.session_id.clone(), None)
@@ -537,9 +556,11 @@ impl Batch {
             | Logged::UnsuspendCertificate(_) => Some(Touched::Certificate(id.to_string())),
             Logged::CreateAuthority(_) | Logged::AmendAuthority(_) | Logged::Delegate(_) => Some(Touched::Everything),
             // Sessions are no part of a cached committee record.
-            Logged::PublishSnapshot(_) | Logged::RegisterSession(_) | Logged::PublishSessionOutcome(_) => {
-                Some(Touched::Nothing)
-            }
+            Logged::PublishSnapshot(_)
+            | Logged::RegisterSession(_)
+            | Logged::PublishSessionOutcome(_)
+            | Logged::PlanDraw(_)
+            | Logged::RecordInspection(_) => Some(Touched::Nothing),
         };
         exact.unwrap_or_else(|| Touched::PartOfCommittee { entity_type: entity_type.to_string(), id: id.to_string() })
     }
@@ -589,6 +610,69 @@ impl Batch {
         });
         self.concluded_sessions.push(o.session_id.clone());
         Ok(())
+    }
+
+    fn plan_draw(&mut self, cx: &Context<'_>, p: &NewDrawPlan) -> Result<String, Violation> {
+        draw::check_plan(p)?;
+        for (i, id) in p.eligible.iter().enumerate() {
+            let field = format!("eligible[{i}]");
+            let committee =
+                self.committees.get(id).ok_or_else(|| Violation::unknown(&field, "评委会", "committee", id))?;
+            publish::supervises(&self.graph, cx.actor, &field, &committee.authority_id)?;
+        }
+        unused_id(&p.id, &self.plans)?;
+        let id = p.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("draw_"));
+        let plan = DrawPlan {
+            id: id.clone(),
+            name: p.name.clone(),
+            authority_id: cx.actor.authority_id.clone(),
+            eligible: p.eligible.clone(),
+            count: p.count,
+            document_number: p.document_number.clone(),
+            logged_at: cx.now,
+            // Known once the event is numbered (`flush`).
+            log_index: 0,
+        };
+        self.plans.insert(id.clone(), (plan, None));
+        self.new_plans.push(id.clone());
+        Ok(id)
+    }
+
+    /// Published by the plan's authority (or one above it) for a committee its draw selected.
+    fn record_inspection(&mut self, cx: &Context<'_>, i: &NewInspection) -> Result<String, Violation> {
+        let (plan, note) = self
+            .plans
+            .get(&i.plan_id)
+            .ok_or_else(|| Violation::unknown("plan_id", "抽查计划", "draw plan", &i.plan_id))?;
+        publish::supervises(&self.graph, cx.actor, "plan_id", &plan.authority_id)?;
+        let Some(note) = note else {
+            return Err(Violation::conflict(
+                "draw_pending",
+                "plan_id",
+                "抽查结果尚未产生：等待覆盖该计划的日志检查点签发（约一秒）",
+                "the draw is not made yet: it waits for the log checkpoint covering the plan (about a second)",
+            ));
+        };
+        draw::check_inspection(&draw::select(plan, &draw::seed(note)), i, cx.today)?;
+        if let Some(id) = &i.id {
+            publish::non_empty("id", id)?;
+            if self.inspection_ids.contains(id) {
+                return Err(taken("id", id));
+            }
+        }
+        let id = i.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("insp_"));
+        self.inspection_ids.insert(id.clone());
+        self.new_inspections.push(Inspection {
+            id: id.clone(),
+            plan_id: i.plan_id.clone(),
+            committee_id: i.committee_id.clone(),
+            inspected_on: i.inspected_on,
+            result: i.result,
+            summary: i.summary.clone(),
+            inspected_by: cx.actor.authority_id.clone(),
+            logged_at: cx.now,
+        });
+        Ok(id)
     }
 
     fn register_key(&mut self, cx: &Context<'_>, k: &publish::NewKey) -> Result<String, Violation> {

@@ -91,6 +91,8 @@ pub enum Logged {
     UnsuspendCertificate(CertificateAct),
     RegisterSession(crate::domain::session::NewSession),
     PublishSessionOutcome(crate::domain::session::SessionOutcomeSubmission),
+    PlanDraw(crate::domain::draw::NewDrawPlan),
+    RecordInspection(crate::domain::draw::NewInspection),
     /// A snapshot set's manifest (`zhicheng export`): no registry record changes.
     PublishSnapshot(PublishedSnapshot),
 }
@@ -151,6 +153,12 @@ impl Logged {
                 Logged::RegisterSession(crate::domain::session::NewSession { id: Some(id.to_string()), ..s })
             }
             Operation::PublishSessionOutcome(o) => Logged::PublishSessionOutcome(o),
+            Operation::PlanDraw(p) => {
+                Logged::PlanDraw(crate::domain::draw::NewDrawPlan { id: Some(id.to_string()), ..p })
+            }
+            Operation::RecordInspection(i) => {
+                Logged::RecordInspection(crate::domain::draw::NewInspection { id: Some(id.to_string()), ..i })
+            }
         }
     }
 
@@ -178,6 +186,8 @@ impl Logged {
             Logged::UnsuspendCertificate(_) => "certificate.unsuspended",
             Logged::RegisterSession(_) => "session.registered",
             Logged::PublishSessionOutcome(_) => "session.concluded",
+            Logged::PlanDraw(_) => "draw.planned",
+            Logged::RecordInspection(_) => "inspection.recorded",
             Logged::PublishSnapshot(_) => "snapshot.published",
         }
     }

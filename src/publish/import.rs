@@ -125,6 +125,8 @@ pub fn parse_operation(line: &str) -> Result<Operation, Violation> {
         "unsuspend_certificate" => Operation::UnsuspendCertificate(fields(value)?),
         "register_session" => Operation::RegisterSession(fields(value)?),
         "publish_session_outcome" => Operation::PublishSessionOutcome(fields(value)?),
+        "plan_draw" => Operation::PlanDraw(fields(value)?),
+        "record_inspection" => Operation::RecordInspection(fields(value)?),
         other => {
             return Err(Violation::new(
                 ViolationKind::Invalid,

@@ -358,6 +358,29 @@ impl RegistryReads for CachedStore {
     async fn session(&self, id: &str) -> StoreResult<Option<crate::domain::session::EvaluationSession>> {
         self.inner.session(id).await
     }
+
+    async fn draw_plan(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<(crate::domain::draw::DrawPlan, Option<super::DrawSeed>)>> {
+        self.inner.draw_plan(id).await
+    }
+
+    async fn inspections_after(
+        &self,
+        filter: &super::InspectionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::domain::draw::Inspection>> {
+        self.inner.inspections_after(filter, after, limit).await
+    }
+
+    async fn last_inspected(
+        &self,
+        committee_ids: &std::collections::HashSet<String>,
+    ) -> StoreResult<Vec<(String, crate::domain::Date)>> {
+        self.inner.last_inspected(committee_ids).await
+    }
 }
 
 #[async_trait]

@@ -63,6 +63,20 @@ pub struct SanctionRowFilter {
 }
 
 #[derive(Debug, Clone, Default)]
+pub struct InspectionFilter {
+    pub plan_id: Option<String>,
+    pub committee_id: Option<String>,
+}
+
+/// The signed checkpoint that seeds a plan's draw: the first past the plan's log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DrawSeed {
+    pub size: u64,
+    /// The C2SP signed note, exactly as served at `/log/checkpoint` then.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct SessionFilter {
     pub committee_id: Option<String>,
     /// Meeting on or after this date.
@@ -287,6 +301,22 @@ pub trait RegistryReads: Send + Sync + 'static {
     ) -> StoreResult<Vec<crate::domain::session::EvaluationSession>>;
 
     async fn session(&self, id: &str) -> StoreResult<Option<crate::domain::session::EvaluationSession>>;
+
+    /// A spot-check plan and, once signed, the checkpoint that seeds its draw.
+    async fn draw_plan(&self, id: &str) -> StoreResult<Option<(crate::domain::draw::DrawPlan, Option<DrawSeed>)>>;
+
+    async fn inspections_after(
+        &self,
+        filter: &InspectionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::domain::draw::Inspection>>;
+
+    /// Each of these committees' latest inspection date, where it has one.
+    async fn last_inspected(
+        &self,
+        committee_ids: &std::collections::HashSet<String>,
+    ) -> StoreResult<Vec<(String, Date)>>;
 }
 
 /// Writes, and the history they leave.

@@ -12,6 +12,7 @@ mod certificates;
 mod changes;
 mod cli;
 mod contract;
+mod draws;
 mod events;
 mod exports;
 mod fixtures;

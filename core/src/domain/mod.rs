@@ -11,6 +11,7 @@ pub mod code;
 pub mod committee;
 pub mod coverage;
 pub mod credit_code;
+pub mod draw;
 pub mod holder_id;
 pub mod log;
 pub mod publish;

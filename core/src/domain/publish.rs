@@ -297,6 +297,8 @@ pub enum Operation {
     UnsuspendCertificate(CertificateAct),
     RegisterSession(crate::domain::session::NewSession),
     PublishSessionOutcome(crate::domain::session::SessionOutcomeSubmission),
+    PlanDraw(crate::domain::draw::NewDrawPlan),
+    RecordInspection(crate::domain::draw::NewInspection),
 }
 
 impl Operation {
@@ -324,6 +326,8 @@ impl Operation {
             Operation::UnsuspendCertificate(_) => "certificate.unsuspended",
             Operation::RegisterSession(_) => "session.registered",
             Operation::PublishSessionOutcome(_) => "session.concluded",
+            Operation::PlanDraw(_) => "draw.planned",
+            Operation::RecordInspection(_) => "inspection.recorded",
         }
     }
 

@@ -3,6 +3,7 @@
 //! problem+json.
 
 pub mod authorizations;
+pub mod draws;
 pub mod events;
 pub mod import;
 pub mod registry;

@@ -194,6 +194,29 @@ impl RegistryReads for ThisStore {
     async fn session(&self, id: &str) -> StoreResult<Option<crate::domain::session::EvaluationSession>> {
         self.session_by_id(id).await
     }
+
+    async fn draw_plan(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<(crate::domain::draw::DrawPlan, Option<crate::store::DrawSeed>)>> {
+        self.plan_by_id(id).await
+    }
+
+    async fn inspections_after(
+        &self,
+        filter: &crate::store::InspectionFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::domain::draw::Inspection>> {
+        self.inspections_page(filter, after, limit).await
+    }
+
+    async fn last_inspected(
+        &self,
+        committee_ids: &std::collections::HashSet<String>,
+    ) -> StoreResult<Vec<(String, crate::domain::Date)>> {
+        self.last_inspected_of(committee_ids).await
+    }
 }
 
 /// The authority graph: every authority and delegation.

@@ -273,6 +273,10 @@ async fn load_batch(conn: &mut Conn, actor: &Actor, ops: &[Operation]) -> StoreR
     for session in sessions.into_iter().chain(of_committees) {
         batch.sessions.insert(session.id.clone(), session);
     }
+    for (plan, seed) in super::draws::load_plans(conn, &need.plan_ids).await? {
+        batch.plans.insert(plan.id.clone(), (plan, seed.map(|s| s.note)));
+    }
+    batch.inspection_ids.extend(super::draws::existing_inspections(conn, &need.inspection_ids).await?);
     for (number, entry) in load_certificates(conn, &need.certificate_numbers).await? {
         batch.certificates.insert(number, entry);
     }
@@ -378,6 +382,7 @@ async fn flush(conn: &mut Conn, batch: &Batch, first_seq: i64, now: chrono::Date
     insert_lifts(conn, &lifts).await?;
     flush_certificates(conn, batch, now).await?;
     super::sessions::flush_sessions(conn, batch).await?;
+    super::draws::flush_draws(conn, batch, first_seq).await?;
     insert_events(conn, first_seq, &batch.events).await?;
     Ok(())
 }
