@@ -273,7 +273,8 @@ impl Mirror {
             | Logged::RegisterSession(_)
             | Logged::PublishSessionOutcome(_)
             | Logged::PlanDraw(_)
-            | Logged::RecordInspection(_) => {}
+            | Logged::RecordInspection(_)
+            | Logged::PublishNotice(_) => {}
         }
         Ok(())
     }

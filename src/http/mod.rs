@@ -20,6 +20,7 @@ pub mod log;
 pub mod match_index;
 pub mod matching;
 pub mod metrics;
+pub mod notices;
 pub mod openapi;
 pub mod page_cache;
 pub mod pages;

@@ -24,7 +24,7 @@ use super::rate_limit::{limited, limited_page};
 use super::state::AppState;
 use super::{
     admin, authorities, bulk, catalog, certificates, changes, committees, draws, errors_page, exports, health, log,
-    matching, pages, sanctions, sessions, watch,
+    matching, notices, pages, sanctions, sessions, watch,
 };
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
@@ -38,6 +38,8 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::get_session))
         .routes(routes!(draws::get_draw))
+        .routes(routes!(notices::list_notices))
+        .routes(routes!(notices::get_notice))
         .routes(routes!(draws::inspection_cycle))
         .routes(routes!(catalog::list_series))
         .routes(routes!(catalog::list_levels))
@@ -59,6 +61,7 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::sessions::register_session))
         .routes(routes!(admin::sessions::publish_outcome))
         .routes(routes!(admin::draws::plan_draw))
+        .routes(routes!(admin::sessions::publish_notice))
         .routes(routes!(admin::draws::record_inspection))
         .routes(routes!(admin::events::list_events))
         .routes(routes!(admin::tokens::create_token, admin::tokens::list_tokens))

@@ -16,6 +16,7 @@ use crate::domain::code::Code;
 use crate::domain::committee::Committee;
 use crate::domain::committee::CommitteeRecord;
 use crate::domain::draw::{self, DrawPlan, Inspection, NewDrawPlan, NewInspection};
+use crate::domain::notice::{self, NewNotice, Notice};
 use crate::domain::publish::ViolationKind;
 use crate::domain::publish::{self, Actor, Operation, Violation};
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
@@ -46,6 +47,7 @@ pub struct Prefetch {
     pub session_committees: HashSet<String>,
     pub plan_ids: HashSet<String>,
     pub inspection_ids: HashSet<String>,
+    pub notice_ids: HashSet<String>,
     /// `purpose#index` of status-list slots certificates claim (the authority is the actor's).
     pub slots: HashSet<String>,
 }
@@ -135,6 +137,11 @@ impl Prefetch {
                     p.plan_ids.insert(i.plan_id.clone());
                     p.inspection_ids.extend(i.id.clone());
                 }
+                Operation::PublishNotice(n) => {
+                    p.committee_ids.insert(n.committee_id.clone());
+                    p.session_ids.extend(n.session_id.clone());
+                    p.notice_ids.extend(n.id.clone());
+                }
                 Operation::CreateAuthority(_) | Operation::AmendAuthority(_) | Operation::Delegate(_) => {}
             }
         }
@@ -204,6 +211,9 @@ pub struct Batch {
     /// Inspection ids that exist, and the inspections this batch records.
     pub inspection_ids: HashSet<String>,
     pub new_inspections: Vec<Inspection>,
+    /// Notice ids that exist, and the notices this batch publishes.
+    pub notice_ids: HashSet<String>,
+    pub new_notices: Vec<Notice>,
 }
 
 /// A registered certificate as the batch sees it.
@@ -506,6 +516,7 @@ impl Batch {
             Operation::RegisterSession(s) => ("session", self.register_session(cx, s)?, None),
             Operation::PlanDraw(p) => ("draw", self.plan_draw(cx, p)?, None),
             Operation::RecordInspection(i) => ("inspection", self.record_inspection(cx, i)?, None),
+            Operation::PublishNotice(n) => ("notice", self.publish_notice(cx, n)?, None),
             Operation::PublishSessionOutcome(o) => {
                 self.conclude_session(cx, o)?;
                 ("session", o.session_id.clone(), None)
@@ -560,7 +571,8 @@ impl Batch {
             | Logged::RegisterSession(_)
             | Logged::PublishSessionOutcome(_)
             | Logged::PlanDraw(_)
-            | Logged::RecordInspection(_) => Some(Touched::Nothing),
+            | Logged::RecordInspection(_)
+            | Logged::PublishNotice(_) => Some(Touched::Nothing),
         };
         exact.unwrap_or_else(|| Touched::PartOfCommittee { entity_type: entity_type.to_string(), id: id.to_string() })
     }
@@ -670,6 +682,52 @@ impl Batch {
             result: i.result,
             summary: i.summary.clone(),
             inspected_by: cx.actor.authority_id.clone(),
+            logged_at: cx.now,
+        });
+        Ok(id)
+    }
+
+    /// A notice of a committee's results, by its supervising authority (or one above it).
+    fn publish_notice(&mut self, cx: &Context<'_>, n: &NewNotice) -> Result<String, Violation> {
+        let committee = self
+            .committees
+            .get(&n.committee_id)
+            .ok_or_else(|| Violation::unknown("committee_id", "评委会", "committee", &n.committee_id))?;
+        publish::supervises(&self.graph, cx.actor, "committee_id", &committee.authority_id)?;
+        if let Some(session_id) = &n.session_id {
+            let session = self
+                .sessions
+                .get(session_id)
+                .ok_or_else(|| Violation::unknown("session_id", "评审会议", "session", session_id))?;
+            if session.committee_id != n.committee_id {
+                return Err(Violation::conflict(
+                    "session_of_another_committee",
+                    "session_id",
+                    "该评审会议不属于此评委会",
+                    "the session belongs to another committee",
+                ));
+            }
+        }
+        let ends_on = notice::check_notice(n)?;
+        if let Some(id) = &n.id {
+            publish::non_empty("id", id)?;
+            if self.notice_ids.contains(id) {
+                return Err(taken("id", id));
+            }
+        }
+        let id = n.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("ntc_"));
+        self.notice_ids.insert(id.clone());
+        self.new_notices.push(Notice {
+            id: id.clone(),
+            committee_id: n.committee_id.clone(),
+            session_id: n.session_id.clone(),
+            title: n.title.clone(),
+            published_on: n.published_on,
+            working_days: n.working_days,
+            ends_on,
+            url: n.url.clone(),
+            complaint_channel: n.complaint_channel.clone(),
+            published_by: cx.actor.authority_id.clone(),
             logged_at: cx.now,
         });
         Ok(id)

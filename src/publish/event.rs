@@ -93,6 +93,7 @@ pub enum Logged {
     PublishSessionOutcome(crate::domain::session::SessionOutcomeSubmission),
     PlanDraw(crate::domain::draw::NewDrawPlan),
     RecordInspection(crate::domain::draw::NewInspection),
+    PublishNotice(crate::domain::notice::NewNotice),
     /// A snapshot set's manifest (`zhicheng export`): no registry record changes.
     PublishSnapshot(PublishedSnapshot),
 }
@@ -159,6 +160,9 @@ impl Logged {
             Operation::RecordInspection(i) => {
                 Logged::RecordInspection(crate::domain::draw::NewInspection { id: Some(id.to_string()), ..i })
             }
+            Operation::PublishNotice(n) => {
+                Logged::PublishNotice(crate::domain::notice::NewNotice { id: Some(id.to_string()), ..n })
+            }
         }
     }
 
@@ -188,6 +192,7 @@ impl Logged {
             Logged::PublishSessionOutcome(_) => "session.concluded",
             Logged::PlanDraw(_) => "draw.planned",
             Logged::RecordInspection(_) => "inspection.recorded",
+            Logged::PublishNotice(_) => "notice.published",
             Logged::PublishSnapshot(_) => "snapshot.published",
         }
     }

@@ -127,6 +127,7 @@ pub fn parse_operation(line: &str) -> Result<Operation, Violation> {
         "publish_session_outcome" => Operation::PublishSessionOutcome(fields(value)?),
         "plan_draw" => Operation::PlanDraw(fields(value)?),
         "record_inspection" => Operation::RecordInspection(fields(value)?),
+        "publish_notice" => Operation::PublishNotice(fields(value)?),
         other => {
             return Err(Violation::new(
                 ViolationKind::Invalid,

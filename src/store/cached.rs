@@ -375,6 +375,15 @@ impl RegistryReads for CachedStore {
         self.inner.inspections_after(filter, after, limit).await
     }
 
+    async fn notices_after(
+        &self,
+        filter: &super::NoticeFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::domain::notice::Notice>> {
+        self.inner.notices_after(filter, after, limit).await
+    }
+
     async fn last_inspected(
         &self,
         committee_ids: &std::collections::HashSet<String>,

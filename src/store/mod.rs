@@ -63,6 +63,13 @@ pub struct SanctionRowFilter {
 }
 
 #[derive(Debug, Clone, Default)]
+pub struct NoticeFilter {
+    pub id: Option<String>,
+    pub committee_id: Option<String>,
+    pub session_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct InspectionFilter {
     pub plan_id: Option<String>,
     pub committee_id: Option<String>,
@@ -311,6 +318,13 @@ pub trait RegistryReads: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<crate::domain::draw::Inspection>>;
+
+    async fn notices_after(
+        &self,
+        filter: &NoticeFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::domain::notice::Notice>>;
 
     /// Each of these committees' latest inspection date, where it has one.
     async fn last_inspected(

@@ -13,7 +13,8 @@ use crate::support::{TestApp, both};
 both!(
     sessions_are_registered_only_within_the_authorization,
     outcomes_come_once_after_the_meeting,
-    certificates_rest_on_a_session_registered_before_it_met
+    certificates_rest_on_a_session_registered_before_it_met,
+    notices_end_on_the_right_working_day
 );
 
 /// A committee of Jilin's with an engineering grant (intermediate only) valid from a year ago
@@ -153,4 +154,34 @@ async fn certificates_rest_on_a_session_registered_before_it_met(app: TestApp) {
     let answer = app.send("POST", "/api/v1/verify", None, Some(json!({"credential": invented})), &[]).await.body;
     assert_eq!(answer["verdict"], "invalid", "{answer}");
     assert_eq!(session_check(&answer), ("fail".to_string(), "session_unregistered".to_string()));
+}
+
+async fn notices_end_on_the_right_working_day(app: TestApp) {
+    app.load(&fixtures::registry()).await;
+    let jilin = app.token("jilin", Role::Publisher).await;
+    let committee = authorized_committee(&app, &jilin).await;
+    let registered = app.post("/api/v1/admin/sessions", &jilin, session(&committee, &["intermediate"], 10)).await;
+    let session_id = registered.created()["id"].as_str().unwrap().to_string();
+    let notice = |published_on: &str, working_days: u32| {
+        json!({"committee_id": committee, "session_id": session_id, "title": "2026年度测绘工程中级职称评审结果公示",
+            "published_on": published_on, "working_days": working_days, "url": "https://rst.jl.gov.cn/gs/2026-01",
+            "complaint_channel": "0431-88888888"})
+    };
+    // Thursday 12 February 2026: the worked Saturday 14th counts, the Spring Festival 15–23 does not.
+    let published = app.post("/api/v1/admin/notices", &jilin, notice("2026-02-12", 5)).await;
+    let id = published.created()["id"].as_str().unwrap().to_string();
+    let shown = app.ok(&format!("/api/v1/notices/{id}")).await;
+    assert_eq!(shown["ends_on"], "2026-02-25", "{shown}");
+    assert_eq!(shown["state"], "closed");
+    let listed = app.ok(&format!("/api/v1/notices?session={session_id}")).await;
+    assert_eq!(listed["notices"].as_array().unwrap().len(), 1);
+
+    app.post("/api/v1/admin/notices", &jilin, notice("2026-02-12", 4)).await.problem(422, "out_of_range");
+    app.post("/api/v1/admin/notices", &jilin, notice("2031-06-02", 5)).await.problem(422, "calendar_not_covered");
+    let yunnan = app.token("yunnan", Role::Publisher).await;
+    app.post("/api/v1/admin/notices", &yunnan, notice("2026-02-12", 5)).await.problem(403, "not_supervisor");
+    let mut other = notice("2026-02-12", 5);
+    other["committee_id"] = json!("c-eng");
+    app.post("/api/v1/admin/notices", &jilin, other).await.problem(409, "session_of_another_committee");
+    assert_eq!(app.ok("/api/v1/notices").await["notices"].as_array().unwrap().len(), 1, "nothing else was written");
 }

@@ -5,6 +5,7 @@
 
 pub mod authority;
 pub mod authorization;
+pub mod calendar;
 pub mod catalog;
 pub mod certificate;
 pub mod code;
@@ -14,6 +15,7 @@ pub mod credit_code;
 pub mod draw;
 pub mod holder_id;
 pub mod log;
+pub mod notice;
 pub mod publish;
 pub mod reason;
 pub mod sanction;

@@ -299,6 +299,7 @@ pub enum Operation {
     PublishSessionOutcome(crate::domain::session::SessionOutcomeSubmission),
     PlanDraw(crate::domain::draw::NewDrawPlan),
     RecordInspection(crate::domain::draw::NewInspection),
+    PublishNotice(crate::domain::notice::NewNotice),
 }
 
 impl Operation {
@@ -328,6 +329,7 @@ impl Operation {
             Operation::PublishSessionOutcome(_) => "session.concluded",
             Operation::PlanDraw(_) => "draw.planned",
             Operation::RecordInspection(_) => "inspection.recorded",
+            Operation::PublishNotice(_) => "notice.published",
         }
     }
 

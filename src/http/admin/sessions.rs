@@ -5,6 +5,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::{PublishResult, publish_one, target};
+use crate::domain::notice::NewNotice;
 use crate::domain::publish::Operation;
 use crate::domain::session::{NewSession, SessionOutcomeSubmission};
 use crate::http::extract::{Authenticated, JsonBody, Path};
@@ -42,4 +43,18 @@ pub async fn publish_outcome(
     target(&mut value.session_id, &id, "session_id")?;
     let route = format!("POST /api/v1/admin/sessions/{id}/outcome");
     publish_one(&state, &actor, &headers, &route, &body.digest, Operation::PublishSessionOutcome(value)).await
+}
+
+/// Publish a notice (公示) of a committee's results: at least five working days, its end date
+/// computed on the official holiday calendar, with the channel that takes complaints.
+#[utoipa::path(post, path = "/api/v1/admin/notices", tag = "admin", request_body = NewNotice, security(("bearer" = [])),
+    responses((status = 201, body = PublishResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn publish_notice(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: HeaderMap,
+    body: JsonBody<NewNotice>,
+) -> Result<Response, AppError> {
+    let operation = Operation::PublishNotice(body.value);
+    publish_one(&state, &actor, &headers, "POST /api/v1/admin/notices", &body.digest, operation).await
 }

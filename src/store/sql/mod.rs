@@ -38,6 +38,7 @@ mod certificates;
 mod draws;
 mod export;
 mod log;
+mod notices;
 mod reads;
 mod sessions;
 mod tokens;

@@ -211,6 +211,15 @@ impl RegistryReads for ThisStore {
         self.inspections_page(filter, after, limit).await
     }
 
+    async fn notices_after(
+        &self,
+        filter: &crate::store::NoticeFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::domain::notice::Notice>> {
+        self.notices_page(filter, after, limit).await
+    }
+
     async fn last_inspected(
         &self,
         committee_ids: &std::collections::HashSet<String>,
