@@ -167,6 +167,14 @@ async fn load_demo(
     let written = generator.await.map_err(|e| AppError::Internal(format!("demo generator: {e}")))?;
     let examples_made = written.map_err(|_| AppError::Internal("the demo generator stopped early".into()))?;
     certs::write_examples(examples, &examples_made, &registry.url)?;
+    for (authority, operations) in crate::demo::supervision::operations(&crate::demo::dataset(today), today) {
+        let actor = crate::domain::publish::Actor {
+            authority_id: authority,
+            credential: "demo".into(),
+            role: crate::domain::publish::Role::Publisher,
+        };
+        store.execute(&actor, &operations, None, None).await?;
+    }
     let counts = store.counts().await?;
     tracing::info!(
         authorities = counts.authorities,

@@ -5,6 +5,7 @@
 //! demo always looks current and two runs on the same day agree.
 
 pub mod certificates;
+pub mod supervision;
 
 use chrono::{Datelike, Duration, Months, Utc};
 use rand::rngs::StdRng;

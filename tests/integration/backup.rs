@@ -13,9 +13,7 @@ use crate::support::{TestApp, both};
 
 both!(a_backup_restores_into_a_fresh_database_with_the_same_log);
 
-fn zhicheng(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_zhicheng")).args(args).output().expect("run zhicheng")
-}
+use crate::cli::zhicheng;
 
 fn run(command: &str, args: &[&str]) {
     let out = std::process::Command::new(command).args(args).output().expect(command);

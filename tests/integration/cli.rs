@@ -16,7 +16,8 @@ both!(
     a_container_checks_health_and_a_server_will_not_sign_for_an_unspecified_address,
 );
 
-fn zhicheng(args: &[&str]) -> std::process::Output {
+/// Runs the built binary with `args`.
+pub(crate) fn zhicheng(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_zhicheng")).args(args).env("NO_COLOR", "1").output().expect("run zhicheng")
 }
 

@@ -32,13 +32,7 @@ fn hashes(v: &Value) -> Vec<Hash> {
     v.as_array().unwrap().iter().map(hash).collect()
 }
 
-fn zhicheng(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_zhicheng"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run zhicheng")
-}
+use crate::cli::zhicheng;
 
 /// Rewrites one event row behind the registry's back, as a rogue operator with database access could.
 pub async fn tamper(url: &str, seq: u64) {

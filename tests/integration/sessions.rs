@@ -185,3 +185,37 @@ async fn notices_end_on_the_right_working_day(app: TestApp) {
     app.post("/api/v1/admin/notices", &jilin, other).await.problem(409, "session_of_another_committee");
     assert_eq!(app.ok("/api/v1/notices").await["notices"].as_array().unwrap().len(), 1, "nothing else was written");
 }
+
+/// `zhicheng demo` carries supervision: sessions (one met today, with its outcome and notice),
+/// and a spot-check plan per seed province whose draw is made once a checkpoint is signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_registry_shows_supervision() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let examples = dir.path().join("examples");
+    let out = crate::cli::zhicheng(&[
+        "demo",
+        "--database-url",
+        &url,
+        "--certificates",
+        "50",
+        "--examples",
+        examples.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = zhicheng::store::connect(&url, false).await.unwrap();
+    let sessions = store.sessions_after(&Default::default(), None, 100).await.unwrap();
+    assert!(sessions.len() >= 6, "{sessions:?}");
+    let concluded: Vec<_> = sessions.iter().filter(|s| s.outcome.is_some()).collect();
+    assert_eq!(concluded.len(), 3, "one session met today in each seed province");
+    assert!(concluded.iter().all(|s| s.outcome.as_ref().unwrap().total().pass_rate().is_some()));
+    let notices = store.notices_after(&Default::default(), None, 100).await.unwrap();
+    if zhicheng::domain::calendar::COVERED_YEARS.contains(&chrono::Datelike::year(&zhicheng::store::today())) {
+        assert_eq!(notices.len(), 3, "each result noticed");
+    }
+    let year = chrono::Datelike::year(&zhicheng::store::today());
+    for region in ["220000", "450000", "530000"] {
+        let (plan, _) = store.draw_plan(&format!("draw-{region}-{year}")).await.unwrap().expect("a plan per province");
+        assert!(plan.count >= 1 && plan.eligible.len() >= plan.count as usize, "{plan:?}");
+    }
+}

@@ -1,0 +1,128 @@
+//! The demo's supervision records, published through the write path after the registry is
+//! loaded (so they are checked like any publication): in each seed province, evaluation
+//! sessions registered for the coming weeks, one that met today with its outcome and the
+//! notice of its results, and a spot-check plan over the province's authorized committees
+//! (its draw follows from the next checkpoint).
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::domain::Date;
+use crate::domain::authority::AuthorityGraph;
+use crate::domain::committee::{CommitteeRecord, CommitteeStatus};
+use crate::domain::draw::NewDrawPlan;
+use crate::domain::notice::NewNotice;
+use crate::domain::publish::Operation;
+use crate::domain::session::{NewSession, SessionOutcomeSubmission, Tally};
+use crate::store::Dataset;
+
+/// The provinces of the seed regulations, whose supervision the demo shows.
+const PROVINCES: [(&str, &str); 3] = [("220000", "吉"), ("450000", "桂"), ("530000", "云")];
+/// Sessions registered per province, and committees per draw.
+const SESSIONS: usize = 4;
+const DRAWN: u32 = 3;
+
+/// For each province's authority, the operations it publishes, in order.
+pub fn operations(ds: &Dataset, today: Date) -> Vec<(String, Vec<Operation>)> {
+    let graph = AuthorityGraph::new(ds.authorities.clone(), ds.delegations.clone());
+    let records = ds.committee_records();
+    let mut rng = StdRng::seed_from_u64(0x5e55_1075);
+    PROVINCES
+        .iter()
+        .map(|(region, short)| {
+            let authority = super::authority_id(region);
+            let authorized: Vec<&CommitteeRecord> = records
+                .iter()
+                .filter(|r| r.committee.authority_id == authority)
+                .filter(|r| r.status_on(today, &graph) == CommitteeStatus::Authorized)
+                .collect();
+            let mut ops = Vec::new();
+            for (n, record) in authorized.iter().take(SESSIONS).enumerate() {
+                let days = if n == 0 { 0 } else { 7 * n as i64 };
+                let Some(session) = session(record, &authority, today + Duration::days(days), n, &mut rng)
+                    .filter(|s| crate::domain::session::check_registration(record, &graph, s, today).is_ok())
+                else {
+                    continue;
+                };
+                let id = session.id.clone().expect("demo sessions have ids");
+                ops.push(Operation::RegisterSession(session));
+                if n == 0 {
+                    ops.push(Operation::PublishSessionOutcome(outcome(&id, &mut rng)));
+                    // Past the years the holiday calendar covers, a notice cannot be dated: none.
+                    let notice = notice(record, &id, short, today);
+                    if crate::domain::notice::check_notice(&notice).is_ok() {
+                        ops.push(Operation::PublishNotice(notice));
+                    }
+                }
+            }
+            if !authorized.is_empty() {
+                ops.push(Operation::PlanDraw(NewDrawPlan {
+                    id: Some(format!("draw-{region}-{}", chrono::Datelike::year(&today))),
+                    name: format!("{}年度职称评审委员会随机抽查", chrono::Datelike::year(&today)),
+                    eligible: authorized.iter().map(|r| r.committee.id.clone()).collect(),
+                    count: DRAWN.min(authorized.len() as u32),
+                    document_number: Some(format!("{short}人社监〔{}〕1号", chrono::Datelike::year(&today))),
+                }));
+            }
+            (authority, ops)
+        })
+        .collect()
+}
+
+/// A session evaluating the first level the committee's current authorization covers.
+fn session(
+    record: &CommitteeRecord,
+    authority: &str,
+    meets_on: Date,
+    n: usize,
+    rng: &mut StdRng,
+) -> Option<NewSession> {
+    let terms = record
+        .authorizations
+        .iter()
+        .map(|a| a.terms_on(meets_on))
+        .find(|t| t.valid_from <= meets_on && meets_on <= t.valid_until)?;
+    Some(NewSession {
+        id: Some(format!("ses-{authority}-{n}")),
+        committee_id: record.committee.id.clone(),
+        series: terms.series.clone(),
+        specialty: terms.specialties.first().cloned(),
+        levels: vec![*terms.levels.first()?],
+        meets_on,
+        applicants: rng.random_range(40..400),
+        pass_rate_cap: Some(0.75),
+    })
+}
+
+fn outcome(session_id: &str, rng: &mut StdRng) -> SessionOutcomeSubmission {
+    let public: u32 = rng.random_range(30..200);
+    let enterprise: u32 = rng.random_range(10..120);
+    let checklist =
+        ["experts_drawn_at_random", "recusal_applied", "secret_ballot", "supervisor_present", "minutes_kept"]
+            .iter()
+            .map(|item| (item.to_string(), true))
+            .collect::<BTreeMap<_, _>>();
+    SessionOutcomeSubmission {
+        session_id: session_id.to_string(),
+        public_sector: Tally { applicants: public, passed: public * rng.random_range(55..80) / 100 },
+        enterprise: Tally { applicants: enterprise, passed: enterprise * rng.random_range(50..75) / 100 },
+        review_problems: rng.random_range(0..6),
+        checklist,
+    }
+}
+
+fn notice(record: &CommitteeRecord, session_id: &str, short: &str, today: Date) -> NewNotice {
+    NewNotice {
+        id: Some(format!("notice-{session_id}")),
+        committee_id: record.committee.id.clone(),
+        session_id: Some(session_id.to_string()),
+        title: format!("{}{}年度评审结果公示", record.committee.name, chrono::Datelike::year(&today)),
+        published_on: today,
+        working_days: 5,
+        url: record.committee.domains.first().map(|d| format!("https://{d}/gs")),
+        complaint_channel: format!("{short}人社厅职称监管举报电话 12333"),
+    }
+}
