@@ -274,7 +274,9 @@ impl Mirror {
             | Logged::PublishSessionOutcome(_)
             | Logged::PlanDraw(_)
             | Logged::RecordInspection(_)
-            | Logged::PublishNotice(_) => {}
+            | Logged::PublishNotice(_)
+            | Logged::IssueSupervisorCredential(_)
+            | Logged::RevokeSupervisorCredential(_) => {}
         }
         Ok(())
     }

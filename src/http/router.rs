@@ -62,6 +62,8 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::sessions::publish_outcome))
         .routes(routes!(admin::draws::plan_draw))
         .routes(routes!(admin::sessions::publish_notice))
+        .routes(routes!(admin::sessions::issue_supervisor))
+        .routes(routes!(admin::sessions::revoke_supervisor))
         .routes(routes!(admin::draws::record_inspection))
         .routes(routes!(admin::events::list_events))
         .routes(routes!(admin::tokens::create_token, admin::tokens::list_tokens))

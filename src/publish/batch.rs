@@ -17,13 +17,15 @@ use crate::domain::committee::Committee;
 use crate::domain::committee::CommitteeRecord;
 use crate::domain::draw::{self, DrawPlan, Inspection, NewDrawPlan, NewInspection};
 use crate::domain::notice::{self, NewNotice, Notice};
+use crate::domain::publish::CertificateAct;
 use crate::domain::publish::ViolationKind;
 use crate::domain::publish::{self, Actor, Operation, Violation};
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
 use crate::domain::session::{self, EvaluationSession, NewSession, SessionOutcome, SessionOutcomeSubmission};
+use crate::domain::supervisor;
 use crate::domain::verification::{
     CertificateState, CheckStatus, Evidence, HolderClaim, Presented, RegisteredCertificate, SessionEvidence, Step,
-    verify,
+    verify, verify_supervisor,
 };
 use crate::publish::event::{EventPayload, IssuedCertificate, Logged, Touched};
 
@@ -48,6 +50,7 @@ pub struct Prefetch {
     pub plan_ids: HashSet<String>,
     pub inspection_ids: HashSet<String>,
     pub notice_ids: HashSet<String>,
+    pub supervisor_numbers: HashSet<String>,
     /// `purpose#index` of status-list slots certificates claim (the authority is the actor's).
     pub slots: HashSet<String>,
 }
@@ -137,6 +140,16 @@ impl Prefetch {
                     p.plan_ids.insert(i.plan_id.clone());
                     p.inspection_ids.extend(i.id.clone());
                 }
+                Operation::IssueSupervisorCredential(c) => {
+                    let presented = Presented::new(c.credential.clone());
+                    p.public_keys.extend(presented.public_key().map(str::to_string));
+                    if let Ok(parsed) = supervisor::parse_supervisor(&c.credential) {
+                        p.supervisor_numbers.insert(parsed.subject.credential_number);
+                    }
+                }
+                Operation::RevokeSupervisorCredential(a) => {
+                    p.supervisor_numbers.insert(a.number.clone());
+                }
                 Operation::PublishNotice(n) => {
                     p.committee_ids.insert(n.committee_id.clone());
                     p.session_ids.extend(n.session_id.clone());
@@ -214,6 +227,26 @@ pub struct Batch {
     /// Notice ids that exist, and the notices this batch publishes.
     pub notice_ids: HashSet<String>,
     pub new_notices: Vec<Notice>,
+    /// Registered supervisor credentials by number (issuer, revoked), and this batch's.
+    pub supervisors: HashMap<String, (String, bool)>,
+    pub new_supervisors: Vec<NewSupervisor>,
+    pub supervisor_revocations: Vec<StatusChange>,
+}
+
+/// A supervisor credential to register.
+#[derive(Debug, Clone)]
+pub struct NewSupervisor {
+    pub number: String,
+    /// The credential's JCS text, proof included.
+    pub credential: String,
+    pub credential_sha256: String,
+    pub holder_name: String,
+    pub issuer: String,
+    pub jurisdiction: String,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub key_id: String,
+    pub logged_at: DateTime<Utc>,
 }
 
 /// A registered certificate as the batch sees it.
@@ -517,6 +550,8 @@ impl Batch {
             Operation::PlanDraw(p) => ("draw", self.plan_draw(cx, p)?, None),
             Operation::RecordInspection(i) => ("inspection", self.record_inspection(cx, i)?, None),
             Operation::PublishNotice(n) => ("notice", self.publish_notice(cx, n)?, None),
+            Operation::IssueSupervisorCredential(c) => ("supervisor", self.issue_supervisor(cx, &c.credential)?, None),
+            Operation::RevokeSupervisorCredential(a) => ("supervisor", self.revoke_supervisor(cx, a)?, None),
             Operation::PublishSessionOutcome(o) => {
                 self.conclude_session(cx, o)?;
                 ("session", o.session_id.clone(), None)
@@ -532,10 +567,17 @@ impl Batch {
             }
         };
         // The log keeps an issued credential's digest, not its text: the holder's name stays out.
-        let issued = matches!(op, Operation::IssueCertificate(_)).then(|| {
-            let issued = self.new_certificates.last().expect("just issued");
-            IssuedCertificate { number: issued.number.clone(), sha256: issued.credential_sha256.clone() }
-        });
+        let issued = match op {
+            Operation::IssueCertificate(_) => self
+                .new_certificates
+                .last()
+                .map(|c| IssuedCertificate { number: c.number.clone(), sha256: c.credential_sha256.clone() }),
+            Operation::IssueSupervisorCredential(_) => self
+                .new_supervisors
+                .last()
+                .map(|c| IssuedCertificate { number: c.number.clone(), sha256: c.credential_sha256.clone() }),
+            _ => None,
+        };
         let payload = EventPayload::new(&id, Logged::of(op, &id, issued)).with_before(before);
         let json = payload.to_json();
         check_entry_size(&json)?;
@@ -572,7 +614,9 @@ impl Batch {
             | Logged::PublishSessionOutcome(_)
             | Logged::PlanDraw(_)
             | Logged::RecordInspection(_)
-            | Logged::PublishNotice(_) => Some(Touched::Nothing),
+            | Logged::PublishNotice(_)
+            | Logged::IssueSupervisorCredential(_)
+            | Logged::RevokeSupervisorCredential(_) => Some(Touched::Nothing),
         };
         exact.unwrap_or_else(|| Touched::PartOfCommittee { entity_type: entity_type.to_string(), id: id.to_string() })
     }
@@ -685,6 +729,103 @@ impl Batch {
             logged_at: cx.now,
         });
         Ok(id)
+    }
+
+    /// A supervisor credential the token's authority signed, for a jurisdiction within its own.
+    fn issue_supervisor(&mut self, cx: &Context<'_>, credential: &serde_json::Value) -> Result<String, Violation> {
+        let parsed = supervisor::parse_supervisor(credential).map_err(|e| {
+            Violation::new(
+                ViolationKind::Invalid,
+                "malformed",
+                &format!("credential.{}", e.field),
+                format!("监管凭证格式错误：{}", e.message),
+                e.message.clone(),
+            )
+        })?;
+        if parsed.issuer != IssuerRef::Authority(cx.actor.authority_id.clone()) {
+            return Err(Violation::new(
+                ViolationKind::Forbidden,
+                "not_the_issuer",
+                "credential.issuer",
+                "监管凭证应由本部门签发",
+                "a supervisor credential is issued by the token's own authority",
+            ));
+        }
+        let number = parsed.subject.credential_number.clone();
+        if self.supervisors.contains_key(&number) {
+            return Err(Violation::conflict(
+                "duplicate_credential_number",
+                "credential.credentialSubject.credentialNumber",
+                "监管凭证编号已登记",
+                "this supervisor credential number is already registered",
+            ));
+        }
+        if parsed.valid_until < cx.now {
+            let (zh, en) = ("监管凭证已过期", "the credential has expired");
+            return Err(Violation::new(ViolationKind::Invalid, "expired", "credential.validUntil", zh, en));
+        }
+        let presented = Presented::new(credential.clone());
+        let key = presented.public_key().and_then(|pk| self.key_ids_by_public.get(pk)).map(|id| &self.keys[id]);
+        let evidence = Evidence {
+            key,
+            committee: None,
+            graph: &self.graph,
+            registered: None,
+            holder_key: None,
+            session: SessionEvidence::NotLooked,
+            now: cx.now,
+        };
+        let outcome = verify_supervisor(&presented, &parsed, &evidence, &HolderClaim::default());
+        let checked = [Step::Format, Step::Signature, Step::Key, Step::Issuer];
+        let failed = outcome.checks.into_iter().find(|c| checked.contains(&c.step) && c.status == CheckStatus::Fail);
+        if let Some(failed) = failed {
+            return Err(Violation::new(
+                ViolationKind::Invalid,
+                &failed.code,
+                "credential",
+                failed.message_zh,
+                failed.message_en,
+            ));
+        }
+        let key_id = key.map(|k| k.id.clone()).expect("the key check passed");
+        let text = String::from_utf8(crate::crypto::jcs(credential)).expect("JCS is UTF-8");
+        self.supervisors.insert(number.clone(), (cx.actor.authority_id.clone(), false));
+        self.new_supervisors.push(NewSupervisor {
+            number: number.clone(),
+            credential_sha256: presented.digest(),
+            credential: text,
+            holder_name: parsed.subject.holder_name.clone(),
+            issuer: cx.actor.authority_id.clone(),
+            jurisdiction: parsed.subject.jurisdiction.clone(),
+            valid_from: parsed.valid_from,
+            valid_until: parsed.valid_until,
+            key_id,
+            logged_at: cx.now,
+        });
+        Ok(number)
+    }
+
+    /// Revoked by the issuing authority or one above it; once.
+    fn revoke_supervisor(&mut self, cx: &Context<'_>, a: &CertificateAct) -> Result<String, Violation> {
+        let (issuer, revoked) = self
+            .supervisors
+            .get(&a.number)
+            .ok_or_else(|| Violation::unknown("number", "监管凭证", "supervisor credential", &a.number))?;
+        publish::supervises(&self.graph, cx.actor, "number", issuer)?;
+        publish::non_empty("reason", &a.reason)?;
+        if *revoked {
+            return Err(Violation::conflict("already_revoked", "number", "监管凭证已撤销", "already revoked"));
+        }
+        let issuer = issuer.clone();
+        self.supervisors.insert(a.number.clone(), (issuer, true));
+        self.supervisor_revocations.push(StatusChange {
+            number: a.number.clone(),
+            seq: 0,
+            action: "revoked",
+            reason: a.reason.clone(),
+            effective_at: a.effective_at.unwrap_or(cx.now),
+        });
+        Ok(a.number.clone())
     }
 
     /// A notice of a committee's results, by its supervising authority (or one above it).

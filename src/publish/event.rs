@@ -94,6 +94,9 @@ pub enum Logged {
     PlanDraw(crate::domain::draw::NewDrawPlan),
     RecordInspection(crate::domain::draw::NewInspection),
     PublishNotice(crate::domain::notice::NewNotice),
+    /// A supervisor credential's number and digest: the holder's name stays out of the log.
+    IssueSupervisorCredential(IssuedCertificate),
+    RevokeSupervisorCredential(CertificateAct),
     /// A snapshot set's manifest (`zhicheng export`): no registry record changes.
     PublishSnapshot(PublishedSnapshot),
 }
@@ -160,6 +163,10 @@ impl Logged {
             Operation::RecordInspection(i) => {
                 Logged::RecordInspection(crate::domain::draw::NewInspection { id: Some(id.to_string()), ..i })
             }
+            Operation::IssueSupervisorCredential(_) => {
+                Logged::IssueSupervisorCredential(issued.expect("an issuance is logged with its digest"))
+            }
+            Operation::RevokeSupervisorCredential(a) => Logged::RevokeSupervisorCredential(a),
             Operation::PublishNotice(n) => {
                 Logged::PublishNotice(crate::domain::notice::NewNotice { id: Some(id.to_string()), ..n })
             }
@@ -193,6 +200,8 @@ impl Logged {
             Logged::PlanDraw(_) => "draw.planned",
             Logged::RecordInspection(_) => "inspection.recorded",
             Logged::PublishNotice(_) => "notice.published",
+            Logged::IssueSupervisorCredential(_) => "supervisor.issued",
+            Logged::RevokeSupervisorCredential(_) => "supervisor.revoked",
             Logged::PublishSnapshot(_) => "snapshot.published",
         }
     }

@@ -128,6 +128,8 @@ pub fn parse_operation(line: &str) -> Result<Operation, Violation> {
         "plan_draw" => Operation::PlanDraw(fields(value)?),
         "record_inspection" => Operation::RecordInspection(fields(value)?),
         "publish_notice" => Operation::PublishNotice(fields(value)?),
+        "issue_supervisor_credential" => Operation::IssueSupervisorCredential(fields(value)?),
+        "revoke_supervisor_credential" => Operation::RevokeSupervisorCredential(fields(value)?),
         other => {
             return Err(Violation::new(
                 ViolationKind::Invalid,

@@ -458,6 +458,10 @@ impl CertificateReads for CachedStore {
         .await
     }
 
+    async fn registered_supervisor(&self, number: &str) -> StoreResult<Option<RegisteredCertificate>> {
+        self.inner.registered_supervisor(number).await
+    }
+
     async fn certificate(&self, number: &str) -> StoreResult<Option<(RegisteredCertificate, serde_json::Value)>> {
         self.inner.certificate(number).await
     }

@@ -400,6 +400,9 @@ pub trait CertificateReads: Send + Sync + 'static {
     /// What the registry holds about a certificate number (no credential text).
     async fn registered_certificate(&self, number: &str) -> StoreResult<Option<RegisteredCertificate>>;
 
+    /// A registered supervisor credential (no credential text), revoked or not.
+    async fn registered_supervisor(&self, number: &str) -> StoreResult<Option<RegisteredCertificate>>;
+
     /// A registered certificate and its credential.
     async fn certificate(&self, number: &str) -> StoreResult<Option<(RegisteredCertificate, serde_json::Value)>>;
 

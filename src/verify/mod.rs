@@ -15,8 +15,10 @@ use ed25519_dalek::VerifyingKey;
 use crate::crypto::multikey::decode_public;
 use crate::domain::holder_id::HolderIdKey;
 use crate::domain::session::{self, EvaluationSession};
+use crate::domain::supervisor;
 use crate::domain::verification::{
-    Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, SessionEvidence, verify,
+    Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, SessionEvidence, malformed_supervisor, verify,
+    verify_supervisor,
 };
 use crate::store::{DynStore, SessionFilter, StoreResult};
 use signature_batch::SignatureBatcher;
@@ -66,6 +68,9 @@ impl Verifier {
         if let (None, Some(check)) = (presented.signature_valid(), presented.signature_check()) {
             presented.set_signature_valid(self.signatures.verify(check).await);
         }
+        if supervisor::is_supervisor_credential(&presented.credential) {
+            return self.verify_supervisor(presented, holder).await;
+        }
         let keys = self.store.keys().await?;
         let key = presented.public_key().and_then(|pk| keys.iter().find(|k| k.public_key == pk));
         let committee = match presented.committee_id() {
@@ -96,6 +101,33 @@ impl Verifier {
 }
 
 impl Verifier {
+    /// A supervisor credential (at a venue's door): its key, issuing authority, period and
+    /// registered copy.
+    async fn verify_supervisor(
+        &self,
+        presented: &Presented,
+        holder: &HolderClaim,
+    ) -> StoreResult<(Outcome, Option<RegisteredCertificate>)> {
+        let parsed = match supervisor::parse_supervisor(&presented.credential) {
+            Ok(parsed) => parsed,
+            Err(e) => return Ok((malformed_supervisor(&e), None)),
+        };
+        let keys = self.store.keys().await?;
+        let key = presented.public_key().and_then(|pk| keys.iter().find(|k| k.public_key == pk));
+        let registered = self.store.registered_supervisor(&parsed.subject.credential_number).await?;
+        let graph = self.store.authority_graph().await?;
+        let evidence = Evidence {
+            key,
+            committee: None,
+            graph: &graph,
+            registered: registered.as_ref(),
+            holder_key: None,
+            session: SessionEvidence::NotLooked,
+            now: Utc::now(),
+        };
+        Ok((verify_supervisor(presented, &parsed, &evidence, holder), registered))
+    }
+
     /// The sessions a certificate may rest on (the one it names, or its committee's on its
     /// evaluation date); `None` when it needs none. Most certificates need none: no query.
     async fn sessions_for(&self, presented: &Presented) -> StoreResult<Option<Vec<EvaluationSession>>> {

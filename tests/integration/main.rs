@@ -32,6 +32,7 @@ mod registry;
 mod replica;
 mod sessions;
 mod store_errors;
+mod supervisors;
 mod trust;
 mod validation;
 mod verification_steps;

@@ -22,6 +22,7 @@ pub mod sanction;
 pub mod search;
 pub mod session;
 pub mod similarity;
+pub mod supervisor;
 pub mod text;
 pub mod verification;
 pub mod violation;

@@ -300,6 +300,8 @@ pub enum Operation {
     PlanDraw(crate::domain::draw::NewDrawPlan),
     RecordInspection(crate::domain::draw::NewInspection),
     PublishNotice(crate::domain::notice::NewNotice),
+    IssueSupervisorCredential(CertificateSubmission),
+    RevokeSupervisorCredential(CertificateAct),
 }
 
 impl Operation {
@@ -330,6 +332,8 @@ impl Operation {
             Operation::PlanDraw(_) => "draw.planned",
             Operation::RecordInspection(_) => "inspection.recorded",
             Operation::PublishNotice(_) => "notice.published",
+            Operation::IssueSupervisorCredential(_) => "supervisor.issued",
+            Operation::RevokeSupervisorCredential(_) => "supervisor.revoked",
         }
     }
 
@@ -343,7 +347,9 @@ impl Operation {
             Operation::IssueCertificate(_)
             | Operation::RevokeCertificate(_)
             | Operation::SuspendCertificate(_)
-            | Operation::UnsuspendCertificate(_) => Role::Issuer,
+            | Operation::UnsuspendCertificate(_)
+            | Operation::IssueSupervisorCredential(_)
+            | Operation::RevokeSupervisorCredential(_) => Role::Issuer,
             _ => Role::Publisher,
         }
     }

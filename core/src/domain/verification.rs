@@ -12,6 +12,7 @@ use super::committee::CommitteeRecord;
 use super::coverage::{CoverageQuery, authorization_coverage, sanction_reasons};
 use super::holder_id::{self, HolderIdCheck, HolderIdKey};
 use super::session::{self, EvaluationSession};
+use super::supervisor::ParsedSupervisor;
 use crate::crypto::data_integrity::{self, Proof, ProofError, SignatureCheck};
 use crate::crypto::{jcs, multikey, sha256};
 use ed25519_dalek::VerifyingKey;
@@ -289,7 +290,7 @@ pub fn verify(presented: &Presented, evidence: &Evidence<'_>, holder: &HolderCla
         return finish(checks);
     }
     let proof = presented.proof.as_ref().expect("the signature passed");
-    checks.push(key_check(parsed, proof, evidence));
+    checks.push(key_check(&parsed.issuer, proof, evidence));
     checks.push(issuer_check(parsed, evidence));
     checks.extend(committee_checks(parsed, evidence));
     checks.push(session_check(parsed, evidence));
@@ -297,6 +298,97 @@ pub fn verify(presented: &Presented, evidence: &Evidence<'_>, holder: &HolderCla
     checks.push(registry_check(presented, evidence));
     checks.push(holder_check(parsed, holder, evidence.holder_key));
     finish(checks)
+}
+
+/// A supervisor credential's checks, in the same ten steps: its signature and key as for a
+/// certificate; the issuing authority's jurisdiction must contain the credential's; the
+/// period must include now; status and registry from the registered copy; the holder's name
+/// when one is given. Committee, sanction and session steps do not apply.
+pub fn verify_supervisor(
+    presented: &Presented,
+    parsed: &ParsedSupervisor,
+    evidence: &Evidence<'_>,
+    holder: &HolderClaim,
+) -> Outcome {
+    let mut checks = vec![pass(Step::Format, "监管凭证格式正确", "well-formed supervisor credential")];
+    let signature = signature_step(presented);
+    let signed = signature.status == CheckStatus::Pass;
+    checks.push(signature);
+    if !signed {
+        return finish(checks);
+    }
+    let proof = presented.proof.as_ref().expect("the signature passed");
+    checks.push(key_check(&parsed.issuer, proof, evidence));
+    checks.push(supervisor_issuer_check(parsed, evidence.graph));
+    checks.push(supervisor_period_check(parsed, evidence.now));
+    let not_applicable =
+        |step| check(step, CheckStatus::Skip, "not_applicable", "监管凭证不适用", "not for a supervisor credential");
+    checks.push(not_applicable(Step::Sanctions));
+    checks.push(not_applicable(Step::Session));
+    checks.push(status_check(evidence));
+    checks.push(registry_check(presented, evidence));
+    checks.push(match &holder.name {
+        None => skip(Step::Holder, "未提供持证人信息", "no holder details were presented"),
+        Some(name) if name.trim() != parsed.subject.holder_name => {
+            fail(Step::Holder, "holder_name_mismatch", "持证人姓名不符", "the holder's name does not match")
+        }
+        Some(_) => pass(Step::Holder, "持证人信息相符", "the holder details match"),
+    });
+    finish(checks)
+}
+
+/// The answer for a credential that says it is a supervisor credential but is not a well-formed one.
+pub fn malformed_supervisor(e: &super::certificate::FormatError) -> Outcome {
+    finish(vec![fail(
+        Step::Format,
+        "malformed",
+        format!("监管凭证格式错误：{}（{}）", e.field, e.message),
+        format!("malformed supervisor credential: {}: {}", e.field, e.message),
+    )])
+}
+
+fn supervisor_issuer_check(parsed: &ParsedSupervisor, graph: &AuthorityGraph) -> Check {
+    let IssuerRef::Authority(id) = &parsed.issuer else {
+        return fail(Step::Issuer, "not_an_authority", "监管凭证应由人社部门签发", "only an HR authority issues it");
+    };
+    match graph.get(id) {
+        None => fail(
+            Step::Issuer,
+            "unknown_authority",
+            "签发部门不在登记中",
+            "the issuing authority is not in the registry",
+        ),
+        Some(a) if !super::catalog::region_contains(&a.region, &parsed.subject.jurisdiction) => fail(
+            Step::Issuer,
+            "jurisdiction_not_issuers",
+            format!("凭证的监管地域 {} 超出签发部门的辖区", parsed.subject.jurisdiction),
+            format!("the jurisdiction {} lies outside the issuing authority's", parsed.subject.jurisdiction),
+        ),
+        Some(a) => pass(
+            Step::Issuer,
+            format!("由{}签发，辖区相符", a.name),
+            format!("issued by {} within its jurisdiction", a.name),
+        ),
+    }
+}
+
+fn supervisor_period_check(parsed: &ParsedSupervisor, now: DateTime<Utc>) -> Check {
+    if now < parsed.valid_from {
+        fail(Step::Authority, "supervisor_not_yet_valid", "监管凭证尚未生效", "the credential is not valid yet")
+    } else if now > parsed.valid_until {
+        fail(
+            Step::Authority,
+            "supervisor_expired",
+            format!("监管凭证已于{}到期", parsed.valid_until),
+            format!("the credential expired at {}", parsed.valid_until),
+        )
+    } else {
+        pass(
+            Step::Authority,
+            format!("监管凭证在有效期内（至{}）", parsed.valid_until),
+            format!("valid until {}", parsed.valid_until),
+        )
+    }
 }
 
 fn finish(mut checks: Vec<Check>) -> Outcome {
@@ -353,11 +445,11 @@ fn signature_step(presented: &Presented) -> Check {
 /// Clock skew tolerated between an issuer's clock and the registry's.
 const SKEW: i64 = 5;
 
-fn key_check(parsed: &ParsedCertificate, proof: &Proof, evidence: &Evidence<'_>) -> Check {
+fn key_check(issuer: &IssuerRef, proof: &Proof, evidence: &Evidence<'_>) -> Check {
     let Some(key) = evidence.key else {
         return fail(Step::Key, "key_unregistered", "签名密钥未在登记中注册", "the signing key is not registered");
     };
-    if key.owner != parsed.issuer {
+    if key.owner != *issuer {
         return fail(
             Step::Key,
             "key_not_issuers",

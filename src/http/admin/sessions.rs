@@ -6,7 +6,7 @@ use axum::response::Response;
 
 use super::{PublishResult, publish_one, target};
 use crate::domain::notice::NewNotice;
-use crate::domain::publish::Operation;
+use crate::domain::publish::{CertificateAct, CertificateSubmission, Operation};
 use crate::domain::session::{NewSession, SessionOutcomeSubmission};
 use crate::http::extract::{Authenticated, JsonBody, Path};
 use crate::http::problem::{AppError, Problem};
@@ -57,4 +57,36 @@ pub async fn publish_notice(
 ) -> Result<Response, AppError> {
     let operation = Operation::PublishNotice(body.value);
     publish_one(&state, &actor, &headers, "POST /api/v1/admin/notices", &body.digest, operation).await
+}
+
+/// Register a supervisor credential (监管凭证) the token's authority signed with its registered
+/// key, for a jurisdiction within its own; it is then checked on `POST /api/v1/verify`.
+#[utoipa::path(post, path = "/api/v1/admin/supervisors", tag = "admin", request_body = CertificateSubmission,
+    security(("bearer" = [])),
+    responses((status = 201, body = PublishResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn issue_supervisor(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: HeaderMap,
+    body: JsonBody<CertificateSubmission>,
+) -> Result<Response, AppError> {
+    let operation = Operation::IssueSupervisorCredential(body.value);
+    publish_one(&state, &actor, &headers, "POST /api/v1/admin/supervisors", &body.digest, operation).await
+}
+
+/// Revoke a supervisor credential: verification fails from then on.
+#[utoipa::path(post, path = "/api/v1/admin/supervisors/{number}/revoke", tag = "admin", request_body = CertificateAct,
+    security(("bearer" = [])), params(("number" = String, Path, description = "Credential number")),
+    responses((status = 201, body = PublishResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn revoke_supervisor(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<CertificateAct>,
+) -> Result<Response, AppError> {
+    let mut value = body.value;
+    target(&mut value.number, &number, "number")?;
+    let route = format!("POST /api/v1/admin/supervisors/{number}/revoke");
+    publish_one(&state, &actor, &headers, &route, &body.digest, Operation::RevokeSupervisorCredential(value)).await
 }

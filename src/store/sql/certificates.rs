@@ -6,6 +6,13 @@ use crate::store::rows::changes_by_number;
 
 #[async_trait::async_trait]
 impl CertificateReads for ThisStore {
+    async fn registered_supervisor(
+        &self,
+        number: &str,
+    ) -> StoreResult<Option<crate::domain::verification::RegisteredCertificate>> {
+        self.supervisor_by_number(number).await
+    }
+
     async fn keys(&self) -> StoreResult<Arc<Vec<IssuerKey>>> {
         let rows: Vec<IssuerKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {KEY_COLUMNS} ORDER BY id")))
             .fetch_all(&self.pool)

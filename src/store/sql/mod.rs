@@ -41,6 +41,7 @@ mod log;
 mod notices;
 mod reads;
 mod sessions;
+mod supervisors;
 mod tokens;
 mod watches;
 mod writes;

@@ -278,6 +278,9 @@ async fn load_batch(conn: &mut Conn, actor: &Actor, ops: &[Operation]) -> StoreR
     }
     batch.inspection_ids.extend(super::draws::existing_inspections(conn, &need.inspection_ids).await?);
     batch.notice_ids.extend(super::notices::existing_notices(conn, &need.notice_ids).await?);
+    for (number, issuer, revoked) in super::supervisors::load_supervisors(conn, &need.supervisor_numbers).await? {
+        batch.supervisors.insert(number, (issuer, revoked));
+    }
     for (number, entry) in load_certificates(conn, &need.certificate_numbers).await? {
         batch.certificates.insert(number, entry);
     }
@@ -385,6 +388,7 @@ async fn flush(conn: &mut Conn, batch: &Batch, first_seq: i64, now: chrono::Date
     super::sessions::flush_sessions(conn, batch).await?;
     super::draws::flush_draws(conn, batch, first_seq).await?;
     super::notices::flush_notices(conn, batch).await?;
+    super::supervisors::flush_supervisors(conn, batch).await?;
     insert_events(conn, first_seq, &batch.events).await?;
     Ok(())
 }

@@ -1,0 +1,25 @@
+-- Supervisor credentials (issue 17): registered like certificates (the JCS text and its digest),
+-- revoked by an appended row. Append-only.
+CREATE TABLE supervisor_credentials (
+    number            TEXT PRIMARY KEY,
+    credential        TEXT NOT NULL,
+    credential_sha256 TEXT NOT NULL,
+    holder_name       TEXT NOT NULL,
+    issuer            TEXT NOT NULL REFERENCES authorities (id),
+    jurisdiction      TEXT NOT NULL,
+    valid_from        TIMESTAMPTZ NOT NULL,
+    valid_until       TIMESTAMPTZ NOT NULL,
+    key_id            TEXT NOT NULL REFERENCES issuer_keys (id),
+    logged_at         TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE supervisor_revocations (
+    number       TEXT PRIMARY KEY REFERENCES supervisor_credentials (number),
+    reason       TEXT NOT NULL,
+    effective_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TRIGGER supervisor_credentials_append_only BEFORE UPDATE OR DELETE ON supervisor_credentials
+    FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
+CREATE TRIGGER supervisor_revocations_append_only BEFORE UPDATE OR DELETE ON supervisor_revocations
+    FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
