@@ -23,3 +23,14 @@ CREATE TRIGGER supervisor_credentials_append_only BEFORE UPDATE OR DELETE ON sup
     FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
 CREATE TRIGGER supervisor_revocations_append_only BEFORE UPDATE OR DELETE ON supervisor_revocations
     FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
+
+-- On-site supervision of a session: the supervisors present (credential numbers) and findings.
+CREATE TABLE supervision_visits (
+    id         TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES evaluation_sessions (id),
+    body       TEXT NOT NULL,
+    logged_at  TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX supervision_visits_session ON supervision_visits (session_id);
+CREATE TRIGGER supervision_visits_append_only BEFORE UPDATE OR DELETE ON supervision_visits
+    FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();

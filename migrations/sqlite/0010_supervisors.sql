@@ -27,3 +27,16 @@ CREATE TRIGGER supervisor_revocations_no_update BEFORE UPDATE ON supervisor_revo
 BEGIN SELECT RAISE(ABORT, 'supervisor_revocations is append-only'); END;
 CREATE TRIGGER supervisor_revocations_no_delete BEFORE DELETE ON supervisor_revocations
 BEGIN SELECT RAISE(ABORT, 'supervisor_revocations is append-only'); END;
+
+-- On-site supervision of a session: the supervisors present (credential numbers) and findings.
+CREATE TABLE supervision_visits (
+    id         TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES evaluation_sessions (id),
+    body       TEXT NOT NULL,
+    logged_at  TEXT NOT NULL
+);
+CREATE INDEX supervision_visits_session ON supervision_visits (session_id);
+CREATE TRIGGER supervision_visits_no_update BEFORE UPDATE ON supervision_visits
+BEGIN SELECT RAISE(ABORT, 'supervision_visits is append-only'); END;
+CREATE TRIGGER supervision_visits_no_delete BEFORE DELETE ON supervision_visits
+BEGIN SELECT RAISE(ABORT, 'supervision_visits is append-only'); END;

@@ -276,7 +276,8 @@ impl Mirror {
             | Logged::RecordInspection(_)
             | Logged::PublishNotice(_)
             | Logged::IssueSupervisorCredential(_)
-            | Logged::RevokeSupervisorCredential(_) => {}
+            | Logged::RevokeSupervisorCredential(_)
+            | Logged::RecordVisit(_) => {}
         }
         Ok(())
     }

@@ -64,6 +64,7 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::sessions::publish_notice))
         .routes(routes!(admin::sessions::issue_supervisor))
         .routes(routes!(admin::sessions::revoke_supervisor))
+        .routes(routes!(admin::sessions::record_visit))
         .routes(routes!(admin::draws::record_inspection))
         .routes(routes!(admin::events::list_events))
         .routes(routes!(admin::tokens::create_token, admin::tokens::list_tokens))

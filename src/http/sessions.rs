@@ -42,13 +42,16 @@ pub struct SessionView {
     pub pass_rate: Option<f64>,
     /// The pass rate is above the cap set for the session.
     pub pass_rate_flagged: bool,
+    /// On-site supervision (shown for one session, not in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visits: Option<Vec<crate::domain::supervisor::Visit>>,
 }
 
 impl SessionView {
     fn new(session: EvaluationSession) -> SessionView {
         let pass_rate = session.outcome.as_ref().and_then(|o| o.total().pass_rate());
         let pass_rate_flagged = session.pass_rate_flagged();
-        SessionView { session, pass_rate, pass_rate_flagged }
+        SessionView { session, pass_rate, pass_rate_flagged, visits: None }
     }
 }
 
@@ -94,5 +97,6 @@ pub async fn list_sessions(
     responses((status = 200, body = SessionView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SessionView>, AppError> {
     let session = state.store.session(&id).await?.ok_or_else(|| AppError::not_found("session", &id))?;
-    Ok(Json(SessionView::new(session)))
+    let visits = state.store.visits(&id).await?;
+    Ok(Json(SessionView { visits: Some(visits), ..SessionView::new(session) }))
 }

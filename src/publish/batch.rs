@@ -22,7 +22,7 @@ use crate::domain::publish::ViolationKind;
 use crate::domain::publish::{self, Actor, Operation, Violation};
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
 use crate::domain::session::{self, EvaluationSession, NewSession, SessionOutcome, SessionOutcomeSubmission};
-use crate::domain::supervisor;
+use crate::domain::supervisor::{self, NewVisit, SupervisorStanding, Visit};
 use crate::domain::verification::{
     CertificateState, CheckStatus, Evidence, HolderClaim, Presented, RegisteredCertificate, SessionEvidence, Step,
     verify, verify_supervisor,
@@ -51,6 +51,7 @@ pub struct Prefetch {
     pub inspection_ids: HashSet<String>,
     pub notice_ids: HashSet<String>,
     pub supervisor_numbers: HashSet<String>,
+    pub visit_ids: HashSet<String>,
     /// `purpose#index` of status-list slots certificates claim (the authority is the actor's).
     pub slots: HashSet<String>,
 }
@@ -150,6 +151,11 @@ impl Prefetch {
                 Operation::RevokeSupervisorCredential(a) => {
                     p.supervisor_numbers.insert(a.number.clone());
                 }
+                Operation::RecordVisit(v) => {
+                    p.session_ids.insert(v.session_id.clone());
+                    p.supervisor_numbers.extend(v.supervisors.iter().cloned());
+                    p.visit_ids.extend(v.id.clone());
+                }
                 Operation::PublishNotice(n) => {
                     p.committee_ids.insert(n.committee_id.clone());
                     p.session_ids.extend(n.session_id.clone());
@@ -227,8 +233,12 @@ pub struct Batch {
     /// Notice ids that exist, and the notices this batch publishes.
     pub notice_ids: HashSet<String>,
     pub new_notices: Vec<Notice>,
-    /// Registered supervisor credentials by number (issuer, revoked), and this batch's.
-    pub supervisors: HashMap<String, (String, bool)>,
+    /// Registered supervisor credentials by number (issuer, standing), and this batch's.
+    pub supervisors: HashMap<String, (String, SupervisorStanding)>,
+    /// The regions of the committees whose sessions visits name.
+    pub session_regions: HashMap<String, String>,
+    pub new_visits: Vec<Visit>,
+    pub visit_ids: HashSet<String>,
     pub new_supervisors: Vec<NewSupervisor>,
     pub supervisor_revocations: Vec<StatusChange>,
 }
@@ -552,6 +562,7 @@ impl Batch {
             Operation::PublishNotice(n) => ("notice", self.publish_notice(cx, n)?, None),
             Operation::IssueSupervisorCredential(c) => ("supervisor", self.issue_supervisor(cx, &c.credential)?, None),
             Operation::RevokeSupervisorCredential(a) => ("supervisor", self.revoke_supervisor(cx, a)?, None),
+            Operation::RecordVisit(v) => ("visit", self.record_visit(cx, v)?, None),
             Operation::PublishSessionOutcome(o) => {
                 self.conclude_session(cx, o)?;
                 ("session", o.session_id.clone(), None)
@@ -616,7 +627,8 @@ impl Batch {
             | Logged::RecordInspection(_)
             | Logged::PublishNotice(_)
             | Logged::IssueSupervisorCredential(_)
-            | Logged::RevokeSupervisorCredential(_) => Some(Touched::Nothing),
+            | Logged::RevokeSupervisorCredential(_)
+            | Logged::RecordVisit(_) => Some(Touched::Nothing),
         };
         exact.unwrap_or_else(|| Touched::PartOfCommittee { entity_type: entity_type.to_string(), id: id.to_string() })
     }
@@ -789,7 +801,13 @@ impl Batch {
         }
         let key_id = key.map(|k| k.id.clone()).expect("the key check passed");
         let text = String::from_utf8(crate::crypto::jcs(credential)).expect("JCS is UTF-8");
-        self.supervisors.insert(number.clone(), (cx.actor.authority_id.clone(), false));
+        let standing = SupervisorStanding {
+            jurisdiction: parsed.subject.jurisdiction.clone(),
+            valid_from: parsed.valid_from,
+            valid_until: parsed.valid_until,
+            revoked: false,
+        };
+        self.supervisors.insert(number.clone(), (cx.actor.authority_id.clone(), standing));
         self.new_supervisors.push(NewSupervisor {
             number: number.clone(),
             credential_sha256: presented.digest(),
@@ -807,17 +825,16 @@ impl Batch {
 
     /// Revoked by the issuing authority or one above it; once.
     fn revoke_supervisor(&mut self, cx: &Context<'_>, a: &CertificateAct) -> Result<String, Violation> {
-        let (issuer, revoked) = self
+        let (issuer, standing) = self
             .supervisors
-            .get(&a.number)
+            .get_mut(&a.number)
             .ok_or_else(|| Violation::unknown("number", "监管凭证", "supervisor credential", &a.number))?;
         publish::supervises(&self.graph, cx.actor, "number", issuer)?;
         publish::non_empty("reason", &a.reason)?;
-        if *revoked {
+        if standing.revoked {
             return Err(Violation::conflict("already_revoked", "number", "监管凭证已撤销", "already revoked"));
         }
-        let issuer = issuer.clone();
-        self.supervisors.insert(a.number.clone(), (issuer, true));
+        standing.revoked = true;
         self.supervisor_revocations.push(StatusChange {
             number: a.number.clone(),
             seq: 0,
@@ -826,6 +843,34 @@ impl Batch {
             effective_at: a.effective_at.unwrap_or(cx.now),
         });
         Ok(a.number.clone())
+    }
+
+    /// On-site supervision of a session, by its registering authority (or one above it).
+    fn record_visit(&mut self, cx: &Context<'_>, v: &NewVisit) -> Result<String, Violation> {
+        let session = self
+            .sessions
+            .get(&v.session_id)
+            .ok_or_else(|| Violation::unknown("session_id", "评审会议", "session", &v.session_id))?;
+        publish::supervises(&self.graph, cx.actor, "session_id", &session.registered_by)?;
+        let region = self.session_regions.get(&session.committee_id).map_or("", String::as_str);
+        supervisor::check_visit(v, session.meets_on, region, |n| self.supervisors.get(n).map(|(_, s)| s.clone()))?;
+        if let Some(id) = &v.id {
+            publish::non_empty("id", id)?;
+            if self.visit_ids.contains(id) {
+                return Err(taken("id", id));
+            }
+        }
+        let id = v.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("visit_"));
+        self.visit_ids.insert(id.clone());
+        self.new_visits.push(Visit {
+            id: id.clone(),
+            session_id: v.session_id.clone(),
+            supervisors: v.supervisors.clone(),
+            findings: v.findings.clone(),
+            recorded_by: cx.actor.authority_id.clone(),
+            logged_at: cx.now,
+        });
+        Ok(id)
     }
 
     /// A notice of a committee's results, by its supervising authority (or one above it).

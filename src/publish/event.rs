@@ -97,6 +97,7 @@ pub enum Logged {
     /// A supervisor credential's number and digest: the holder's name stays out of the log.
     IssueSupervisorCredential(IssuedCertificate),
     RevokeSupervisorCredential(CertificateAct),
+    RecordVisit(crate::domain::supervisor::NewVisit),
     /// A snapshot set's manifest (`zhicheng export`): no registry record changes.
     PublishSnapshot(PublishedSnapshot),
 }
@@ -167,6 +168,9 @@ impl Logged {
                 Logged::IssueSupervisorCredential(issued.expect("an issuance is logged with its digest"))
             }
             Operation::RevokeSupervisorCredential(a) => Logged::RevokeSupervisorCredential(a),
+            Operation::RecordVisit(v) => {
+                Logged::RecordVisit(crate::domain::supervisor::NewVisit { id: Some(id.to_string()), ..v })
+            }
             Operation::PublishNotice(n) => {
                 Logged::PublishNotice(crate::domain::notice::NewNotice { id: Some(id.to_string()), ..n })
             }
@@ -202,6 +206,7 @@ impl Logged {
             Logged::PublishNotice(_) => "notice.published",
             Logged::IssueSupervisorCredential(_) => "supervisor.issued",
             Logged::RevokeSupervisorCredential(_) => "supervisor.revoked",
+            Logged::RecordVisit(_) => "visit.recorded",
             Logged::PublishSnapshot(_) => "snapshot.published",
         }
     }

@@ -130,6 +130,7 @@ pub fn parse_operation(line: &str) -> Result<Operation, Violation> {
         "publish_notice" => Operation::PublishNotice(fields(value)?),
         "issue_supervisor_credential" => Operation::IssueSupervisorCredential(fields(value)?),
         "revoke_supervisor_credential" => Operation::RevokeSupervisorCredential(fields(value)?),
+        "record_visit" => Operation::RecordVisit(fields(value)?),
         other => {
             return Err(Violation::new(
                 ViolationKind::Invalid,

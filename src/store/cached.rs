@@ -359,6 +359,10 @@ impl RegistryReads for CachedStore {
         self.inner.session(id).await
     }
 
+    async fn visits(&self, session_id: &str) -> StoreResult<Vec<crate::domain::supervisor::Visit>> {
+        self.inner.visits(session_id).await
+    }
+
     async fn draw_plan(
         &self,
         id: &str,

@@ -309,6 +309,9 @@ pub trait RegistryReads: Send + Sync + 'static {
 
     async fn session(&self, id: &str) -> StoreResult<Option<crate::domain::session::EvaluationSession>>;
 
+    /// The supervision visits recorded for a session.
+    async fn visits(&self, session_id: &str) -> StoreResult<Vec<crate::domain::supervisor::Visit>>;
+
     /// A spot-check plan and, once signed, the checkpoint that seeds its draw.
     async fn draw_plan(&self, id: &str) -> StoreResult<Option<(crate::domain::draw::DrawPlan, Option<DrawSeed>)>>;
 

@@ -19,7 +19,7 @@ both!(
 
 /// A committee of Jilin's with an engineering grant (intermediate only) valid from a year ago
 /// to two years on; returns its id.
-async fn authorized_committee(app: &TestApp, token: &str) -> String {
+pub(crate) async fn authorized_committee(app: &TestApp, token: &str) -> String {
     let created =
         app.post("/api/v1/admin/committees", token, committee_body("吉林省测绘工程评审委员会", "220000", 77)).await;
     let id = created.created()["id"].as_str().unwrap().to_string();
@@ -33,7 +33,7 @@ async fn authorized_committee(app: &TestApp, token: &str) -> String {
     id
 }
 
-fn session(committee: &str, levels: &[&str], in_days: i64) -> Value {
+pub(crate) fn session(committee: &str, levels: &[&str], in_days: i64) -> Value {
     json!({
         "committee_id": committee, "series": "ENGINEERING", "specialty": "测绘工程", "levels": levels,
         "meets_on": (zhicheng::store::today() + Duration::days(in_days)).to_string(), "applicants": 120,

@@ -11,7 +11,7 @@ use zhicheng::domain::supervisor::{SupervisorSubject, unsigned_supervisor_creden
 use crate::certificates::{Setup, setup};
 use crate::support::{TestApp, both};
 
-both!(a_supervisor_credential_verifies_by_qr_until_revoked);
+both!(a_supervisor_credential_verifies_by_qr_until_revoked, a_visit_needs_two_qualified_supervisors);
 
 fn credential(s: &Setup, number: &str, jurisdiction: &str, days: i64) -> Value {
     let subject = SupervisorSubject {
@@ -89,4 +89,38 @@ async fn a_supervisor_credential_verifies_by_qr_until_revoked(app: TestApp) {
     let answer = verify(&app, qr).await;
     assert_eq!(answer["verdict"], "revoked", "{answer}");
     assert_eq!(code(&answer, "status"), ("fail".into(), "revoked".into()));
+}
+
+async fn a_visit_needs_two_qualified_supervisors(app: TestApp) {
+    let s = setup(&app).await;
+    let committee = crate::sessions::authorized_committee(&app, &s.publisher).await;
+    let registered = app
+        .post("/api/v1/admin/sessions", &s.publisher, crate::sessions::session(&committee, &["intermediate"], 0))
+        .await;
+    let session = registered.created()["id"].as_str().unwrap().to_string();
+    for (number, jurisdiction) in [("JG-A", "220000"), ("JG-B", "220000"), ("JG-CITY", "220100")] {
+        let c = credential(&s, number, jurisdiction, 365);
+        app.post("/api/v1/admin/supervisors", &s.issuer_token, json!({"credential": c})).await.created();
+    }
+    let url = format!("/api/v1/admin/sessions/{session}/visits");
+    let visit =
+        |supervisors: &[&str]| json!({"supervisors": supervisors, "findings": "专家随机抽取、回避与投票程序符合规定"});
+    app.post(&url, &s.publisher, visit(&["JG-A"])).await.problem(422, "too_few_supervisors");
+    app.post(&url, &s.publisher, visit(&["JG-A", "JG-A"])).await.problem(422, "too_few_supervisors");
+    let narrow = app.post(&url, &s.publisher, visit(&["JG-A", "JG-CITY"])).await;
+    assert_eq!(
+        narrow.problem(409, "supervisor_not_qualified")["errors"][0]["field"],
+        "supervisors[1]",
+        "a city supervisor for a provincial committee"
+    );
+    app.post(&url, &s.publisher, visit(&["JG-A", "JG-NONE"])).await.problem(422, "unknown_reference");
+    app.post(&url, &s.publisher, visit(&["JG-A", "JG-B"])).await.created();
+    app.post("/api/v1/admin/supervisors/JG-B/revoke", &s.issuer_token, json!({"reason": "违反监管纪律"}))
+        .await
+        .created();
+    app.post(&url, &s.publisher, visit(&["JG-A", "JG-B"])).await.problem(409, "supervisor_not_qualified");
+    let shown = app.ok(&format!("/api/v1/sessions/{session}")).await;
+    let visits = shown["visits"].as_array().unwrap();
+    assert_eq!(visits.len(), 1, "{shown}");
+    assert_eq!(visits[0]["supervisors"], json!(["JG-A", "JG-B"]));
 }

@@ -302,6 +302,7 @@ pub enum Operation {
     PublishNotice(crate::domain::notice::NewNotice),
     IssueSupervisorCredential(CertificateSubmission),
     RevokeSupervisorCredential(CertificateAct),
+    RecordVisit(crate::domain::supervisor::NewVisit),
 }
 
 impl Operation {
@@ -334,6 +335,7 @@ impl Operation {
             Operation::PublishNotice(_) => "notice.published",
             Operation::IssueSupervisorCredential(_) => "supervisor.issued",
             Operation::RevokeSupervisorCredential(_) => "supervisor.revoked",
+            Operation::RecordVisit(_) => "visit.recorded",
         }
     }
 

@@ -54,6 +54,97 @@ pub fn unsigned_supervisor_credential(
     })
 }
 
+/// The fewest supervisors a supervision visit records (the rules: at least two).
+pub const MIN_VISIT_SUPERVISORS: usize = 2;
+const MAX_VISIT_SUPERVISORS: usize = 20;
+const MAX_FINDINGS_CHARS: usize = 2000;
+
+/// On-site supervision of an evaluation session (现场监管), recorded afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewVisit {
+    /// Optional stable id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The session supervised. In a bulk file, required; on a path endpoint the path gives it.
+    #[serde(default)]
+    pub session_id: String,
+    /// The supervisors present: their credential numbers, at least two.
+    pub supervisors: Vec<String>,
+    /// What they found, for the public.
+    pub findings: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Visit {
+    pub id: String,
+    pub session_id: String,
+    pub supervisors: Vec<String>,
+    pub findings: String,
+    pub recorded_by: String,
+    pub logged_at: DateTime<Utc>,
+}
+
+/// What the registry holds of a supervisor credential, for checking a visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorStanding {
+    pub jurisdiction: String,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub revoked: bool,
+}
+
+/// A visit names at least two different supervisors, each registered, unrevoked, valid on the
+/// meeting day (Beijing time) and holding a jurisdiction that contains the committee's region.
+pub fn check_visit(
+    v: &NewVisit,
+    meets_on: super::Date,
+    committee_region: &str,
+    standing: impl Fn(&str) -> Option<SupervisorStanding>,
+) -> super::violation::Checked<()> {
+    use super::violation::Violation;
+    let distinct: std::collections::BTreeSet<&String> = v.supervisors.iter().collect();
+    if distinct.len() < MIN_VISIT_SUPERVISORS || v.supervisors.len() > MAX_VISIT_SUPERVISORS {
+        return Err(Violation::invalid(
+            "too_few_supervisors",
+            "supervisors",
+            format!("现场监管应有至少 {MIN_VISIT_SUPERVISORS} 名不同的监管员（至多 {MAX_VISIT_SUPERVISORS} 名）"),
+            format!(
+                "a visit records at least {MIN_VISIT_SUPERVISORS} different supervisors (at most {MAX_VISIT_SUPERVISORS})"
+            ),
+        ));
+    }
+    if v.findings.trim().is_empty() || v.findings.chars().count() > MAX_FINDINGS_CHARS {
+        return Err(Violation::invalid(
+            "required",
+            "findings",
+            format!("请填写监管情况（不超过 {MAX_FINDINGS_CHARS} 字）"),
+            format!("describe the findings (at most {MAX_FINDINGS_CHARS} characters)"),
+        ));
+    }
+    for (i, number) in v.supervisors.iter().enumerate() {
+        let field = format!("supervisors[{i}]");
+        let Some(s) = standing(number) else {
+            return Err(Violation::unknown(&field, "监管凭证", "supervisor credential", number));
+        };
+        let valid_that_day =
+            super::china_date(s.valid_from) <= meets_on && meets_on <= super::china_date(s.valid_until);
+        if s.revoked || !valid_that_day || !super::catalog::region_contains(&s.jurisdiction, committee_region) {
+            return Err(Violation::conflict(
+                "supervisor_not_qualified",
+                &field,
+                format!("监管凭证 {number} 在会议当日无效、已撤销或不含评委会所在地"),
+                format!(
+                    "supervisor credential {number} was not valid that day, is revoked, or does not cover the committee's region"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a credential claims to be a supervisor credential (then it is read as one).
 pub fn is_supervisor_credential(credential: &Value) -> bool {
     credential.get("type").and_then(Value::as_array).is_some_and(|t| t.iter().any(|t| t == SUPERVISOR_CREDENTIAL_TYPE))

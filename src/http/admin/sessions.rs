@@ -8,6 +8,7 @@ use super::{PublishResult, publish_one, target};
 use crate::domain::notice::NewNotice;
 use crate::domain::publish::{CertificateAct, CertificateSubmission, Operation};
 use crate::domain::session::{NewSession, SessionOutcomeSubmission};
+use crate::domain::supervisor::NewVisit;
 use crate::http::extract::{Authenticated, JsonBody, Path};
 use crate::http::problem::{AppError, Problem};
 use crate::http::state::AppState;
@@ -89,4 +90,22 @@ pub async fn revoke_supervisor(
     target(&mut value.number, &number, "number")?;
     let route = format!("POST /api/v1/admin/supervisors/{number}/revoke");
     publish_one(&state, &actor, &headers, &route, &body.digest, Operation::RevokeSupervisorCredential(value)).await
+}
+
+/// Record the on-site supervision of a session: at least two supervisors, each holding a
+/// credential valid on the meeting day whose jurisdiction covers the committee.
+#[utoipa::path(post, path = "/api/v1/admin/sessions/{id}/visits", tag = "admin", request_body = NewVisit,
+    security(("bearer" = [])), params(("id" = String, Path, description = "Session id")),
+    responses((status = 201, body = PublishResult), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn record_visit(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<NewVisit>,
+) -> Result<Response, AppError> {
+    let mut value = body.value;
+    target(&mut value.session_id, &id, "session_id")?;
+    let route = format!("POST /api/v1/admin/sessions/{id}/visits");
+    publish_one(&state, &actor, &headers, &route, &body.digest, Operation::RecordVisit(value)).await
 }

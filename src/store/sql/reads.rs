@@ -195,6 +195,10 @@ impl RegistryReads for ThisStore {
         self.session_by_id(id).await
     }
 
+    async fn visits(&self, session_id: &str) -> StoreResult<Vec<crate::domain::supervisor::Visit>> {
+        self.visits_of_session(session_id).await
+    }
+
     async fn draw_plan(
         &self,
         id: &str,

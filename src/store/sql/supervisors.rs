@@ -2,17 +2,43 @@
 //! back as a registered copy for verification.
 
 use super::*;
+use crate::domain::supervisor::{SupervisorStanding, Visit};
 use crate::domain::verification::{CertificateState, RegisteredCertificate};
 use crate::publish::batch::Batch;
 
-/// (number, issuer, revoked) of the registered credentials among `numbers`.
+type StandingRow = (String, String, String, chrono::DateTime<Utc>, chrono::DateTime<Utc>, bool);
+
+/// (number, issuer, standing) of the registered credentials among `numbers`.
 pub(super) async fn load_supervisors(
     conn: &mut Conn,
     numbers: &std::collections::HashSet<String>,
-) -> StoreResult<Vec<(String, String, bool)>> {
-    let select = "SELECT s.number, s.issuer, r.number IS NOT NULL FROM supervisor_credentials s \
-                  LEFT JOIN supervisor_revocations r ON r.number = s.number";
-    Ok(fetch_in(conn, select, "s.number", numbers, "").await?)
+) -> StoreResult<Vec<(String, String, SupervisorStanding)>> {
+    let select = "SELECT s.number, s.issuer, s.jurisdiction, s.valid_from, s.valid_until, r.number IS NOT NULL \
+                  FROM supervisor_credentials s LEFT JOIN supervisor_revocations r ON r.number = s.number";
+    let rows: Vec<StandingRow> = fetch_in(conn, select, "s.number", numbers, "").await?;
+    Ok(rows
+        .into_iter()
+        .map(|(number, issuer, jurisdiction, valid_from, valid_until, revoked)| {
+            (number, issuer, SupervisorStanding { jurisdiction, valid_from, valid_until, revoked })
+        })
+        .collect())
+}
+
+/// Regions of the committees `ids`.
+pub(super) async fn committee_regions(
+    conn: &mut Conn,
+    ids: &std::collections::HashSet<String>,
+) -> StoreResult<Vec<(String, String)>> {
+    Ok(fetch_in(conn, "SELECT id, region FROM committees", "id", ids, "").await?)
+}
+
+/// Visit ids that exist among `ids`.
+pub(super) async fn existing_visits(
+    conn: &mut Conn,
+    ids: &std::collections::HashSet<String>,
+) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = fetch_in(conn, "SELECT id FROM supervision_visits", "id", ids, "").await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 pub(super) async fn flush_supervisors(conn: &mut Conn, batch: &Batch) -> StoreResult<()> {
@@ -33,6 +59,15 @@ pub(super) async fn flush_supervisors(conn: &mut Conn, batch: &Batch) -> StoreRe
         .bind(s.logged_at)
         .execute(&mut *conn)
         .await?;
+    }
+    for v in &batch.new_visits {
+        sqlx::query("INSERT INTO supervision_visits (id, session_id, body, logged_at) VALUES ($1, $2, $3, $4)")
+            .bind(&v.id)
+            .bind(&v.session_id)
+            .bind(serde_json::to_string(v).expect("a visit is plain data"))
+            .bind(v.logged_at)
+            .execute(&mut *conn)
+            .await?;
     }
     for r in &batch.supervisor_revocations {
         sqlx::query("INSERT INTO supervisor_revocations (number, reason, effective_at) VALUES ($1, $2, $3)")
@@ -56,6 +91,17 @@ struct SupervisorRow {
 }
 
 impl ThisStore {
+    pub(in crate::store) async fn visits_of_session(&self, session_id: &str) -> StoreResult<Vec<Visit>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT body FROM supervision_visits WHERE session_id = $1 ORDER BY id LIMIT 100")
+                .bind(session_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(body,)| serde_json::from_str(&body).map_err(|e| StoreError::corrupt(format!("visit: {e}"))))
+            .collect()
+    }
+
     pub(in crate::store) async fn supervisor_by_number(
         &self,
         number: &str,

@@ -278,9 +278,12 @@ async fn load_batch(conn: &mut Conn, actor: &Actor, ops: &[Operation]) -> StoreR
     }
     batch.inspection_ids.extend(super::draws::existing_inspections(conn, &need.inspection_ids).await?);
     batch.notice_ids.extend(super::notices::existing_notices(conn, &need.notice_ids).await?);
-    for (number, issuer, revoked) in super::supervisors::load_supervisors(conn, &need.supervisor_numbers).await? {
-        batch.supervisors.insert(number, (issuer, revoked));
+    for (number, issuer, standing) in super::supervisors::load_supervisors(conn, &need.supervisor_numbers).await? {
+        batch.supervisors.insert(number, (issuer, standing));
     }
+    let session_committees = batch.sessions.values().map(|s| s.committee_id.clone()).collect();
+    batch.session_regions.extend(super::supervisors::committee_regions(conn, &session_committees).await?);
+    batch.visit_ids.extend(super::supervisors::existing_visits(conn, &need.visit_ids).await?);
     for (number, entry) in load_certificates(conn, &need.certificate_numbers).await? {
         batch.certificates.insert(number, entry);
     }
