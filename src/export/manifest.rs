@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::Format;
 use crate::crypto::{jcs, multikey, sha256};
 use crate::publish::batch::PendingEvent;
-use crate::publish::event::{EventPayload, Logged, PublishedSnapshot, Touched};
+use crate::publish::event::{Logged, PublishedSnapshot};
 use crate::store::Table;
 
 /// The manifest's file name in a snapshot set.
@@ -98,23 +98,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The log event that enters a published manifest's hash in the log.
 pub fn snapshot_event(log_size: u64, manifest_bytes: &[u8], authority_id: &str, now: DateTime<Utc>) -> PendingEvent {
-    let id = format!("snapshot-{log_size}");
-    let payload = EventPayload::new(
-        &id,
-        Logged::PublishSnapshot(PublishedSnapshot { log_size, manifest_sha256: sha256_hex(manifest_bytes) }),
-    );
-    PendingEvent {
-        kind: payload.operation.kind().to_string(),
-        entity_type: payload.operation.entity_type(),
-        entity_id: id,
-        authority_id: authority_id.to_string(),
-        credential: "cli".into(),
-        logged_at: crate::domain::log::log_time(now),
-        effective_on: None,
-        back_dated: false,
-        payload: payload.to_json(),
-        touched: Touched::Nothing,
-    }
+    let snapshot = PublishedSnapshot { log_size, manifest_sha256: sha256_hex(manifest_bytes) };
+    PendingEvent::standalone(
+        &format!("snapshot-{log_size}"),
+        Logged::PublishSnapshot(snapshot),
+        authority_id,
+        "cli",
+        now,
+    )
 }
 
 #[cfg(test)]

@@ -277,7 +277,9 @@ impl Mirror {
             | Logged::PublishNotice(_)
             | Logged::IssueSupervisorCredential(_)
             | Logged::RevokeSupervisorCredential(_)
-            | Logged::RecordVisit(_) => {}
+            | Logged::RecordVisit(_)
+            | Logged::ReceiveComplaint(_)
+            | Logged::UpdateComplaint(_) => {}
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod certificates;
 pub mod changes;
 pub mod committees;
+pub mod complaints;
 pub mod draws;
 pub mod errors_page;
 pub mod etag;

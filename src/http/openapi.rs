@@ -18,6 +18,7 @@ use utoipa::OpenApi;
         (name = "authorities", description = "人社部门 / HR authorities"),
         (name = "sanctions", description = "监管处理 / sanctions"),
         (name = "sessions", description = "评审会议 / evaluation sessions"),
+        (name = "complaints", description = "投诉举报 / complaints"),
         (name = "supervision", description = "随机抽查与检查周期 / spot-check draws and the inspection cycle"),
         (name = "catalog", description = "系列、级别、地区 / series, levels, regions"),
         (name = "health", description = "liveness and readiness"),

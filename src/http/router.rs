@@ -23,8 +23,8 @@ use super::problem::{AppError, problem_response};
 use super::rate_limit::{limited, limited_page};
 use super::state::AppState;
 use super::{
-    admin, authorities, bulk, catalog, certificates, changes, committees, draws, errors_page, exports, health, log,
-    matching, notices, pages, sanctions, sessions, watch,
+    admin, authorities, bulk, catalog, certificates, changes, committees, complaints, draws, errors_page, exports,
+    health, log, matching, notices, pages, sanctions, sessions, watch,
 };
 
 fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
@@ -65,6 +65,9 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::sessions::issue_supervisor))
         .routes(routes!(admin::sessions::revoke_supervisor))
         .routes(routes!(admin::sessions::record_visit))
+        .routes(routes!(complaints::decide_complaint))
+        .routes(limited(routes!(complaints::file_complaint), limits.lookups, limits))
+        .routes(limited(routes!(complaints::complaint_progress), limits.lookups, limits))
         .routes(routes!(admin::draws::record_inspection))
         .routes(routes!(admin::events::list_events))
         .routes(routes!(admin::tokens::create_token, admin::tokens::list_tokens))

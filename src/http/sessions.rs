@@ -45,13 +45,16 @@ pub struct SessionView {
     /// On-site supervision (shown for one session, not in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub visits: Option<Vec<crate::domain::supervisor::Visit>>,
+    /// 收到信访件数量 / 已核查 (shown for one session, not in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complaints: Option<crate::domain::complaint::ComplaintCounts>,
 }
 
 impl SessionView {
     fn new(session: EvaluationSession) -> SessionView {
         let pass_rate = session.outcome.as_ref().and_then(|o| o.total().pass_rate());
         let pass_rate_flagged = session.pass_rate_flagged();
-        SessionView { session, pass_rate, pass_rate_flagged, visits: None }
+        SessionView { session, pass_rate, pass_rate_flagged, visits: None, complaints: None }
     }
 }
 
@@ -98,5 +101,6 @@ pub async fn list_sessions(
 pub async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SessionView>, AppError> {
     let session = state.store.session(&id).await?.ok_or_else(|| AppError::not_found("session", &id))?;
     let visits = state.store.visits(&id).await?;
-    Ok(Json(SessionView { visits: Some(visits), ..SessionView::new(session) }))
+    let complaints = state.store.complaint_counts(&id).await?;
+    Ok(Json(SessionView { visits: Some(visits), complaints: Some(complaints), ..SessionView::new(session) }))
 }

@@ -184,6 +184,32 @@ pub struct PendingEvent {
     pub touched: Touched,
 }
 
+impl PendingEvent {
+    /// An event that is no registry record, logged as it is (a snapshot's manifest, a
+    /// complaint's receipt): it changes nothing a cache holds.
+    pub fn standalone(
+        id: &str,
+        operation: Logged,
+        authority_id: &str,
+        credential: &str,
+        now: DateTime<Utc>,
+    ) -> PendingEvent {
+        let payload = EventPayload::new(id, operation);
+        PendingEvent {
+            kind: payload.operation.kind().to_string(),
+            entity_type: payload.operation.entity_type(),
+            entity_id: id.to_string(),
+            authority_id: authority_id.to_string(),
+            credential: credential.to_string(),
+            logged_at: crate::domain::log::log_time(now),
+            effective_on: None,
+            back_dated: false,
+            payload: payload.to_json(),
+            touched: Touched::Nothing,
+        }
+    }
+}
+
 /// The loaded state and the pending writes of one transaction.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -628,7 +654,9 @@ impl Batch {
             | Logged::PublishNotice(_)
             | Logged::IssueSupervisorCredential(_)
             | Logged::RevokeSupervisorCredential(_)
-            | Logged::RecordVisit(_) => Some(Touched::Nothing),
+            | Logged::RecordVisit(_)
+            | Logged::ReceiveComplaint(_)
+            | Logged::UpdateComplaint(_) => Some(Touched::Nothing),
         };
         exact.unwrap_or_else(|| Touched::PartOfCommittee { entity_type: entity_type.to_string(), id: id.to_string() })
     }

@@ -98,8 +98,27 @@ pub enum Logged {
     IssueSupervisorCredential(IssuedCertificate),
     RevokeSupervisorCredential(CertificateAct),
     RecordVisit(crate::domain::supervisor::NewVisit),
+    /// That a complaint was received: no personal data, only what it concerns.
+    ReceiveComplaint(ReceivedComplaint),
+    /// A complaint's new status (the note to the complainant stays out of the log).
+    UpdateComplaint(ComplaintUpdate),
     /// A snapshot set's manifest (`zhicheng export`): no registry record changes.
     PublishSnapshot(PublishedSnapshot),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceivedComplaint {
+    pub tracking_number: String,
+    pub committee_id: String,
+    pub session_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintUpdate {
+    pub tracking_number: String,
+    pub status: crate::domain::complaint::ComplaintStatus,
 }
 
 /// A published snapshot set: the log size its files reflect and the SHA-256 (hex) of its
@@ -207,6 +226,8 @@ impl Logged {
             Logged::IssueSupervisorCredential(_) => "supervisor.issued",
             Logged::RevokeSupervisorCredential(_) => "supervisor.revoked",
             Logged::RecordVisit(_) => "visit.recorded",
+            Logged::ReceiveComplaint(_) => "complaint.received",
+            Logged::UpdateComplaint(_) => "complaint.updated",
             Logged::PublishSnapshot(_) => "snapshot.published",
         }
     }
@@ -443,7 +464,10 @@ impl Touched {
             },
             "key" => Touched::Keys,
             "certificate" => Touched::Certificate(entity_id.to_string()),
-            "snapshot" => Touched::Nothing,
+            // Supervision records and complaints are no part of anything a cache holds.
+            "snapshot" | "session" | "draw" | "inspection" | "notice" | "supervisor" | "visit" | "complaint" => {
+                Touched::Nothing
+            }
             _ => Touched::Everything,
         }
     }
@@ -516,6 +540,15 @@ mod tests {
             ("certificate", "N-1", json!({}), Touched::Certificate("N-1".into())),
             ("authority", "x", json!({}), Touched::Everything),
             ("delegation", "d", json!({}), Touched::Everything),
+            // Another node's supervision records must not empty this node's caches.
+            (
+                "session",
+                "ses-1",
+                json!({"operation": {"op": "register_session", "committee_id": "c1"}}),
+                Touched::Nothing,
+            ),
+            ("notice", "n1", json!({"operation": {"op": "publish_notice", "committee_id": "c1"}}), Touched::Nothing),
+            ("complaint", "TS1", json!({"operation": {"committee_id": "c1"}}), Touched::Nothing),
         ];
         for (entity_type, id, payload, expected) in cases {
             assert_eq!(Touched::of(entity_type, id, &payload), expected, "{entity_type} {payload}");

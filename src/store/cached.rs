@@ -583,3 +583,35 @@ impl super::Watches for CachedStore {
         self.inner.deliveries(token_id, limit).await
     }
 }
+
+/// Complaints are read by their complainant and handler only: nothing to cache.
+#[async_trait]
+impl super::Complaints for CachedStore {
+    async fn file_complaint(
+        &self,
+        complaint: &crate::domain::complaint::Complaint,
+        access_sha256: &str,
+        event: crate::publish::batch::PendingEvent,
+    ) -> StoreResult<i64> {
+        self.inner.file_complaint(complaint, access_sha256, event).await
+    }
+
+    async fn complaint(
+        &self,
+        tracking_number: &str,
+    ) -> StoreResult<Option<(crate::domain::complaint::Complaint, String)>> {
+        self.inner.complaint(tracking_number).await
+    }
+
+    async fn update_complaint(
+        &self,
+        complaint: &crate::domain::complaint::Complaint,
+        event: crate::publish::batch::PendingEvent,
+    ) -> StoreResult<i64> {
+        self.inner.update_complaint(complaint, event).await
+    }
+
+    async fn complaint_counts(&self, session_id: &str) -> StoreResult<crate::domain::complaint::ComplaintCounts> {
+        self.inner.complaint_counts(session_id).await
+    }
+}

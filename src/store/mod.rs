@@ -616,15 +616,52 @@ pub trait Watches: Send + Sync + 'static {
     async fn deliveries(&self, token_id: &str, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
 }
 
+/// Complaints: personal data kept out of every public answer and out of the log, which records
+/// only their receipt and status changes (the `event` each write appends in its transaction).
+#[async_trait]
+pub trait Complaints: Send + Sync + 'static {
+    /// Stores a new complaint with the digest of its access code; returns the event's index.
+    async fn file_complaint(
+        &self,
+        complaint: &crate::domain::complaint::Complaint,
+        access_sha256: &str,
+        event: crate::publish::batch::PendingEvent,
+    ) -> StoreResult<i64>;
+
+    /// A complaint and the digest of its access code.
+    async fn complaint(
+        &self,
+        tracking_number: &str,
+    ) -> StoreResult<Option<(crate::domain::complaint::Complaint, String)>>;
+
+    /// Stores a complaint's new status and note.
+    async fn update_complaint(
+        &self,
+        complaint: &crate::domain::complaint::Complaint,
+        event: crate::publish::batch::PendingEvent,
+    ) -> StoreResult<i64>;
+
+    /// How many complaints a session received, and how many were concluded.
+    async fn complaint_counts(&self, session_id: &str) -> StoreResult<crate::domain::complaint::ComplaintCounts>;
+}
+
 /// The whole store: every purpose's trait. Callers name the trait of the methods they use
 /// (`use crate::store::prelude::*` brings them all).
-pub trait Store: RegistryReads + Publishing + Tokens + CertificateReads + LogStore + Exports + Watches {}
+pub trait Store:
+    RegistryReads + Publishing + Tokens + CertificateReads + LogStore + Exports + Watches + Complaints
+{
+}
 
-impl<T: RegistryReads + Publishing + Tokens + CertificateReads + LogStore + Exports + Watches> Store for T {}
+impl<T: RegistryReads + Publishing + Tokens + CertificateReads + LogStore + Exports + Watches + Complaints> Store
+    for T
+{
+}
 
 /// The store's traits, for `use crate::store::prelude::*`.
 pub mod prelude {
-    pub use super::{CertificateReads, Exports, LogStore, Publishing, RegistryReads, Store, Tokens, Watches};
+    pub use super::{
+        CertificateReads, Complaints, Exports, LogStore, Publishing, RegistryReads, Store, Tokens, Watches,
+    };
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -11,6 +11,7 @@ mod cache;
 mod certificates;
 mod changes;
 mod cli;
+mod complaints;
 mod contract;
 mod draws;
 mod events;

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod certificate;
 pub mod code;
 pub mod committee;
+pub mod complaint;
 pub mod coverage;
 pub mod credit_code;
 pub mod draw;

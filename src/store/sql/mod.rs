@@ -35,6 +35,7 @@ use crate::store::{
 };
 
 mod certificates;
+mod complaints;
 mod draws;
 mod export;
 mod log;
