@@ -167,13 +167,35 @@ async fn load_demo(
     let written = generator.await.map_err(|e| AppError::Internal(format!("demo generator: {e}")))?;
     let examples_made = written.map_err(|_| AppError::Internal("the demo generator stopped early".into()))?;
     certs::write_examples(examples, &examples_made, &registry.url)?;
-    for (authority, operations) in crate::demo::supervision::operations(&crate::demo::dataset(today), today) {
-        let actor = crate::domain::publish::Actor {
-            authority_id: authority,
+    let supervision = crate::demo::supervision::supervision(&crate::demo::dataset(today), today);
+    for (authority, role, operations) in supervision.publications {
+        let actor = crate::domain::publish::Actor { authority_id: authority, credential: "demo".into(), role };
+        store.execute(&actor, &operations, None, None).await.map_err(demo_refused)?;
+    }
+    for (complaint, concluded) in supervision.complaints {
+        let handler = crate::domain::publish::Actor {
+            authority_id: crate::demo::authority_id("220000"),
             credential: "demo".into(),
             role: crate::domain::publish::Role::Publisher,
         };
-        store.execute(&actor, &operations, None, None).await?;
+        let refused =
+            |v: crate::domain::publish::Violation| AppError::Internal(format!("demo complaint: {}", v.message_en));
+        let received = crate::publish::complaints::receive(complaint, &handler.authority_id, chrono::Utc::now())
+            .map_err(refused)?;
+        store.file_complaint(&received.complaint, &received.access_sha256, received.event).await?;
+        if concluded {
+            let mut case = received.complaint;
+            let note = "经核查，该专家已按规定回避，反映情况不属实".to_string();
+            let event = crate::publish::complaints::decide(
+                &mut case,
+                crate::domain::complaint::ComplaintStatus::Unfounded,
+                Some(note),
+                &handler,
+                chrono::Utc::now(),
+            )
+            .map_err(refused)?;
+            store.update_complaint(&case, event).await?;
+        }
     }
     let counts = store.counts().await?;
     tracing::info!(
@@ -187,6 +209,22 @@ async fn load_demo(
         "demo registry loaded"
     );
     Ok(())
+}
+
+/// A demo publication the rules refused is a bug in the demo: say which rule, and where.
+fn demo_refused(e: store::StoreError) -> AppError {
+    match e {
+        store::StoreError::Rejected(lines) => {
+            let first = lines.first().map(|l| {
+                format!(
+                    "operation {}: {} ({}): {}",
+                    l.line, l.violation.code, l.violation.field, l.violation.message_en
+                )
+            });
+            AppError::Internal(format!("the demo's supervision records were refused: {}", first.unwrap_or_default()))
+        }
+        other => other.into(),
+    }
 }
 
 /// How clients reach the service: `--public-url`, or the listen address when that is one a

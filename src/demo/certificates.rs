@@ -71,6 +71,14 @@ fn demo_key(id: &str) -> SigningKey {
     SigningKey::from_bytes(&sha256(format!("zhicheng demo issuer key {id}").as_bytes()))
 }
 
+/// Signs `unsigned` as the province `authority` (`hr-220000`) does in the demo: its first key.
+pub fn sign_as_province(authority: &str, unsigned: &Value, at: DateTime<Utc>) -> Value {
+    let key = demo_key(&format!("key-{}-1", &authority[3..]));
+    let method = format!("did:key:{0}#{0}", multikey::encode_public(&key.verifying_key()));
+    data_integrity::sign(unsigned, &key, &method, &at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .expect("an object")
+}
+
 fn at_noon(d: Date) -> DateTime<Utc> {
     d.and_time(NaiveTime::from_hms_opt(4, 0, 0).expect("valid time")).and_utc()
 }

@@ -1,8 +1,9 @@
 //! The demo's supervision records, published through the write path after the registry is
 //! loaded (so they are checked like any publication): in each seed province, evaluation
 //! sessions registered for the coming weeks, one that met today with its outcome and the
-//! notice of its results, and a spot-check plan over the province's authorized committees
-//! (its draw follows from the next checkpoint).
+//! notice of its results and the on-site visit of two supervisors, supervisor credentials, a
+//! spot-check plan over the province's authorized committees (its draw follows from the next
+//! checkpoint), and complaints about today's session in Jilin.
 
 use std::collections::BTreeMap;
 
@@ -13,10 +14,12 @@ use rand::{Rng, SeedableRng};
 use crate::domain::Date;
 use crate::domain::authority::AuthorityGraph;
 use crate::domain::committee::{CommitteeRecord, CommitteeStatus};
+use crate::domain::complaint::NewComplaint;
 use crate::domain::draw::NewDrawPlan;
 use crate::domain::notice::NewNotice;
-use crate::domain::publish::Operation;
+use crate::domain::publish::{CertificateSubmission, Operation, Role};
 use crate::domain::session::{NewSession, SessionOutcomeSubmission, Tally};
+use crate::domain::supervisor::{NewVisit, SupervisorSubject, unsigned_supervisor_credential};
 use crate::store::Dataset;
 
 /// The provinces of the seed regulations, whose supervision the demo shows.
@@ -25,19 +28,47 @@ const PROVINCES: [(&str, &str); 3] = [("220000", "吉"), ("450000", "桂"), ("53
 const SESSIONS: usize = 4;
 const DRAWN: u32 = 3;
 
-/// For each province's authority, the operations it publishes, in order.
-pub fn operations(ds: &Dataset, today: Date) -> Vec<(String, Vec<Operation>)> {
+const SUPERVISORS: [&str; 3] = ["王建国", "刘淑芬", "陈志强"];
+
+/// What the demo publishes: for each province's authority its operations in order, with the
+/// role of the token that publishes them (its issuer signs the supervisor credentials first);
+/// then complaints (with whether each was concluded).
+pub struct Supervision {
+    pub publications: Vec<(String, Role, Vec<Operation>)>,
+    pub complaints: Vec<(NewComplaint, bool)>,
+}
+
+pub fn supervision(ds: &Dataset, today: Date) -> Supervision {
+    let mut complaints_made = Vec::new();
+    let publications = operations(ds, today, &mut complaints_made);
+    Supervision { publications, complaints: complaints_made }
+}
+
+fn operations(
+    ds: &Dataset,
+    today: Date,
+    complaints_made: &mut Vec<(NewComplaint, bool)>,
+) -> Vec<(String, Role, Vec<Operation>)> {
     let graph = AuthorityGraph::new(ds.authorities.clone(), ds.delegations.clone());
     let records = ds.committee_records();
     let mut rng = StdRng::seed_from_u64(0x5e55_1075);
     PROVINCES
         .iter()
-        .map(|(region, short)| {
+        .flat_map(|(region, short)| {
             let authority = super::authority_id(region);
             let authorized: Vec<&CommitteeRecord> = records
                 .iter()
                 .filter(|r| r.committee.authority_id == authority)
                 .filter(|r| r.status_on(today, &graph) == CommitteeStatus::Authorized)
+                .collect();
+            let credentials = supervisor_credentials(&authority, region, today);
+            let numbers: Vec<String> = credentials
+                .iter()
+                .filter_map(|c| c["credentialSubject"]["credentialNumber"].as_str().map(str::to_string))
+                .collect();
+            let issued = credentials
+                .into_iter()
+                .map(|credential| Operation::IssueSupervisorCredential(CertificateSubmission { credential }))
                 .collect();
             let mut ops = Vec::new();
             for (n, record) in authorized.iter().take(SESSIONS).enumerate() {
@@ -51,6 +82,15 @@ pub fn operations(ds: &Dataset, today: Date) -> Vec<(String, Vec<Operation>)> {
                 ops.push(Operation::RegisterSession(session));
                 if n == 0 {
                     ops.push(Operation::PublishSessionOutcome(outcome(&id, &mut rng)));
+                    ops.push(Operation::RecordVisit(NewVisit {
+                        id: Some(format!("visit-{id}")),
+                        session_id: id.clone(),
+                        supervisors: numbers[..2].to_vec(),
+                        findings: "专家随机抽取、回避、无记名投票和会议记录符合规定；现场未发现违规行为".into(),
+                    }));
+                    if *region == PROVINCES[0].0 {
+                        complaints_made.extend(complaints(&record.committee.id, &id));
+                    }
                     // Past the years the holiday calendar covers, a notice cannot be dated: none.
                     let notice = notice(record, &id, short, today);
                     if crate::domain::notice::check_notice(&notice).is_ok() {
@@ -67,11 +107,48 @@ pub fn operations(ds: &Dataset, today: Date) -> Vec<(String, Vec<Operation>)> {
                     document_number: Some(format!("{short}人社监〔{}〕1号", chrono::Datelike::year(&today))),
                 }));
             }
-            (authority, ops)
+            [(authority.clone(), Role::Issuer, issued), (authority, Role::Publisher, ops)]
         })
         .collect()
 }
 
+/// The province's supervisors: credentials signed with its demo key, for its whole territory,
+/// valid from two months ago for two years.
+fn supervisor_credentials(authority: &str, region: &str, today: Date) -> Vec<serde_json::Value> {
+    let from = (today - Duration::days(60)).and_hms_opt(1, 0, 0).expect("a valid time").and_utc();
+    SUPERVISORS
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            let subject = SupervisorSubject {
+                subject_type: "Supervisor".into(),
+                format_version: 1,
+                credential_number: format!("JG-{region}-{:03}", n + 1),
+                holder_name: name.to_string(),
+                jurisdiction: region.to_string(),
+            };
+            let unsigned =
+                unsigned_supervisor_credential(&subject, authority, authority, from, from + Duration::days(730));
+            super::certificates::sign_as_province(authority, &unsigned, from)
+        })
+        .collect()
+}
+
+/// Complaints about the session `session_id` of `committee_id` that met today: (complaint, whether
+/// the authority has concluded it).
+fn complaints(committee_id: &str, session_id: &str) -> Vec<(NewComplaint, bool)> {
+    let complaint = |name: &str, summary: &str| NewComplaint {
+        committee_id: committee_id.to_string(),
+        session_id: Some(session_id.to_string()),
+        complainant_name: name.to_string(),
+        contact: "0431-8000 0000".to_string(),
+        summary: summary.to_string(),
+    };
+    vec![
+        (complaint("赵晓东", "有评审专家与申报人同在一个课题组，未见回避"), true),
+        (complaint("孙丽", "公示名单中一人的论文疑似代写"), false),
+    ]
+}
 /// A session evaluating the first level the committee's current authorization covers.
 fn session(
     record: &CommitteeRecord,

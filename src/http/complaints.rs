@@ -6,18 +6,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::complaint::{self, Complaint, ComplaintStatus, NewComplaint};
+use crate::domain::complaint::{Complaint, ComplaintStatus, NewComplaint};
 use crate::domain::publish::{self, Role, Violation, ViolationKind};
 use crate::http::extract::{Authenticated, JsonBody, Path};
 use crate::http::problem::{AppError, Problem};
 use crate::http::state::AppState;
-use crate::publish::batch::PendingEvent;
-use crate::publish::event::{ComplaintUpdate, Logged, ReceivedComplaint};
-use crate::store::secrets;
 
 /// What the complainant keeps: the number to quote and the code that shows its status.
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,13 +63,6 @@ pub struct ComplaintDecision {
     pub note: Option<String>,
 }
 
-fn tracking_number() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    let tail: String = (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
-    format!("TS{}{tail}", crate::store::today().format("%Y%m%d"))
-}
-
 fn rule(v: Violation) -> AppError {
     AppError::Rule(v)
 }
@@ -88,7 +77,6 @@ pub async fn file_complaint(
     body: JsonBody<NewComplaint>,
 ) -> Result<(StatusCode, Json<ComplaintReceipt>), AppError> {
     let new = body.value;
-    complaint::check_complaint(&new).map_err(rule)?;
     let record = state
         .store
         .committee(&new.committee_id)
@@ -105,36 +93,14 @@ pub async fn file_complaint(
             )));
         }
     }
-    let now = Utc::now();
-    let complaint = Complaint {
-        tracking_number: tracking_number(),
-        committee_id: new.committee_id,
-        session_id: new.session_id,
-        complainant_name: new.complainant_name,
-        contact: new.contact,
-        summary: new.summary,
-        status: ComplaintStatus::Received,
-        note: None,
-        handled_by: record.committee.authority_id.clone(),
-        received_at: now,
-        updated_at: now,
+    let received =
+        crate::publish::complaints::receive(new, &record.committee.authority_id, Utc::now()).map_err(rule)?;
+    state.store.file_complaint(&received.complaint, &received.access_sha256, received.event).await?;
+    let receipt = ComplaintReceipt {
+        tracking_number: received.complaint.tracking_number,
+        access_code: received.access_code,
+        status: received.complaint.status,
     };
-    let access_code = secrets::generate_secret();
-    let received = ReceivedComplaint {
-        tracking_number: complaint.tracking_number.clone(),
-        committee_id: complaint.committee_id.clone(),
-        session_id: complaint.session_id.clone(),
-    };
-    let event = PendingEvent::standalone(
-        &complaint.tracking_number,
-        Logged::ReceiveComplaint(received),
-        &complaint.handled_by,
-        "public",
-        now,
-    );
-    state.store.file_complaint(&complaint, &secrets::digest(&access_code), event).await?;
-    let receipt =
-        ComplaintReceipt { tracking_number: complaint.tracking_number, access_code, status: complaint.status };
     Ok((StatusCode::CREATED, Json(receipt)))
 }
 
@@ -150,7 +116,7 @@ pub async fn complaint_progress(
 ) -> Result<Json<ComplaintProgress>, AppError> {
     let found = state.store.complaint(&tracking_number).await?;
     match found {
-        Some((c, digest)) if digest == secrets::digest(&body.value.access_code) => {
+        Some((c, digest)) if digest == crate::publish::complaints::code_digest(&body.value.access_code) => {
             Ok(Json(ComplaintProgress::from(&c)))
         }
         _ => Err(AppError::not_found("complaint", tracking_number)),
@@ -185,19 +151,8 @@ pub async fn decide_complaint(
     let graph = state.store.authority_graph().await?;
     publish::supervises(&graph, &actor, "tracking_number", &complaint.handled_by).map_err(rule)?;
     let decision = body.value;
-    complaint::check_update(complaint.status, decision.status, decision.note.as_deref()).map_err(rule)?;
-    let now = Utc::now();
-    complaint.status = decision.status;
-    complaint.note = decision.note.or(complaint.note);
-    complaint.updated_at = now;
-    let update = ComplaintUpdate { tracking_number: tracking_number.clone(), status: decision.status };
-    let event = PendingEvent::standalone(
-        &tracking_number,
-        Logged::UpdateComplaint(update),
-        &actor.authority_id,
-        &actor.credential,
-        now,
-    );
+    let event = crate::publish::complaints::decide(&mut complaint, decision.status, decision.note, &actor, Utc::now())
+        .map_err(rule)?;
     state.store.update_complaint(&complaint, event).await?;
     Ok(Json(ComplaintProgress::from(&complaint)))
 }

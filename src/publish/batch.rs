@@ -880,7 +880,12 @@ impl Batch {
             .get(&v.session_id)
             .ok_or_else(|| Violation::unknown("session_id", "评审会议", "session", &v.session_id))?;
         publish::supervises(&self.graph, cx.actor, "session_id", &session.registered_by)?;
-        let region = self.session_regions.get(&session.committee_id).map_or("", String::as_str);
+        // The committee's region: loaded for the session, or for a session registered in this batch.
+        let id = &session.committee_id;
+        let region = (self.session_regions.get(id))
+            .or_else(|| self.committee_records.get(id).map(|r| &r.committee.region))
+            .or_else(|| self.committees.get(id).map(|c| &c.region))
+            .map_or("", String::as_str);
         supervisor::check_visit(v, session.meets_on, region, |n| self.supervisors.get(n).map(|(_, s)| s.clone()))?;
         if let Some(id) = &v.id {
             publish::non_empty("id", id)?;

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod bindings;
+pub mod complaints;
 pub mod event;
 pub mod ids;
 pub mod import;

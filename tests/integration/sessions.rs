@@ -186,8 +186,8 @@ async fn notices_end_on_the_right_working_day(app: TestApp) {
     assert_eq!(app.ok("/api/v1/notices").await["notices"].as_array().unwrap().len(), 1, "nothing else was written");
 }
 
-/// `zhicheng demo` carries supervision: sessions (one met today, with its outcome and notice),
-/// and a spot-check plan per seed province whose draw is made once a checkpoint is signed.
+/// `zhicheng demo` carries supervision: sessions (one met today, with its outcome, notice and
+/// visit), supervisors, complaints, and a spot-check plan per seed province.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_registry_shows_supervision() {
     let dir = tempfile::tempdir().unwrap();
@@ -213,6 +213,13 @@ async fn the_demo_registry_shows_supervision() {
     if zhicheng::domain::calendar::COVERED_YEARS.contains(&chrono::Datelike::year(&zhicheng::store::today())) {
         assert_eq!(notices.len(), 3, "each result noticed");
     }
+    let jilin_today = "ses-hr-220000-0";
+    assert!(store.registered_supervisor("JG-220000-001").await.unwrap().is_some(), "supervisors are registered");
+    let visits = store.visits(jilin_today).await.unwrap();
+    assert_eq!(visits.len(), 1, "today's session was supervised");
+    assert_eq!(visits[0].supervisors.len(), 2);
+    let counts = store.complaint_counts(jilin_today).await.unwrap();
+    assert_eq!((counts.received, counts.concluded), (2, 1), "complaints received and one concluded");
     let year = chrono::Datelike::year(&zhicheng::store::today());
     for region in ["220000", "450000", "530000"] {
         let (plan, _) = store.draw_plan(&format!("draw-{region}-{year}")).await.unwrap().expect("a plan per province");
