@@ -123,6 +123,7 @@ fn page_router(limits: &RateLimits) -> Router<AppState> {
         .route("/committees", get(pages::committees::committees))
         .route("/committees/{id}", get(pages::committees::committee))
         .route("/sanctions", get(pages::registry::sanctions))
+        .route("/supervision", get(pages::supervision::supervision))
         .route("/authorities/{id}", get(pages::registry::authority))
         .route("/log", get(pages::registry::log))
         .route("/about", get(pages::registry::about))

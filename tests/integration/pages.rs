@@ -15,8 +15,15 @@ both!(
 );
 
 async fn load_demo(app: &TestApp) -> Vec<zhicheng::demo::certificates::Example> {
-    let demo = zhicheng::demo::demo(zhicheng::store::today(), 300, &TestApp::demo_registry());
+    let today = zhicheng::store::today();
+    let demo = zhicheng::demo::demo(today, 300, &TestApp::demo_registry());
     app.load(&demo.dataset).await;
+    // The demo's supervision, published through the write path as `zhicheng demo` does.
+    for (authority_id, role, operations) in zhicheng::demo::supervision::supervision(&demo.dataset, today).publications
+    {
+        let actor = zhicheng::domain::publish::Actor { authority_id, credential: "demo".into(), role };
+        app.store.execute(&actor, &operations, None, None).await.expect("the demo's supervision records");
+    }
     demo.examples
 }
 
@@ -358,6 +365,15 @@ async fn a_person_checks_a_committee_and_verifies_in_a_browser(app: TestApp) {
     browser.click("a[href^='/authorities/']").await;
     browser.text("h1").await;
     audit!("authority");
+    // Supervision: the sessions with their pass rates, and the notices of results.
+    browser.client.goto(&format!("{base}/supervision")).await.unwrap();
+    assert!(browser.text("h1").await.contains("评审监管"));
+    let sessions = browser.text("table.sessions tbody").await;
+    assert!(sessions.contains('%'), "a session met today shows its pass rate: {sessions}");
+    if zhicheng::domain::calendar::COVERED_YEARS.contains(&chrono::Datelike::year(&zhicheng::store::today())) {
+        assert!(browser.text("ul.notices").await.contains("公示"), "today's results are noticed");
+    }
+    audit!("supervision");
     for (path, name) in
         [("/sanctions", "sanctions"), ("/log", "log"), ("/about", "about"), ("/errors", "errors"), ("/v", "open")]
     {

@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod committees;
 pub mod registry;
+pub mod supervision;
 pub mod verify;
 
 use askama::Template;

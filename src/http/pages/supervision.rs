@@ -1,0 +1,91 @@
+//! `/supervision`: evaluation sessions with their pass rates (flagged above the supervisor's
+//! cap) and the public notices of results, open or closed: what the regulations ask to be
+//! checkable, for a person without the API.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+
+use super::{Lang, LangQuery, level_words, problem_page, render, switch};
+use crate::domain::notice::NoticeState;
+use crate::http::state::AppState;
+use crate::store::{NoticeFilter, SessionFilter, today};
+
+/// Rows each table lists (the API pages through all of them).
+const ROWS: u32 = 50;
+
+struct SessionRow {
+    committee_href: String,
+    committee: String,
+    meets_on: String,
+    levels: String,
+    applicants: u32,
+    pass_rate: String,
+    flagged: bool,
+}
+
+struct NoticeRow {
+    title: String,
+    period: String,
+    open: bool,
+    state: String,
+    complaint_channel: String,
+}
+
+#[derive(Template)]
+#[template(path = "supervision.html")]
+struct SupervisionPage {
+    l: Lang,
+    switch_href: String,
+    sessions: Vec<SessionRow>,
+    notices: Vec<NoticeRow>,
+}
+
+pub async fn supervision(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Response {
+    let l = Lang::from_query(q.lang.as_deref());
+    match page(&state, l).await {
+        Ok(page) => render(&page),
+        Err(e) => problem_page(e.into(), l, "/supervision"),
+    }
+}
+
+async fn page(state: &AppState, l: Lang) -> crate::store::StoreResult<SupervisionPage> {
+    let sessions = state.store.sessions_after(&SessionFilter::default(), None, ROWS).await?;
+    let mut rows = Vec::with_capacity(sessions.len());
+    for s in &sessions {
+        // Committee records come from the node's cache.
+        let committee = state.store.committee(&s.committee_id).await?;
+        let rate = s.outcome.as_ref().and_then(|o| o.total().pass_rate());
+        rows.push(SessionRow {
+            committee_href: format!("/committees/{}?lang={}", s.committee_id, l.code()),
+            committee: committee.map_or_else(|| s.committee_id.clone(), |r| r.committee.name.clone()),
+            meets_on: s.meets_on.to_string(),
+            levels: s.levels.iter().map(|v| level_words(*v, l)).collect::<Vec<_>>().join("、"),
+            applicants: s.applicants,
+            pass_rate: rate
+                .map_or_else(|| l.t("尚未公布", "not yet published").to_string(), |r| format!("{:.1}%", r * 100.0)),
+            flagged: s.pass_rate_flagged(),
+        });
+    }
+    let as_of = today();
+    let notices = state.store.notices_after(&NoticeFilter::default(), None, ROWS).await?;
+    let notices = notices
+        .iter()
+        .map(|n| {
+            let state = n.state_on(as_of);
+            NoticeRow {
+                title: n.title.clone(),
+                period: format!("{} — {}", n.published_on, n.ends_on),
+                open: state == NoticeState::Open,
+                state: match state {
+                    NoticeState::Upcoming => l.t("未开始", "upcoming"),
+                    NoticeState::Open => l.t("公示中", "open"),
+                    NoticeState::Closed => l.t("已结束", "closed"),
+                }
+                .to_string(),
+                complaint_channel: n.complaint_channel.clone(),
+            }
+        })
+        .collect();
+    Ok(SupervisionPage { l, switch_href: switch("/supervision", l), sessions: rows, notices })
+}
