@@ -35,6 +35,7 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(authorities::list_authorities))
         .routes(routes!(authorities::get_authority))
         .routes(routes!(sanctions::list_sanctions))
+        .routes(routes!(sanctions::negative_lists))
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::get_session))
         .routes(routes!(draws::get_draw))

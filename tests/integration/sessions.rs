@@ -14,7 +14,8 @@ both!(
     sessions_are_registered_only_within_the_authorization,
     outcomes_come_once_after_the_meeting,
     certificates_rest_on_a_session_registered_before_it_met,
-    notices_end_on_the_right_working_day
+    notices_end_on_the_right_working_day,
+    the_five_negative_lists_hold_what_is_in_force
 );
 
 /// A committee of Jilin's with an engineering grant (intermediate only) valid from a year ago
@@ -225,4 +226,48 @@ async fn the_demo_registry_shows_supervision() {
         let (plan, _) = store.draw_plan(&format!("draw-{region}-{year}")).await.unwrap().expect("a plan per province");
         assert!(plan.count >= 1 && plan.eligible.len() >= plan.count as usize, "{plan:?}");
     }
+}
+
+async fn the_five_negative_lists_hold_what_is_in_force(app: TestApp) {
+    app.load(&fixtures::registry()).await;
+    let jilin = app.token("jilin", Role::Publisher).await;
+    let today = zhicheng::store::today();
+    let sanction = |kind: &str, name: &str, measure: &str, from: chrono::NaiveDate, n: u32| {
+        json!({"subject": {"kind": kind, "name": name}, "measure": measure, "region": "220100",
+            "effective_from": from.to_string(), "document_number": format!("吉人社监〔2026〕{n}号"),
+            "legal_basis": "《职称评审管理暂行规定》第四十条", "summary": "负面清单测试"})
+    };
+    let recent = today - Duration::days(10);
+    let employer = sanction("employer", "长春某某科技有限公司", "dishonesty_record", recent, 71);
+    app.post("/api/v1/admin/sanctions", &jilin, employer).await.created();
+    let expert = sanction("expert", "钱评审", "expert_disqualification", recent, 72);
+    app.post("/api/v1/admin/sanctions", &jilin, expert).await.created();
+    let old = sanction("applicant", "李旧", "dishonesty_record", today - Duration::days(4 * 365), 73);
+    app.post("/api/v1/admin/sanctions", &jilin, old).await.created();
+    let website = sanction("website", "fake-zhicheng.example.com", "public_criticism", recent, 74);
+    app.post("/api/v1/admin/sanctions", &jilin, website).await.created();
+
+    let answer = app.ok("/api/v1/negative-lists").await;
+    let lists = answer["lists"].as_array().unwrap();
+    assert_eq!(lists.len(), 5, "{answer}");
+    let entries = |list: &str| -> Vec<Value> {
+        let found = lists.iter().find(|l| l["list"] == list).unwrap();
+        found["entries"].as_array().unwrap().iter().filter(|e| e["summary"] == "负面清单测试").cloned().collect()
+    };
+    let employers = entries("employers");
+    assert_eq!(employers.len(), 1, "{answer}");
+    let until = (recent + Duration::days(365 * 3 + 1)).to_string();
+    assert!(
+        employers[0]["effective_until"].as_str().is_some_and(|u| u <= until.as_str() && u > today.to_string().as_str()),
+        "a three-year record: {}",
+        employers[0]
+    );
+    assert_eq!(employers[0]["legal_basis"], "《职称评审管理暂行规定》第四十条");
+    assert_eq!(entries("experts").len(), 1);
+    assert!(entries("applicants").is_empty(), "a record of four years ago has run out");
+    let all: usize =
+        ["applicants", "employers", "evaluation_bodies", "experts", "staff"].iter().map(|l| entries(l).len()).sum();
+    assert_eq!(all, 2, "a website is on no negative list");
+    assert_eq!(app.ok("/api/v1/negative-lists?list=experts").await["lists"].as_array().unwrap().len(), 1);
+    app.get("/api/v1/negative-lists?list=bogus").await.problem(400, "unknown_list");
 }

@@ -20,6 +20,8 @@ pub enum SubjectKind {
     Expert,
     /// 工作人员
     Staff,
+    /// 用人单位（推荐单位）: the employer that reviewed and recommended the applicant
+    Employer,
     /// 非法中介
     Intermediary,
     /// 网站 / 域名
@@ -29,15 +31,75 @@ pub enum SubjectKind {
 impl Code for SubjectKind {}
 
 impl SubjectKind {
-    pub const ALL: [SubjectKind; 7] = [
+    pub const ALL: [SubjectKind; 8] = [
         Self::Committee,
         Self::OrganizingUnit,
         Self::Applicant,
         Self::Expert,
         Self::Staff,
+        Self::Employer,
         Self::Intermediary,
         Self::Website,
     ];
+
+    /// The negative list (负面清单) a sanction against this subject belongs to; intermediaries and
+    /// websites are fraud outside the evaluation system, on no list.
+    pub fn negative_list(self) -> Option<NegativeList> {
+        match self {
+            Self::Applicant => Some(NegativeList::Applicants),
+            Self::Employer => Some(NegativeList::Employers),
+            Self::Committee | Self::OrganizingUnit => Some(NegativeList::EvaluationBodies),
+            Self::Expert => Some(NegativeList::Experts),
+            Self::Staff => Some(NegativeList::Staff),
+            Self::Intermediary | Self::Website => None,
+        }
+    }
+}
+
+/// The five negative lists of the supervision rules (五类负面清单): the key subjects of an
+/// evaluation, whose breaches are recorded against them (诚信档案) with their legal basis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NegativeList {
+    /// 申报人
+    Applicants,
+    /// 用人单位（推荐单位）
+    Employers,
+    /// 评委会及其组建单位
+    EvaluationBodies,
+    /// 评审专家
+    Experts,
+    /// 评审工作人员
+    Staff,
+}
+
+impl Code for NegativeList {}
+
+impl NegativeList {
+    pub const ALL: [NegativeList; 5] =
+        [Self::Applicants, Self::Employers, Self::EvaluationBodies, Self::Experts, Self::Staff];
+
+    /// The subject kinds on this list.
+    pub fn subject_kinds(self) -> &'static [SubjectKind] {
+        match self {
+            Self::Applicants => &[SubjectKind::Applicant],
+            Self::Employers => &[SubjectKind::Employer],
+            Self::EvaluationBodies => &[SubjectKind::Committee, SubjectKind::OrganizingUnit],
+            Self::Experts => &[SubjectKind::Expert],
+            Self::Staff => &[SubjectKind::Staff],
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Self::Applicants => "申报人",
+            Self::Employers => "用人单位",
+            Self::EvaluationBodies => "评委会及组建单位",
+            Self::Experts => "评审专家",
+            Self::Staff => "评审工作人员",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -82,6 +82,7 @@ fn subject_kind_words(kind: SubjectKind, l: Lang) -> &'static str {
         SubjectKind::Applicant => l.t("申报人", "Applicant"),
         SubjectKind::Expert => l.t("评审专家", "Expert"),
         SubjectKind::Staff => l.t("工作人员", "Staff"),
+        SubjectKind::Employer => l.t("用人单位", "Employer"),
         SubjectKind::Intermediary => l.t("中介机构", "Intermediary"),
         SubjectKind::Website => l.t("网站", "Website"),
     }
