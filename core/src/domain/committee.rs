@@ -159,14 +159,14 @@ impl CommitteeRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::authorization::tests::{d, jilin_graph as graph, record, terms};
     use crate::domain::authorization::{Action, HistoryRecord};
     use crate::domain::catalog::Level;
     use crate::domain::sanction::{Lift, Subject, SubjectKind};
 
-    fn committee() -> Committee {
+    pub(crate) fn committee() -> Committee {
         Committee {
             id: "c".into(),
             name: "吉林省工程技术人员中级职称评审委员会".into(),

@@ -326,21 +326,11 @@ mod tests {
     use super::*;
     use crate::domain::authorization::tests::{d, jilin_graph, record, terms};
     use crate::domain::authorization::{Action, Authorization};
-    use crate::domain::committee::{Committee, CommitteeKind, OrganizingUnit};
 
     fn committee_record() -> CommitteeRecord {
         let grant = terms(&[Level::Intermediate], "2025-01-01", "2027-12-31");
         CommitteeRecord {
-            committee: Committee {
-                id: "c".into(),
-                name: "吉林省工程技术人员中级职称评审委员会".into(),
-                kind: CommitteeKind::Intermediate,
-                organizing_unit: OrganizingUnit { name: "吉林省人社厅".into(), credit_code: "x".into() },
-                authority_id: "jilin".into(),
-                region: "220000".into(),
-                domains: vec![],
-                contact: None,
-            },
+            committee: crate::domain::committee::tests::committee(),
             authorizations: vec![Authorization {
                 id: "a".into(),
                 committee_id: "c".into(),

@@ -283,14 +283,9 @@ pub fn verify(presented: &Presented, evidence: &Evidence<'_>, holder: &HolderCla
             return finish(checks);
         }
     };
-    let signature = signature_step(presented);
-    let signed = signature.status == CheckStatus::Pass;
-    checks.push(signature);
-    if !signed {
+    if !signature_and_key(presented, &parsed.issuer, evidence, &mut checks) {
         return finish(checks);
     }
-    let proof = presented.proof.as_ref().expect("the signature passed");
-    checks.push(key_check(&parsed.issuer, proof, evidence));
     checks.push(issuer_check(parsed, evidence));
     checks.extend(committee_checks(parsed, evidence));
     checks.push(session_check(parsed, evidence));
@@ -298,6 +293,24 @@ pub fn verify(presented: &Presented, evidence: &Evidence<'_>, holder: &HolderCla
     checks.push(registry_check(presented, evidence));
     checks.push(holder_check(parsed, holder, evidence.holder_key));
     finish(checks)
+}
+
+/// The signature step, then the key step for `issuer`; `false` when the signature failed, after
+/// which nothing can be trusted.
+fn signature_and_key(
+    presented: &Presented,
+    issuer: &IssuerRef,
+    evidence: &Evidence<'_>,
+    checks: &mut Vec<Check>,
+) -> bool {
+    let signature = signature_step(presented);
+    let signed = signature.status == CheckStatus::Pass;
+    checks.push(signature);
+    if signed {
+        let proof = presented.proof.as_ref().expect("the signature passed");
+        checks.push(key_check(issuer, proof, evidence));
+    }
+    signed
 }
 
 /// A supervisor credential's checks, in the same ten steps: its signature and key as for a
@@ -311,14 +324,9 @@ pub fn verify_supervisor(
     holder: &HolderClaim,
 ) -> Outcome {
     let mut checks = vec![pass(Step::Format, "监管凭证格式正确", "well-formed supervisor credential")];
-    let signature = signature_step(presented);
-    let signed = signature.status == CheckStatus::Pass;
-    checks.push(signature);
-    if !signed {
+    if !signature_and_key(presented, &parsed.issuer, evidence, &mut checks) {
         return finish(checks);
     }
-    let proof = presented.proof.as_ref().expect("the signature passed");
-    checks.push(key_check(&parsed.issuer, proof, evidence));
     checks.push(supervisor_issuer_check(parsed, evidence.graph));
     checks.push(supervisor_period_check(parsed, evidence.now));
     let not_applicable =
