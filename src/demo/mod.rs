@@ -988,6 +988,15 @@ impl Builder {
             self.sanction(named(kind, name), measure, region, -500 + 60 * k as i64, None, None, summary);
         }
         self.sanction(
+            named(SubjectKind::Employer, "昆明某某建筑工程有限公司"),
+            Measure::PublicCriticism,
+            "530100",
+            -150,
+            None,
+            None,
+            "为申报人出具虚假业绩证明，用人单位审核把关不严，通报批评",
+        );
+        self.sanction(
             named(SubjectKind::Intermediary, "长春某某教育咨询有限公司"),
             Measure::DishonestyRecord,
             "220100",
