@@ -14,8 +14,12 @@ use crate::domain::authorization::{Action, Authorization, HistoryRecord, Terms};
 use crate::domain::certificate::IssuerKey;
 use crate::domain::code::Code;
 use crate::domain::committee::Committee;
+use crate::domain::draw::{DrawPlan, Inspection};
 use crate::domain::log::Disclosure;
+use crate::domain::notice::{self, Notice};
 use crate::domain::sanction::{Lift, Sanction, SubjectKind};
+use crate::domain::session::{EvaluationSession, SessionOutcome};
+use crate::domain::supervisor::Visit;
 use crate::domain::verification::CertificateState;
 use crate::publish::event::{EventPayload, Logged};
 use crate::store::{CertificateStatusRow, ExportRow, Table};
@@ -38,6 +42,11 @@ pub struct Mirror {
     sanctions: BTreeMap<String, Sanction>,
     keys: BTreeMap<String, IssuerKey>,
     certificates: BTreeMap<String, CertificateStatusRow>,
+    sessions: BTreeMap<String, EvaluationSession>,
+    notices: BTreeMap<String, Notice>,
+    draws: BTreeMap<String, DrawPlan>,
+    inspections: BTreeMap<String, Inspection>,
+    visits: BTreeMap<String, Visit>,
 }
 
 impl Mirror {
@@ -64,6 +73,13 @@ impl Mirror {
                 Table::Certificates => {
                     insert(&mut self.certificates, serde_json::from_str(line).map_err(error)?, |c| &c.number)
                 }
+                Table::Sessions => insert(&mut self.sessions, serde_json::from_str(line).map_err(error)?, |s| &s.id),
+                Table::Notices => insert(&mut self.notices, serde_json::from_str(line).map_err(error)?, |n| &n.id),
+                Table::Draws => insert(&mut self.draws, serde_json::from_str(line).map_err(error)?, |d| &d.id),
+                Table::Inspections => {
+                    insert(&mut self.inspections, serde_json::from_str(line).map_err(error)?, |i| &i.id)
+                }
+                Table::Visits => insert(&mut self.visits, serde_json::from_str(line).map_err(error)?, |v| &v.id),
             }
         }
         Ok(())
@@ -79,6 +95,11 @@ impl Mirror {
             Table::Sanctions => Box::new(self.sanctions.values().cloned().map(ExportRow::Sanction)),
             Table::Keys => Box::new(self.keys.values().cloned().map(ExportRow::Key)),
             Table::Certificates => Box::new(self.certificates.values().cloned().map(ExportRow::Certificate)),
+            Table::Sessions => Box::new(self.sessions.values().cloned().map(ExportRow::Session)),
+            Table::Notices => Box::new(self.notices.values().cloned().map(ExportRow::Notice)),
+            Table::Draws => Box::new(self.draws.values().cloned().map(ExportRow::Draw)),
+            Table::Inspections => Box::new(self.inspections.values().cloned().map(ExportRow::Inspection)),
+            Table::Visits => Box::new(self.visits.values().cloned().map(ExportRow::Visit)),
         }
     }
 
@@ -268,16 +289,90 @@ impl Mirror {
                 let row = found(&mut self.certificates, &a.number)?;
                 row.state = row.state.clone().then(action, &a.reason, a.effective_at.unwrap_or(at));
             }
-            // Sessions are not in the exported tables yet: nothing to mirror.
+            Logged::RegisterSession(s) => {
+                let session = EvaluationSession {
+                    id: id.clone(),
+                    committee_id: s.committee_id,
+                    series: s.series,
+                    specialty: s.specialty,
+                    levels: s.levels,
+                    meets_on: s.meets_on,
+                    applicants: s.applicants,
+                    pass_rate_cap: s.pass_rate_cap,
+                    registered_by: by,
+                    logged_at: at,
+                    outcome: None,
+                };
+                self.sessions.insert(id, session);
+            }
+            Logged::PublishSessionOutcome(o) => {
+                found(&mut self.sessions, &o.session_id)?.outcome = Some(SessionOutcome {
+                    public_sector: o.public_sector,
+                    enterprise: o.enterprise,
+                    review_problems: o.review_problems,
+                    checklist: o.checklist,
+                    logged_at: at,
+                });
+            }
+            Logged::PublishNotice(n) => {
+                let ends_on = notice::check_notice(&n).map_err(|v| format!("{}: {}", v.field, v.message_en))?;
+                let notice = Notice {
+                    id: id.clone(),
+                    committee_id: n.committee_id,
+                    session_id: n.session_id,
+                    title: n.title,
+                    published_on: n.published_on,
+                    working_days: n.working_days,
+                    ends_on,
+                    url: n.url,
+                    complaint_channel: n.complaint_channel,
+                    published_by: by,
+                    logged_at: at,
+                };
+                self.notices.insert(id, notice);
+            }
+            Logged::PlanDraw(p) => {
+                let plan = DrawPlan {
+                    id: id.clone(),
+                    name: p.name,
+                    authority_id: by,
+                    eligible: p.eligible,
+                    count: p.count,
+                    document_number: p.document_number,
+                    logged_at: at,
+                    log_index: event.index as u64,
+                };
+                self.draws.insert(id, plan);
+            }
+            Logged::RecordInspection(i) => {
+                let inspection = Inspection {
+                    id: id.clone(),
+                    plan_id: i.plan_id,
+                    committee_id: i.committee_id,
+                    inspected_on: i.inspected_on,
+                    result: i.result,
+                    summary: i.summary,
+                    inspected_by: by,
+                    logged_at: at,
+                };
+                self.inspections.insert(id, inspection);
+            }
+            Logged::RecordVisit(v) => {
+                let visit = Visit {
+                    id: id.clone(),
+                    session_id: v.session_id,
+                    supervisors: v.supervisors,
+                    findings: v.findings,
+                    recorded_by: by,
+                    logged_at: at,
+                };
+                self.visits.insert(id, visit);
+            }
+            // Supervisor credentials carry their holder's name and complaints are not public:
+            // neither is an exported table.
             Logged::PublishSnapshot(_)
-            | Logged::RegisterSession(_)
-            | Logged::PublishSessionOutcome(_)
-            | Logged::PlanDraw(_)
-            | Logged::RecordInspection(_)
-            | Logged::PublishNotice(_)
             | Logged::IssueSupervisorCredential(_)
             | Logged::RevokeSupervisorCredential(_)
-            | Logged::RecordVisit(_)
             | Logged::ReceiveComplaint(_)
             | Logged::UpdateComplaint(_) => {}
         }

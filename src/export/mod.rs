@@ -84,6 +84,39 @@ pub fn columns(table: Table) -> &'static [&'static str] {
             &["id", "owner", "public_key", "valid_from", "valid_until", "retired_at", "compromised_at", "registered_by"]
         }
         Table::Certificates => &["number", "credential_sha256", "state", "since", "reason"],
+        Table::Sessions => &[
+            "id",
+            "committee_id",
+            "series",
+            "specialty",
+            "levels",
+            "meets_on",
+            "applicants",
+            "pass_rate_cap",
+            "registered_by",
+            "logged_at",
+            "outcome",
+        ],
+        Table::Notices => &[
+            "id",
+            "committee_id",
+            "session_id",
+            "title",
+            "published_on",
+            "working_days",
+            "ends_on",
+            "url",
+            "complaint_channel",
+            "published_by",
+            "logged_at",
+        ],
+        Table::Draws => {
+            &["id", "name", "authority_id", "eligible", "count", "document_number", "logged_at", "log_index"]
+        }
+        Table::Inspections => {
+            &["id", "plan_id", "committee_id", "inspected_on", "result", "summary", "inspected_by", "logged_at"]
+        }
+        Table::Visits => &["id", "session_id", "supervisors", "findings", "recorded_by", "logged_at"],
     }
 }
 

@@ -32,7 +32,8 @@ pub struct ExportParams {
 }
 
 /// A whole public table: `authorities`, `delegations`, `committees`, `authorizations`,
-/// `sanctions`, `keys` or `certificates` (number, credential SHA-256 and status; no holder).
+/// `sanctions`, `keys`, `certificates` (number, credential SHA-256 and status; no holder), or
+/// the supervision tables `sessions`, `notices`, `draws`, `inspections` and `visits`.
 /// Rows in id order, exactly as the single-record endpoints show them (without the statuses
 /// derived from today's date). Gzipped with `Accept-Encoding: gzip`. Needs an API token;
 /// counted against the bulk quota.

@@ -427,12 +427,22 @@ pub enum Table {
     /// Every registered certificate's number, credential digest and status: no holder, no
     /// credential text.
     Certificates,
+    /// Evaluation sessions as registered, each with its outcome once published.
+    Sessions,
+    /// Public notices of evaluation results.
+    Notices,
+    /// Spot-check draw plans, each with its log index (the draw is recomputed from them).
+    Draws,
+    /// Inspections of drawn committees.
+    Inspections,
+    /// Supervision visits to sessions: the supervisors' credential numbers, no names.
+    Visits,
 }
 
 impl crate::domain::code::Code for Table {}
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 12] = [
         Table::Authorities,
         Table::Delegations,
         Table::Committees,
@@ -440,6 +450,11 @@ impl Table {
         Table::Sanctions,
         Table::Keys,
         Table::Certificates,
+        Table::Sessions,
+        Table::Notices,
+        Table::Draws,
+        Table::Inspections,
+        Table::Visits,
     ];
 }
 
@@ -463,6 +478,11 @@ pub enum ExportRow {
     Sanction(Sanction),
     Key(IssuerKey),
     Certificate(CertificateStatusRow),
+    Session(crate::domain::session::EvaluationSession),
+    Notice(crate::domain::notice::Notice),
+    Draw(crate::domain::draw::DrawPlan),
+    Inspection(crate::domain::draw::Inspection),
+    Visit(crate::domain::supervisor::Visit),
 }
 
 /// What an export sends, in this order: the log size its one consistent read reflects, then

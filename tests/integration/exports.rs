@@ -92,12 +92,37 @@ async fn publish_one_of_each(app: &TestApp, certificate: (&str, &str)) {
     let at = json!({"at": "2026-08-01T00:00:00Z"});
     app.post(&format!("/api/v1/admin/keys/{key_id}/compromise"), &admin, at).await.created();
 
+    publish_supervision(app, &jilin, &committee).await;
+
     let (number, status_authority) = certificate;
     let issuer = app.token(status_authority, Role::Issuer).await;
     let reason = json!({"reason": "导出测试：核查中"});
     app.post(&format!("/api/v1/admin/certificates/{number}/suspend"), &issuer, reason).await.created();
     let reason = json!({"reason": "导出测试：弄虚作假"});
     app.post(&format!("/api/v1/admin/certificates/{number}/revoke"), &issuer, reason).await.created();
+}
+
+/// A session of `committee` met today with its outcome, notice and visit (by two of the demo's
+/// supervisors), and a spot-check draw of it with an inspection.
+async fn publish_supervision(app: &TestApp, token: &str, committee: &str) {
+    let session = json!({"committee_id": committee, "series": "ENGINEERING", "levels": ["intermediate"],
+        "meets_on": zhicheng::store::today().to_string(), "applicants": 40, "pass_rate_cap": 0.7});
+    let session =
+        app.post("/api/v1/admin/sessions", token, session).await.created()["id"].as_str().unwrap().to_string();
+    let outcome = json!({"public_sector": {"applicants": 25, "passed": 20}, "enterprise": {"applicants": 15, "passed": 12},
+        "review_problems": 1, "checklist": {"recusal_applied": true, "experts_drawn_at_random": true}});
+    app.post(&format!("/api/v1/admin/sessions/{session}/outcome"), token, outcome).await.created();
+    let notice = json!({"committee_id": committee, "session_id": session, "title": "导出测试评审结果公示",
+        "published_on": "2026-06-01", "working_days": 5, "complaint_channel": "0431-88880000"});
+    app.post("/api/v1/admin/notices", token, notice).await.created();
+    let visit = json!({"supervisors": ["JG-220000-001", "JG-220000-002"], "findings": "评审程序符合规定"});
+    app.post(&format!("/api/v1/admin/sessions/{session}/visits"), token, visit).await.created();
+    let plan = json!({"name": "导出测试随机抽查", "eligible": [committee], "count": 1});
+    let plan = app.post("/api/v1/admin/draws", token, plan).await.created()["id"].as_str().unwrap().to_string();
+    app.checkpoint().await;
+    let inspection = json!({"committee_id": committee, "inspected_on": zhicheng::store::today().to_string(),
+        "result": "compliant", "summary": "评审档案齐全"});
+    app.post(&format!("/api/v1/admin/draws/{plan}/inspections"), token, inspection).await.created();
 }
 
 /// Every entry of the change feed from `start` (inclusive) to `end` (exclusive).
@@ -143,6 +168,7 @@ fn check_manifest(dir: &Path, manifest: &Manifest) {
 async fn applying_the_changes_since_a_snapshot_reproduces_the_next_one(app: TestApp) {
     let demo = zhicheng::demo::demo(zhicheng::store::today(), 60, &TestApp::demo_registry());
     app.load(&demo.dataset).await;
+    app.publish_demo_supervision(&demo.dataset, zhicheng::store::today()).await;
     let certificate = demo.dataset.certificates.iter().find(|c| c.changes.is_empty()).unwrap();
     let number = certificate.credential["credentialSubject"]["certificateNumber"].as_str().unwrap().to_string();
 
@@ -161,9 +187,7 @@ async fn applying_the_changes_since_a_snapshot_reproduces_the_next_one(app: Test
         std::fs::read(first_dir.path().join(&name)).unwrap() != std::fs::read(second_dir.path().join(&name)).unwrap()
     };
     assert!(
-        [Table::Committees, Table::Authorizations, Table::Sanctions, Table::Keys, Table::Certificates]
-            .into_iter()
-            .all(changed),
+        Table::ALL.into_iter().filter(|t| ![Table::Authorities, Table::Delegations].contains(t)).all(changed),
         "every table the publications touched changed between the snapshots"
     );
 
@@ -321,6 +345,26 @@ async fn the_export_endpoint_serves_the_rows_the_api_shows(app: TestApp) {
             .unwrap()
             .extend(serde_json::to_value(&state.state).unwrap().as_object().unwrap().clone());
         assert_eq!(row, &expected, "a certificate row is its number, digest and state: no holder");
+    }
+
+    // Supervision: every session and notice, as their own endpoints show them.
+    app.publish_demo_supervision(&demo.dataset, zhicheng::store::today()).await;
+    let (sessions, _) = ndjson(&app, &token, Table::Sessions).await;
+    assert!(sessions.len() >= 6 && sessions.iter().any(|s| s["outcome"].is_object()), "{sessions:?}");
+    for session in &sessions {
+        let shown = app.ok(&format!("/api/v1/sessions/{}", session["id"].as_str().unwrap())).await;
+        assert!(contained(session, &shown), "session {session} is not what the API shows: {shown}");
+    }
+    let (notices, _) = ndjson(&app, &token, Table::Notices).await;
+    let listed = app.ok("/api/v1/notices?limit=100").await;
+    assert_eq!(notices.len(), listed["notices"].as_array().unwrap().len());
+    for (row, shown) in notices.iter().zip(listed["notices"].as_array().unwrap()) {
+        assert!(contained(row, shown), "notice {row} is not what the API shows: {shown}");
+    }
+    let (draws, _) = ndjson(&app, &token, Table::Draws).await;
+    for draw in &draws {
+        let shown = app.ok(&format!("/api/v1/draws/{}", draw["id"].as_str().unwrap())).await;
+        assert_eq!(draw, &shown["plan"], "the plan a draw is recomputed from");
     }
 
     // CSV, gzip, revalidation, and the errors.

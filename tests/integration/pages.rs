@@ -18,12 +18,7 @@ async fn load_demo(app: &TestApp) -> Vec<zhicheng::demo::certificates::Example> 
     let today = zhicheng::store::today();
     let demo = zhicheng::demo::demo(today, 300, &TestApp::demo_registry());
     app.load(&demo.dataset).await;
-    // The demo's supervision, published through the write path as `zhicheng demo` does.
-    for (authority_id, role, operations) in zhicheng::demo::supervision::supervision(&demo.dataset, today).publications
-    {
-        let actor = zhicheng::domain::publish::Actor { authority_id, credential: "demo".into(), role };
-        app.store.execute(&actor, &operations, None, None).await.expect("the demo's supervision records");
-    }
+    app.publish_demo_supervision(&demo.dataset, today).await;
     demo.examples
 }
 

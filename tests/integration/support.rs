@@ -154,6 +154,15 @@ impl TestApp {
         self.store.import_dataset(dataset, "fixture").await.expect("fixture import");
     }
 
+    /// The demo's supervision (sessions, notices, supervisors, a visit, draw plans) for a loaded
+    /// demo dataset, published through the write path as `zhicheng demo` does.
+    pub async fn publish_demo_supervision(&self, dataset: &Dataset, today: chrono::NaiveDate) {
+        for (authority_id, role, operations) in zhicheng::demo::supervision::supervision(dataset, today).publications {
+            let actor = zhicheng::domain::publish::Actor { authority_id, credential: "demo".into(), role };
+            self.store.execute(&actor, &operations, None, None).await.expect("the demo's supervision records");
+        }
+    }
+
     pub async fn get(&self, uri: &str) -> Response {
         let request = Request::get(uri).body(Body::empty()).expect("request");
         let response = self.router.clone().oneshot(request).await.expect("router answers");

@@ -103,7 +103,33 @@ async fn export_table(conn: &mut Conn, table: Table, sink: &mut Sink) -> StoreRe
         }
         Table::Authorizations => authorizations(conn, sink).await,
         Table::Certificates => certificates(conn, sink).await,
+        Table::Sessions => {
+            let sql = format!(
+                "SELECT s.id, s.body, o.body FROM evaluation_sessions s \
+                 LEFT JOIN session_outcomes o ON o.session_id = s.id ORDER BY s.id{BYTE_ORDER}"
+            );
+            each_row(conn, &sql, sink, |r| Ok(ExportRow::Session(super::sessions::session_of(r)?))).await
+        }
+        Table::Notices => bodies(conn, "notices", sink, ExportRow::Notice).await,
+        Table::Draws => bodies(conn, "draw_plans", sink, ExportRow::Draw).await,
+        Table::Inspections => bodies(conn, "inspections", sink, ExportRow::Inspection).await,
+        Table::Visits => bodies(conn, "supervision_visits", sink, ExportRow::Visit).await,
     }
+}
+
+/// A table whose rows keep the record as a JSON body, in id order.
+async fn bodies<T: serde::de::DeserializeOwned>(
+    conn: &mut Conn,
+    table: &str,
+    sink: &mut Sink,
+    row: fn(T) -> ExportRow,
+) -> StoreResult<()> {
+    let sql = format!("SELECT body FROM {table} ORDER BY id{BYTE_ORDER}");
+    each_row(conn, &sql, sink, |(body,): (String,)| {
+        let record = serde_json::from_str(&body).map_err(|e| StoreError::corrupt(format!("{table}: {e}")))?;
+        Ok(row(record))
+    })
+    .await
 }
 
 /// Streams a query's rows, each converted to one exported row.

@@ -9,9 +9,9 @@ use crate::store::SessionFilter;
 const SESSION_SELECT: &str =
     "SELECT s.id, s.body, o.body FROM evaluation_sessions s LEFT JOIN session_outcomes o ON o.session_id = s.id";
 
-type SessionRow = (String, String, Option<String>);
+pub(super) type SessionRow = (String, String, Option<String>);
 
-fn session_of((id, body, outcome): SessionRow) -> StoreResult<EvaluationSession> {
+pub(super) fn session_of((id, body, outcome): SessionRow) -> StoreResult<EvaluationSession> {
     let corrupt = |e: serde_json::Error| StoreError::corrupt(format!("session {id}: {e}"));
     let mut session: EvaluationSession = serde_json::from_str(&body).map_err(corrupt)?;
     session.outcome = outcome.map(|o| serde_json::from_str::<SessionOutcome>(&o)).transpose().map_err(corrupt)?;
