@@ -158,7 +158,7 @@ pub async fn change_status(args: &crate::cli::config::StatusArgs, act: &str) -> 
         "suspend" => Operation::SuspendCertificate(body),
         _ => Operation::UnsuspendCertificate(body),
     };
-    let actor = Actor { authority_id: args.authority.clone(), credential: "cli".into(), role: Role::Issuer };
+    let actor = Actor::new(args.authority.clone(), "cli", Role::Issuer);
     store.execute(&actor, &[op], None, None).await.map_err(|e| AppError::from(e).single())?;
     eprintln!("{} {act}d", args.number);
     Ok(())

@@ -255,6 +255,10 @@ pub enum TokenCommand {
         authority: String,
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// A token for this committee's organizing unit (role publisher; the committee must be
+        /// the authority's): it registers the committee's sessions, outcomes and notices only.
+        #[arg(long)]
+        committee: Option<String>,
         #[arg(long)]
         label: Option<String>,
         #[command(flatten)]

@@ -55,7 +55,7 @@ pub async fn run(args: &InitArgs) -> Result<(), AppError> {
     let created: Vec<String> = authorities.iter().map(|a| a.id.clone()).collect();
     store.import_dataset(&Dataset { authorities, ..Dataset::default() }, "init").await?;
     let root = authority_id(NATIONWIDE);
-    let (token, secret) = store.create_token(&root, Role::Admin, Some("init"), "cli", None).await?;
+    let (token, secret) = store.create_token(&root, Role::Admin, None, Some("init"), "cli", None).await?;
     tracing::info!(authorities = ?created, token.id = %token.id, "registry initialized; the admin token of {root} is shown once");
     println!("{secret}");
     Ok(())

@@ -169,15 +169,15 @@ async fn load_demo(
     certs::write_examples(examples, &examples_made, &registry.url)?;
     let supervision = crate::demo::supervision::supervision(&crate::demo::dataset(today), today);
     for (authority, role, operations) in supervision.publications {
-        let actor = crate::domain::publish::Actor { authority_id: authority, credential: "demo".into(), role };
+        let actor = crate::domain::publish::Actor::new(authority, "demo", role);
         store.execute(&actor, &operations, None, None).await.map_err(demo_refused)?;
     }
     for (complaint, concluded) in supervision.complaints {
-        let handler = crate::domain::publish::Actor {
-            authority_id: crate::demo::authority_id("220000"),
-            credential: "demo".into(),
-            role: crate::domain::publish::Role::Publisher,
-        };
+        let handler = crate::domain::publish::Actor::new(
+            crate::demo::authority_id("220000"),
+            "demo",
+            crate::domain::publish::Role::Publisher,
+        );
         let refused =
             |v: crate::domain::publish::Violation| AppError::Internal(format!("demo complaint: {}", v.message_en));
         let received = crate::publish::complaints::receive(complaint, &handler.authority_id, chrono::Utc::now())
@@ -351,9 +351,16 @@ async fn shutdown_signal() {
 
 async fn token(command: TokenCommand) -> Result<(), AppError> {
     match command {
-        TokenCommand::Create { authority, role, label, database } => {
+        TokenCommand::Create { authority, role, committee, label, database } => {
+            let role: crate::domain::publish::Role = role.into();
+            if committee.is_some() && role != crate::domain::publish::Role::Publisher {
+                return Err(AppError::Config(
+                    "--committee 只用于 publisher 凭证 / --committee needs --role publisher".into(),
+                ));
+            }
             let store = open(&database.database_url, false).await?;
-            let (info, secret) = store.create_token(&authority, role.into(), label.as_deref(), "cli", None).await?;
+            let (info, secret) =
+                store.create_token(&authority, role, committee.as_deref(), label.as_deref(), "cli", None).await?;
             tracing::info!(token.id = %info.id, authority.id = %info.authority_id, role = info.role.code(), "token created; the secret is shown once");
             println!("{secret}");
         }
@@ -388,11 +395,8 @@ async fn import(args: ImportArgs) -> Result<(), AppError> {
     let operations =
         crate::publish::import::check(&text, format, csv_type, |_| Ok(())).map_err(|e| report_rejection(e.into()))?;
     let store = open(&args.database.database_url, false).await?;
-    let actor = crate::domain::publish::Actor {
-        authority_id: args.authority.clone(),
-        credential: "cli".into(),
-        role: crate::domain::publish::Role::Publisher,
-    };
+    let actor =
+        crate::domain::publish::Actor::new(args.authority.clone(), "cli", crate::domain::publish::Role::Publisher);
     let bar = indicatif::ProgressBar::new(operations as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} operations ({per_sec}, {eta} left)")

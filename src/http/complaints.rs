@@ -143,6 +143,15 @@ pub async fn decide_complaint(
             "handling a complaint needs the publisher role",
         )));
     }
+    if actor.committee_id.is_some() {
+        return Err(rule(Violation::new(
+            ViolationKind::Forbidden,
+            "outside_token_scope",
+            "role",
+            "评委会组建单位不能处理投诉：投诉由主管部门核查",
+            "a committee's organizing unit does not handle complaints: its authority investigates them",
+        )));
+    }
     let (mut complaint, _) = state
         .store
         .complaint(&tracking_number)

@@ -667,6 +667,7 @@ impl Batch {
             .get(&s.committee_id)
             .ok_or_else(|| Violation::unknown("committee_id", "评委会", "committee", &s.committee_id))?;
         publish::supervises(&self.graph, cx.actor, "committee_id", &record.committee.authority_id)?;
+        publish::organizes(cx.actor, "committee_id", &s.committee_id)?;
         session::check_registration(record, &self.graph, s, cx.today)?;
         unused_id(&s.id, &self.sessions)?;
         let id = s.id.clone().unwrap_or_else(|| crate::publish::ids::new_id("ses_"));
@@ -695,6 +696,7 @@ impl Batch {
             .get(&o.session_id)
             .ok_or_else(|| Violation::unknown("session_id", "评审会议", "session", &o.session_id))?;
         publish::supervises(&self.graph, cx.actor, "session_id", &registered.registered_by)?;
+        publish::organizes(cx.actor, "session_id", &registered.committee_id)?;
         session::check_outcome(registered, o, cx.today)?;
         let registered = self.sessions.get_mut(&o.session_id).expect("checked above");
         registered.outcome = Some(SessionOutcome {
@@ -913,6 +915,7 @@ impl Batch {
             .get(&n.committee_id)
             .ok_or_else(|| Violation::unknown("committee_id", "评委会", "committee", &n.committee_id))?;
         publish::supervises(&self.graph, cx.actor, "committee_id", &committee.authority_id)?;
+        publish::organizes(cx.actor, "committee_id", &n.committee_id)?;
         if let Some(session_id) = &n.session_id {
             let session = self
                 .sessions
@@ -1321,7 +1324,7 @@ mod tests {
     }
 
     fn actor(authority: &str, role: Role) -> Actor {
-        Actor { authority_id: authority.into(), credential: "test".into(), role }
+        Actor::new(authority, "test", role)
     }
 
     fn credit_code(n: u64) -> String {

@@ -429,11 +429,12 @@ impl Tokens for CachedStore {
         &self,
         authority_id: &str,
         role: Role,
+        committee_id: Option<&str>,
         label: Option<&str>,
         created_by: &str,
         idempotency: Option<(&str, &Idempotency)>,
     ) -> StoreResult<(TokenInfo, String)> {
-        self.inner.create_token(authority_id, role, label, created_by, idempotency).await
+        self.inner.create_token(authority_id, role, committee_id, label, created_by, idempotency).await
     }
 
     async fn authenticate(&self, secret: &str) -> StoreResult<TokenCheck> {

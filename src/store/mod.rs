@@ -224,6 +224,8 @@ pub struct TokenInfo {
     pub created_by: String,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// A committee's organizing unit holds this token: it acts for that committee only.
+    pub committee_id: Option<String>,
 }
 
 /// A certificate as status lists and bundles see it.
@@ -374,11 +376,13 @@ pub trait Publishing: Send + Sync + 'static {
 pub trait Tokens: Send + Sync + 'static {
     /// Creates a token and returns it with its secret, which is not stored. With an
     /// idempotency key (scoped to `created_by`'s authority, `key_owner`), a second request with
-    /// the same key is refused: the secret was shown once and cannot be shown again.
+    /// the same key is refused: the secret was shown once and cannot be shown again. With
+    /// `committee_id`, the token is its organizing unit's (the committee must be `authority_id`'s).
     async fn create_token(
         &self,
         authority_id: &str,
         role: Role,
+        committee_id: Option<&str>,
         label: Option<&str>,
         created_by: &str,
         idempotency: Option<(&str, &Idempotency)>,

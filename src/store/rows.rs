@@ -254,6 +254,7 @@ pub struct TokenRow {
     pub created_by: String,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    pub committee_id: Option<String>,
 }
 
 impl TryFrom<TokenRow> for TokenInfo {
@@ -270,12 +271,13 @@ impl TryFrom<TokenRow> for TokenInfo {
             created_by: r.created_by,
             revoked_at: r.revoked_at,
             last_used_at: r.last_used_at,
+            committee_id: r.committee_id,
         })
     }
 }
 
 pub const TOKEN_COLUMNS: &str =
-    "id, authority_id, role, label, created_at, created_by, revoked_at, last_used_at FROM api_tokens";
+    "id, authority_id, role, label, created_at, created_by, revoked_at, last_used_at, committee_id FROM api_tokens";
 
 #[derive(sqlx::FromRow)]
 pub struct EventRow {

@@ -265,11 +265,7 @@ async fn sigkill_during_import_leaves_the_database_untouched(app: TestApp) {
     // And the registry still takes the whole import afterwards.
     let outcome = reopened
         .execute(
-            &zhicheng::domain::publish::Actor {
-                authority_id: "jilin".into(),
-                credential: "test".into(),
-                role: Role::Publisher,
-            },
+            &zhicheng::domain::publish::Actor::new("jilin", "test", Role::Publisher),
             &zhicheng::publish::import::parse_ndjson(&bulk_file(2_000, None)).unwrap().operations,
             None,
             None,

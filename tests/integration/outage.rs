@@ -112,7 +112,7 @@ async fn the_server_rides_out_a_database_outage() {
     let url = database_url(&admin, "outage");
     let store = zhicheng::store::connect(&url, true).await.unwrap();
     store.import_dataset(&crate::fixtures::registry(), "fixture").await.unwrap();
-    let (_, token) = store.create_token("jilin", Role::Publisher, None, "test", None).await.unwrap();
+    let (_, token) = store.create_token("jilin", Role::Publisher, None, None, "test", None).await.unwrap();
     drop(store);
 
     let server = Server::start(&url, "info").await;

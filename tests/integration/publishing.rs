@@ -197,7 +197,7 @@ async fn refusals(app: TestApp, wanted: fn(u16) -> bool) {
     let issuer = app.token("jilin", Role::Issuer).await;
     let yunnan = app.token("yunnan", Role::Publisher).await;
     let changchun = app.token("changchun", Role::Publisher).await;
-    let revoked = app.store.create_token("jilin", Role::Publisher, None, "test", None).await.unwrap();
+    let revoked = app.store.create_token("jilin", Role::Publisher, None, None, "test", None).await.unwrap();
     app.store.revoke_token("jilin", &revoked.0.id).await.unwrap();
     // One successful grant so duplicates and state conflicts have something to conflict with.
     app.post("/api/v1/admin/authorizations", &jilin, grant_body("c-eng", "吉人社函〔2025〕7号")).await.created();

@@ -324,7 +324,7 @@ async fn cache_follows_writes_on_this_node_at_once_and_on_other_nodes_within_a_s
     use zhicheng::domain::authorization::AuthorizationStatus::{Active, Withdrawn};
     assert_eq!(status_on(app.store.committee("c-susp").await.unwrap()), Active);
     assert_eq!(status_on(other.committee("c-susp").await.unwrap()), Active, "now cached on the other node");
-    let actor = Actor { authority_id: "jilin".into(), credential: "test".into(), role: Role::Publisher };
+    let actor = Actor::new("jilin", "test", Role::Publisher);
     let withdraw = Operation::WithdrawAuthorization(AuthorizationAct {
         authorization_id: "a-susp".into(),
         effective_on: fixtures::d("2023-06-15"),

@@ -91,7 +91,7 @@ async fn lag_tolerant_reads_use_the_replica_while_it_keeps_up() {
     let url = database_url(&admin, "registry");
     let store = zhicheng::store::connect(&url, true).await.unwrap();
     store.import_dataset(&crate::fixtures::registry(), "fixture").await.unwrap();
-    let (_, token) = store.create_token("jilin", Role::Publisher, None, "test", None).await.unwrap();
+    let (_, token) = store.create_token("jilin", Role::Publisher, None, None, "test", None).await.unwrap();
     drop(store);
     let (replica, replica_admin) = Cluster::replicate(&primary, REPLICA);
     let replica_url = database_url(&replica_admin, "registry");

@@ -15,7 +15,8 @@ both!(
     outcomes_come_once_after_the_meeting,
     certificates_rest_on_a_session_registered_before_it_met,
     notices_end_on_the_right_working_day,
-    the_five_negative_lists_hold_what_is_in_force
+    the_five_negative_lists_hold_what_is_in_force,
+    an_organizing_unit_acts_for_its_own_committee_only
 );
 
 /// A committee of Jilin's with an engineering grant (intermediate only) valid from a year ago
@@ -270,4 +271,73 @@ async fn the_five_negative_lists_hold_what_is_in_force(app: TestApp) {
     assert_eq!(all, 2, "a website is on no negative list");
     assert_eq!(app.ok("/api/v1/negative-lists?list=experts").await["lists"].as_array().unwrap().len(), 1);
     app.get("/api/v1/negative-lists?list=bogus").await.problem(400, "unknown_list");
+}
+
+/// A committee's organizing unit (组建单位) holds a token of its own: it registers the committee's
+/// sessions, publishes their outcomes and notices, and does nothing else — and the log says it
+/// was the unit, by its token.
+async fn an_organizing_unit_acts_for_its_own_committee_only(app: TestApp) {
+    app.load(&fixtures::registry()).await;
+    let jilin = app.token("jilin", Role::Publisher).await;
+    let committee = authorized_committee(&app, &jilin).await;
+    let other =
+        app.post("/api/v1/admin/committees", &jilin, committee_body("吉林省另一评审委员会", "220000", 78)).await;
+    let other = other.created()["id"].as_str().unwrap().to_string();
+    let admin = app.token("jilin", Role::Admin).await;
+    let tokens = "/api/v1/admin/tokens";
+    let scoped = |role: &str, extra: Value| {
+        let mut body = json!({"role": role, "committee_id": committee, "label": "组建单位"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    app.post(tokens, &admin, scoped("issuer", json!({}))).await.problem(422, "organizing_unit_role");
+    app.post(tokens, &admin, scoped("publisher", json!({"authority_id": "yunnan"})))
+        .await
+        .problem(422, "committee_of_another_authority");
+    let yunnan_admin = app.token("yunnan", Role::Admin).await;
+    app.post(tokens, &yunnan_admin, scoped("publisher", json!({}))).await.problem(403, "not_supervisor");
+    let body = json!({"role": "publisher", "committee_id": "no-such-committee"});
+    app.post(tokens, &admin, body).await.problem(422, "unknown_reference");
+    let created = app.post(tokens, &admin, scoped("publisher", json!({}))).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let created = &created.body;
+    assert_eq!(
+        (created["token"]["committee_id"].as_str(), created["token"]["authority_id"].as_str()),
+        (Some(committee.as_str()), Some("jilin"))
+    );
+    let (unit, token_id) = (created["secret"].as_str().unwrap().to_string(), created["token"]["id"].as_str().unwrap());
+
+    let registered = app.post("/api/v1/admin/sessions", &unit, session(&committee, &["intermediate"], 0)).await;
+    let id = registered.created()["id"].as_str().unwrap().to_string();
+    let outcome = json!({"public_sector": {"applicants": 70, "passed": 50}, "enterprise": {"applicants": 50, "passed": 30},
+        "review_problems": 0, "checklist": {"recusal_applied": true}});
+    app.post(&format!("/api/v1/admin/sessions/{id}/outcome"), &unit, outcome).await.created();
+    let notice = json!({"committee_id": committee, "session_id": id, "title": "评审结果公示", "published_on": "2026-06-01",
+        "working_days": 5, "complaint_channel": "0431-88880000"});
+    app.post("/api/v1/admin/notices", &unit, notice).await.created();
+
+    let refused = app.post("/api/v1/admin/sessions", &unit, session(&other, &["intermediate"], 10)).await;
+    assert_eq!(refused.problem(403, "not_organizing_unit")["errors"][0]["field"], "committee_id");
+    let sanction = json!({"subject": {"kind": "committee", "id": other}, "measure": "warning",
+        "effective_from": "2026-07-01", "document_number": "吉人社监〔2026〕9号", "legal_basis": "人社部令第40号", "summary": "越权"});
+    app.post("/api/v1/admin/sanctions", &unit, sanction).await.problem(403, "outside_token_scope");
+    let plan = json!({"name": "自查", "eligible": [committee], "count": 1});
+    app.post("/api/v1/admin/draws", &unit, plan).await.problem(403, "outside_token_scope");
+    let decision = json!({"status": "under_review"});
+    let answer = app.post("/api/v1/admin/complaints/TS-NONE", &unit, decision).await;
+    answer.problem(403, "outside_token_scope");
+
+    let events = app.send("GET", "/api/v1/admin/events?limit=500", Some(&jilin), None, &[]).await.body;
+    let by_unit: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["credential"] == format!("token:{token_id}"))
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by_unit,
+        ["session.registered", "session.concluded", "notice.published"],
+        "the log names the unit's token"
+    );
 }

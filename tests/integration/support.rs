@@ -158,7 +158,7 @@ impl TestApp {
     /// demo dataset, published through the write path as `zhicheng demo` does.
     pub async fn publish_demo_supervision(&self, dataset: &Dataset, today: chrono::NaiveDate) {
         for (authority_id, role, operations) in zhicheng::demo::supervision::supervision(dataset, today).publications {
-            let actor = zhicheng::domain::publish::Actor { authority_id, credential: "demo".into(), role };
+            let actor = zhicheng::domain::publish::Actor::new(authority_id, "demo", role);
             self.store.execute(&actor, &operations, None, None).await.expect("the demo's supervision records");
         }
     }
@@ -234,7 +234,7 @@ impl TestApp {
 
     /// A token for `authority` with `role`, created directly in the store.
     pub async fn token(&self, authority: &str, role: zhicheng::domain::publish::Role) -> String {
-        self.store.create_token(authority, role, Some("test"), "test", None).await.expect("token").1
+        self.store.create_token(authority, role, None, Some("test"), "test", None).await.expect("token").1
     }
 
     /// GET that must succeed with JSON.

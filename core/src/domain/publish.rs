@@ -39,6 +39,17 @@ pub struct Actor {
     /// `token:<id>` for an API token, `cli` for the command line, `demo` for demo data.
     pub credential: String,
     pub role: Role,
+    /// Set for a committee's organizing unit (组建单位): a publisher token of the committee's
+    /// authority that may only register the committee's sessions, publish their outcomes and
+    /// the committee's notices.
+    pub committee_id: Option<String>,
+}
+
+impl Actor {
+    /// An actor for the whole of its authority's remit (no committee scope).
+    pub fn new(authority_id: impl Into<String>, credential: impl Into<String>, role: Role) -> Actor {
+        Actor { authority_id: authority_id.into(), credential: credential.into(), role, committee_id: None }
+    }
 }
 
 /// At most this many bad lines are reported for one rejected import.
@@ -339,6 +350,15 @@ impl Operation {
         }
     }
 
+    /// What a committee's organizing unit does itself (the rules: it applies for the session,
+    /// reports the outcome and notices the result); everything else is the authority's.
+    pub fn open_to_organizing_units(&self) -> bool {
+        matches!(
+            self,
+            Operation::RegisterSession(_) | Operation::PublishSessionOutcome(_) | Operation::PublishNotice(_)
+        )
+    }
+
     pub fn required_role(&self) -> Role {
         match self {
             Operation::CreateAuthority(_)
@@ -359,6 +379,18 @@ impl Operation {
 
 pub fn check_role(actor: &Actor, op: &Operation) -> Checked<()> {
     let needed = op.required_role();
+    if actor.committee_id.is_some() && !op.open_to_organizing_units() {
+        return Err(Violation::forbidden(
+            "outside_token_scope",
+            "role",
+            "该凭证属于评委会组建单位，只能登记本评委会的评审会议、公布其结果和公示",
+            format!(
+                "this credential belongs to a committee's organizing unit: it may register the committee's \
+                 sessions, publish their outcomes and its notices, not {}",
+                op.event_kind()
+            ),
+        ));
+    }
     if actor.role == needed {
         return Ok(());
     }
@@ -465,6 +497,19 @@ pub fn within_jurisdiction(graph: &AuthorityGraph, actor: &Actor, field: &str, r
 }
 
 /// "谁授权、谁负责监管": the acting authority must be `owner` or above it.
+/// An organizing unit's credential acts for its own committee only.
+pub fn organizes(actor: &Actor, field: &str, committee_id: &str) -> Checked<()> {
+    match &actor.committee_id {
+        Some(own) if own != committee_id => Err(Violation::forbidden(
+            "not_organizing_unit",
+            field,
+            format!("该凭证属于评委会 {own} 的组建单位，不能代 {committee_id} 办理"),
+            format!("this credential belongs to the organizing unit of committee {own}, not of {committee_id}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn supervises(graph: &AuthorityGraph, actor: &Actor, field: &str, owner: &str) -> Checked<()> {
     if graph.is_self_or_ancestor(&actor.authority_id, owner) {
         return Ok(());
@@ -931,7 +976,7 @@ mod tests {
     }
 
     fn actor(id: &str) -> Actor {
-        Actor { authority_id: id.into(), credential: "test".into(), role: Role::Publisher }
+        Actor::new(id, "test", Role::Publisher)
     }
 
     #[test]
@@ -972,6 +1017,22 @@ mod tests {
         assert_eq!(check_role(&actor("jilin"), &op).unwrap_err().code, "wrong_role");
         let admin = Actor { role: Role::Admin, ..actor("jilin") };
         assert!(check_role(&admin, &op).is_ok());
+    }
+
+    #[test]
+    fn an_organizing_unit_keeps_to_its_committee() {
+        let unit = Actor { committee_id: Some("cmt_a".into()), ..actor("jilin") };
+        let lift = Operation::LiftSanction(SanctionLift {
+            sanction_id: "s".into(),
+            effective_on: d("2026-01-01"),
+            document_number: "吉人社监〔2026〕1号".into(),
+            reason: None,
+        });
+        assert_eq!(check_role(&unit, &lift).unwrap_err().code, "outside_token_scope");
+        assert!(check_role(&actor("jilin"), &lift).is_ok(), "the authority itself may");
+        assert!(organizes(&unit, "committee_id", "cmt_a").is_ok());
+        assert_eq!(organizes(&unit, "committee_id", "cmt_b").unwrap_err().code, "not_organizing_unit");
+        assert!(organizes(&actor("jilin"), "committee_id", "cmt_b").is_ok());
     }
 
     #[test]

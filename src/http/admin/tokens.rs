@@ -39,6 +39,10 @@ pub struct NewToken {
     /// The acting authority (default) or one below it.
     #[serde(default)]
     pub authority_id: Option<String>,
+    /// A token for this committee's organizing unit (组建单位): role `publisher`, owned by the
+    /// committee's authority, good only for the committee's sessions, outcomes and notices.
+    #[serde(default)]
+    pub committee_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,7 +71,12 @@ pub async fn create_token(
     if let Some(label) = &body.value.label {
         crate::domain::text::check_text("label", label).map_err(AppError::Rule)?;
     }
-    let authority = body.value.authority_id.clone().unwrap_or_else(|| actor.authority_id.clone());
+    let committee = match &body.value.committee_id {
+        Some(id) => Some(organizing_unit_of(&state, &body.value, id).await?),
+        None => None,
+    };
+    let authority =
+        committee.clone().or_else(|| body.value.authority_id.clone()).unwrap_or_else(|| actor.authority_id.clone());
     let graph = state.store.authority_graph().await?;
     if graph.get(&authority).is_none() {
         return Err(AppError::Rule(Violation::unknown("authority_id", "部门", "authority", &authority)));
@@ -77,12 +86,49 @@ pub async fn create_token(
     let key = idem.as_ref().map(|i| (actor.authority_id.as_str(), i));
     let (token, secret) = state
         .store
-        .create_token(&authority, body.value.role, body.value.label.as_deref(), &actor.credential, key)
+        .create_token(
+            &authority,
+            body.value.role,
+            body.value.committee_id.as_deref(),
+            body.value.label.as_deref(),
+            &actor.credential,
+            key,
+        )
         .await?;
     tracing::info!(token.id = %token.id, authority.id = %authority, role = token.role.code(), created_by = %actor.credential, "token created");
     let mut response = (StatusCode::CREATED, Json(CreatedToken { token, secret })).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// The authority that owns an organizing unit's token: the committee's, which the request may
+/// not contradict; only a publisher token can be scoped to a committee.
+async fn organizing_unit_of(state: &AppState, token: &NewToken, committee_id: &str) -> Result<String, AppError> {
+    if token.role != Role::Publisher {
+        return Err(AppError::Rule(Violation::new(
+            ViolationKind::Invalid,
+            "organizing_unit_role",
+            "role",
+            "评委会组建单位的凭证只能是发布者（publisher）角色",
+            "a committee's organizing unit gets a publisher token",
+        )));
+    }
+    let record = state
+        .store
+        .committee(committee_id)
+        .await?
+        .ok_or_else(|| AppError::Rule(Violation::unknown("committee_id", "评委会", "committee", committee_id)))?;
+    let owner = record.committee.authority_id.clone();
+    if token.authority_id.as_ref().is_some_and(|a| *a != owner) {
+        return Err(AppError::Rule(Violation::new(
+            ViolationKind::Invalid,
+            "committee_of_another_authority",
+            "authority_id",
+            format!("该评委会由 {owner} 组建和管理，凭证应属于该部门"),
+            format!("the committee belongs to authority {owner}; its organizing unit's token is that authority's"),
+        )));
+    }
+    Ok(owner)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

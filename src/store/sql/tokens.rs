@@ -8,6 +8,7 @@ impl Tokens for ThisStore {
         &self,
         authority_id: &str,
         role: Role,
+        committee_id: Option<&str>,
         label: Option<&str>,
         created_by: &str,
         idempotency: Option<(&str, &Idempotency)>,
@@ -23,6 +24,15 @@ impl Tokens for ThisStore {
             .await?;
         if exists.is_none() {
             return Err(StoreError::Refused(Violation::unknown("authority_id", "部门", "authority", authority_id)));
+        }
+        if let Some(committee) = committee_id {
+            let owner = sqlx::query_scalar::<_, String>("SELECT authority_id FROM committees WHERE id = $1")
+                .bind(committee)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if owner.as_deref() != Some(authority_id) {
+                return Err(StoreError::Refused(Violation::unknown("committee_id", "评委会", "committee", committee)));
+            }
         }
         if let Some((owner, idem)) = idempotency {
             let seen: Option<String> =
@@ -63,7 +73,7 @@ impl Tokens for ThisStore {
                 }
             }
         }
-        sqlx::query("INSERT INTO api_tokens (id, authority_id, role, secret_sha256, label, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query("INSERT INTO api_tokens (id, authority_id, role, secret_sha256, label, created_at, created_by, committee_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&id)
             .bind(authority_id)
             .bind(role.code())
@@ -71,6 +81,7 @@ impl Tokens for ThisStore {
             .bind(label)
             .bind(now)
             .bind(created_by)
+            .bind(committee_id)
             .execute(&mut *tx)
             .await?;
         let row: TokenRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} WHERE id = $1")))
@@ -105,6 +116,7 @@ impl Tokens for ThisStore {
             authority_id: info.authority_id,
             credential: format!("token:{}", info.id),
             role: info.role,
+            committee_id: info.committee_id,
         }))
     }
 
