@@ -645,10 +645,8 @@ impl Batch {
             | Logged::SuspendCertificate(_)
             | Logged::UnsuspendCertificate(_) => Some(Touched::Certificate(id.to_string())),
             Logged::CreateAuthority(_) | Logged::AmendAuthority(_) | Logged::Delegate(_) => Some(Touched::Everything),
-            // Sessions are no part of a cached committee record.
+            Logged::RegisterSession(_) | Logged::PublishSessionOutcome(_) => Some(Touched::Sessions),
             Logged::PublishSnapshot(_)
-            | Logged::RegisterSession(_)
-            | Logged::PublishSessionOutcome(_)
             | Logged::PlanDraw(_)
             | Logged::RecordInspection(_)
             | Logged::PublishNotice(_)

@@ -433,6 +433,8 @@ pub enum Touched {
     },
     Keys,
     Certificate(String),
+    /// A session's registration or outcome: what verification reads of sessions.
+    Sessions,
     /// Nothing any cached record holds (a sanction against a person, say).
     Nothing,
     /// The authority graph, which every answer depends on.
@@ -464,10 +466,9 @@ impl Touched {
             },
             "key" => Touched::Keys,
             "certificate" => Touched::Certificate(entity_id.to_string()),
-            // Supervision records and complaints are no part of anything a cache holds.
-            "snapshot" | "session" | "draw" | "inspection" | "notice" | "supervisor" | "visit" | "complaint" => {
-                Touched::Nothing
-            }
+            "session" => Touched::Sessions,
+            // Other supervision records and complaints are no part of anything a cache holds.
+            "snapshot" | "draw" | "inspection" | "notice" | "supervisor" | "visit" | "complaint" => Touched::Nothing,
             _ => Touched::Everything,
         }
     }

@@ -1,6 +1,7 @@
 //! A caching decorator over any [`Store`]: the reads verification, committee pages and
 //! coverage repeat on every request (the authority graph, issuer keys, committee records,
-//! registered certificates, status-list states, the latest checkpoint) come from memory.
+//! registered certificates, status-list states, the sessions a certificate rests on, the latest
+//! checkpoint) come from memory.
 //!
 //! Invalidation follows the log, precisely: every event names the entity it changed, and only
 //! what that entity feeds is dropped (a withdrawal drops its committee's record, a revocation
@@ -30,6 +31,7 @@ use crate::domain::certificate::IssuerKey;
 use crate::domain::committee::CommitteeRecord;
 use crate::domain::publish::{Actor, Role};
 use crate::domain::sanction::Sanction;
+use crate::domain::session::EvaluationSession;
 use crate::domain::verification::RegisteredCertificate;
 use crate::publish::event::Touched;
 
@@ -63,6 +65,8 @@ pub struct CachedStore {
     certificates: Cache<String, Option<RegisteredCertificate>>,
     /// Certificate states per status authority (what its status lists are built from).
     states: Cache<String, Arc<Vec<CertificateStatus>>>,
+    /// What verification reads of sessions: one by id, or one committee's on one day.
+    sessions: Cache<SessionRead, Arc<Vec<EvaluationSession>>>,
     /// Checkpoints are signed by whichever node sequences: kept one second.
     checkpoint: Slot<Option<StoredCheckpoint>>,
     /// Hits and misses per cache, in `CACHE_NAMES` order.
@@ -70,7 +74,15 @@ pub struct CachedStore {
 }
 
 /// The caches `/metrics` counts hits and misses of.
-const CACHE_NAMES: [&str; 6] = ["graph", "committees", "keys", "certificates", "states", "checkpoint"];
+const CACHE_NAMES: [&str; 7] = ["graph", "committees", "keys", "certificates", "states", "sessions", "checkpoint"];
+
+/// A session read verification repeats: by id, or a committee's sessions on one day (at most
+/// `limit`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum SessionRead {
+    Id(String),
+    Day { committee_id: String, day: crate::domain::Date, limit: u32 },
+}
 
 fn cache_index(name: &str) -> usize {
     CACHE_NAMES.iter().position(|n| *n == name).expect("a named cache")
@@ -147,6 +159,7 @@ impl CachedStore {
             committees: Cache::new(sizes.committees),
             certificates: Cache::new(sizes.certificates),
             states: Cache::new(1_000),
+            sessions: Cache::new(sizes.committees),
             checkpoint: Slot::new(Some(Duration::from_secs(1))),
             counters: Default::default(),
         }
@@ -160,6 +173,7 @@ impl CachedStore {
         self.committees.invalidate_all();
         self.certificates.invalidate_all();
         self.states.invalidate_all();
+        self.sessions.invalidate_all();
         self.checkpoint.clear();
         self.committees_version.fetch_add(1, Ordering::SeqCst);
     }
@@ -183,6 +197,7 @@ impl CachedStore {
                     self.drop_committee(self.committee_of(entity_type, id).await.as_deref())
                 }
                 Touched::Nothing => {}
+                Touched::Sessions => self.sessions.invalidate_all(),
                 Touched::Certificate(number) => {
                     self.certificates.invalidate(number);
                     self.states.invalidate_all();
@@ -351,12 +366,30 @@ impl RegistryReads for CachedStore {
         filter: &super::SessionFilter,
         after: Option<&str>,
         limit: u32,
-    ) -> StoreResult<Vec<crate::domain::session::EvaluationSession>> {
-        self.inner.sessions_after(filter, after, limit).await
+    ) -> StoreResult<Vec<EvaluationSession>> {
+        // Verification's read (a committee's sessions on one day) is cached; lists are not.
+        let day = match (filter, after) {
+            (
+                super::SessionFilter { committee_id: Some(c), meets_from: Some(from), meets_until: Some(until) },
+                None,
+            ) if from == until => SessionRead::Day { committee_id: c.clone(), day: *from, limit },
+            _ => return self.inner.sessions_after(filter, after, limit).await,
+        };
+        let found = self
+            .cached("sessions", &self.sessions, day, || async {
+                Ok(Arc::new(self.inner.sessions_after(filter, after, limit).await?))
+            })
+            .await?;
+        Ok(found.as_ref().clone())
     }
 
-    async fn session(&self, id: &str) -> StoreResult<Option<crate::domain::session::EvaluationSession>> {
-        self.inner.session(id).await
+    async fn session(&self, id: &str) -> StoreResult<Option<EvaluationSession>> {
+        let found = self
+            .cached("sessions", &self.sessions, SessionRead::Id(id.to_string()), || async {
+                Ok(Arc::new(self.inner.session(id).await?.into_iter().collect()))
+            })
+            .await?;
+        Ok(found.first().cloned())
     }
 
     async fn visits(&self, session_id: &str) -> StoreResult<Vec<crate::domain::supervisor::Visit>> {

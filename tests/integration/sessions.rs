@@ -156,6 +156,13 @@ async fn certificates_rest_on_a_session_registered_before_it_met(app: TestApp) {
     let answer = app.send("POST", "/api/v1/verify", None, Some(json!({"credential": invented})), &[]).await.body;
     assert_eq!(answer["verdict"], "invalid", "{answer}");
     assert_eq!(session_check(&answer), ("fail".to_string(), "session_unregistered".to_string()));
+
+    // Verification's session reads are cached; a registration is seen by the next one.
+    let mut late = session(&committee, &["intermediate"], 0);
+    late["id"] = json!("ses-invented");
+    app.post("/api/v1/admin/sessions", &s.publisher, late).await.created();
+    let answer = app.send("POST", "/api/v1/verify", None, Some(json!({"credential": invented})), &[]).await.body;
+    assert_eq!(session_check(&answer), ("pass".to_string(), "ok".to_string()), "{answer}");
 }
 
 async fn notices_end_on_the_right_working_day(app: TestApp) {

@@ -207,6 +207,6 @@ async fn watched_item(conn: &mut Conn, event: &Event) -> StoreResult<Option<Watc
                 _ => None,
             }
         }
-        Touched::Keys | Touched::Nothing | Touched::Everything => None,
+        Touched::Keys | Touched::Sessions | Touched::Nothing | Touched::Everything => None,
     })
 }
