@@ -541,12 +541,13 @@ mod tests {
             ("certificate", "N-1", json!({}), Touched::Certificate("N-1".into())),
             ("authority", "x", json!({}), Touched::Everything),
             ("delegation", "d", json!({}), Touched::Everything),
-            // Another node's supervision records must not empty this node's caches.
+            // Another node's session drops the session reads only; other supervision records
+            // must not empty this node's caches (a committee record among them).
             (
                 "session",
                 "ses-1",
                 json!({"operation": {"op": "register_session", "committee_id": "c1"}}),
-                Touched::Nothing,
+                Touched::Sessions,
             ),
             ("notice", "n1", json!({"operation": {"op": "publish_notice", "committee_id": "c1"}}), Touched::Nothing),
             ("complaint", "TS1", json!({"operation": {"committee_id": "c1"}}), Touched::Nothing),
