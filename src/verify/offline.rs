@@ -1,5 +1,6 @@
 //! The signed registry bundle: everything verification needs — authorities, delegations,
-//! committees with authorizations and sanctions, issuer keys, certificate digests and states —
+//! committees with authorizations and sanctions, issuer keys, certificate digests and states,
+//! registered evaluation sessions —
 //! in one credential signed by the registry's key. `zhicheng verify --bundle` answers from it
 //! exactly as the API answers from the database: both call `domain::verification::verify`.
 
@@ -13,6 +14,7 @@ use crate::crypto::{data_integrity, multikey};
 use crate::domain::authority::{Authority, AuthorityGraph, Delegation};
 use crate::domain::certificate::IssuerKey;
 use crate::domain::committee::CommitteeRecord;
+use crate::domain::session::{self, EvaluationSession};
 use crate::domain::verification::{
     Evidence, HolderClaim, Outcome, Presented, RegisteredCertificate, SessionEvidence, verify,
 };
@@ -35,6 +37,10 @@ pub struct BundleContent {
     pub keys: Vec<IssuerKey>,
     /// Digests and states only: no holder names (bulk personal data stays in the registry).
     pub certificates: Vec<CertificateStatus>,
+    /// Every registered evaluation session, for the session step. Absent from bundles made
+    /// before sessions were registered: their readers leave the step unchecked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<Vec<EvaluationSession>>,
 }
 
 /// The bundle as a credential signed by the registry.
@@ -84,6 +90,14 @@ pub struct OfflineRegistry {
     committees: HashMap<String, CommitteeRecord>,
     keys: HashMap<String, IssuerKey>,
     certificates: HashMap<String, RegisteredCertificate>,
+    /// Session positions in `content.sessions` by id and by committee; `None` without sessions.
+    sessions: Option<SessionIndex>,
+}
+
+#[derive(Default)]
+struct SessionIndex {
+    by_id: HashMap<String, usize>,
+    by_committee: HashMap<String, Vec<usize>>,
 }
 
 impl OfflineRegistry {
@@ -105,7 +119,30 @@ impl OfflineRegistry {
                 (c.number.clone(), registered)
             })
             .collect();
-        OfflineRegistry { content, registry_key, graph, committees, keys, certificates }
+        let sessions = content.sessions.as_ref().map(|all| {
+            let mut index = SessionIndex::default();
+            for (i, s) in all.iter().enumerate() {
+                index.by_id.insert(s.id.clone(), i);
+                index.by_committee.entry(s.committee_id.clone()).or_default().push(i);
+            }
+            index
+        });
+        OfflineRegistry { content, registry_key, graph, committees, keys, certificates, sessions }
+    }
+
+    /// The session the certificate rests on, found as the registry finds it.
+    fn session_evidence(&self, presented: &Presented) -> SessionEvidence<'_> {
+        let (Some(index), Some(all), Ok(parsed)) = (&self.sessions, &self.content.sessions, presented.parsed.as_ref())
+        else {
+            return SessionEvidence::NotLooked;
+        };
+        let subject = &parsed.subject;
+        let positions: Vec<usize> = match &subject.evaluation_session {
+            Some(id) => index.by_id.get(id).copied().into_iter().collect(),
+            None => index.by_committee.get(&subject.committee_id).cloned().unwrap_or_default(),
+        };
+        session::find_for(positions.into_iter().map(|i| &all[i]), subject)
+            .map_or(SessionEvidence::NotFound, SessionEvidence::Found)
     }
 
     /// The same verification the API performs, against the bundle's registry state.
@@ -116,8 +153,7 @@ impl OfflineRegistry {
             graph: &self.graph,
             registered: presented.certificate_number().and_then(|n| self.certificates.get(n)),
             holder_key: None,
-            // Bundles hold no sessions yet: the step says it was not checked.
-            session: SessionEvidence::NotLooked,
+            session: self.session_evidence(presented),
             now,
         };
         verify(presented, &evidence, holder)
@@ -154,5 +190,20 @@ pub async fn content(store: &dyn crate::store::Store) -> crate::store::StoreResu
         committees,
         keys: store.keys().await?.to_vec(),
         certificates: store.certificate_states(None).await?,
+        sessions: Some(all_sessions(store).await?),
     })
+}
+
+/// Every registered session, a page at a time.
+async fn all_sessions(store: &dyn crate::store::Store) -> crate::store::StoreResult<Vec<EvaluationSession>> {
+    let mut sessions = Vec::new();
+    loop {
+        let after = sessions.last().map(|s: &EvaluationSession| s.id.clone());
+        let page = store.sessions_after(&Default::default(), after.as_deref(), 1000).await?;
+        let done = page.len() < 1000;
+        sessions.extend(page);
+        if done {
+            return Ok(sessions);
+        }
+    }
 }

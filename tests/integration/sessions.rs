@@ -157,6 +157,16 @@ async fn certificates_rest_on_a_session_registered_before_it_met(app: TestApp) {
     assert_eq!(answer["verdict"], "invalid", "{answer}");
     assert_eq!(session_check(&answer), ("fail".to_string(), "session_unregistered".to_string()));
 
+    // Offline, from the signed bundle, the session step answers as the API does.
+    let bundle = zhicheng::verify::offline::open(&app.ok("/api/v1/bundle").await, None).expect("the bundle verifies");
+    for (credential, expected) in [(&genuine, ("pass", "ok")), (&invented, ("fail", "session_unregistered"))] {
+        let presented = zhicheng::domain::verification::Presented::new(credential.clone());
+        let offline = bundle.verify(&presented, &Default::default(), chrono::Utc::now());
+        let offline = json!({"checks": offline.checks});
+        let got = session_check(&offline);
+        assert_eq!((got.0.as_str(), got.1.as_str()), expected, "offline: {offline}");
+    }
+
     // Verification's session reads are cached; a registration is seen by the next one.
     let mut late = session(&committee, &["intermediate"], 0);
     late["id"] = json!("ses-invented");

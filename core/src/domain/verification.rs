@@ -201,9 +201,11 @@ fn session_check(parsed: &ParsedCertificate, evidence: &Evidence<'_>) -> Check {
         );
     }
     match evidence.session {
-        SessionEvidence::NotLooked => {
-            skip(Step::Session, "未核对评审会议记录（离线核验不含）", "the session was not checked (not held offline)")
-        }
+        SessionEvidence::NotLooked => skip(
+            Step::Session,
+            "未核对评审会议记录（该离线数据包早于会议登记，不含会议记录）",
+            "the session was not checked (this offline bundle predates session registration and holds none)",
+        ),
         SessionEvidence::NotFound => fail(
             Step::Session,
             "session_unregistered",
