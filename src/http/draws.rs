@@ -4,15 +4,18 @@ use std::collections::{HashMap, HashSet};
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::Date;
 use crate::domain::committee::CommitteeStatus;
 use crate::domain::draw::{self, DrawPlan, Inspection};
 use crate::http::extract::Path;
+use crate::http::params::{self, Params};
 use crate::http::problem::{AppError, Problem};
 use crate::http::state::AppState;
+use crate::http::views::ListMeta;
+use crate::http::{Page, Scan, collect_page};
 use crate::store::{CommitteeRowFilter, DrawSeed, InspectionFilter, today};
 
 /// The most inspections a draw lists, and the most committees an inspection cycle covers.
@@ -32,6 +35,62 @@ pub struct DrawView {
     /// SHA-256(seed ‖ plan id ‖ "\n" ‖ committee id), the lowest `count`.
     pub selected: Option<Vec<String>>,
     pub inspections: Vec<Inspection>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListDrawsParams {
+    cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    limit: Option<String>,
+}
+
+/// A plan and the committees its draw selected (absent until the seeding checkpoint is signed).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DrawSummary {
+    pub plan: DrawPlan,
+    pub selected: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DrawList {
+    pub draws: Vec<DrawSummary>,
+    pub meta: ListMeta,
+}
+
+/// The committees a plan's draw selected, once its seeding checkpoint is signed.
+pub fn selected(plan: &DrawPlan, seed: Option<&DrawSeed>) -> Option<Vec<String>> {
+    seed.map(|c| draw::select(plan, &draw::seed(&c.note)))
+}
+
+/// List spot-check plans, each with the committees its draw selected; `/api/v1/draws/{id}`
+/// shows one with its seed and inspections.
+#[utoipa::path(get, path = "/api/v1/draws", tag = "supervision", params(ListDrawsParams),
+    responses((status = 200, body = DrawList), (status = 400, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_draws(
+    State(state): State<AppState>,
+    Params(p): Params<ListDrawsParams>,
+) -> Result<Json<DrawList>, AppError> {
+    let limit = params::limit(&p.limit)?;
+    let cursor = params::cursor(&p.cursor)?;
+    let store = state.store.clone();
+    let Page { items, next_cursor, partial } = collect_page(
+        cursor,
+        limit,
+        Scan::for_page(limit, false, state.scan_budget),
+        |_: &(DrawPlan, Option<DrawSeed>)| true,
+        |after, n| {
+            let store = store.clone();
+            async move { store.draw_plans_after(after.as_deref(), n).await }
+        },
+        |(plan, _)| plan.id.clone(),
+    )
+    .await?;
+    let draws: Vec<DrawSummary> =
+        items.into_iter().map(|(plan, seed)| DrawSummary { selected: selected(&plan, seed.as_ref()), plan }).collect();
+    Ok(Json(DrawList { meta: ListMeta { count: draws.len(), next_cursor, partial, as_of: None }, draws }))
 }
 
 /// A spot-check draw: recompute it from the plan (in the log at `plan.log_index`) and the

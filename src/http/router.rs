@@ -38,6 +38,7 @@ fn api_router(limits: &RateLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(sanctions::negative_lists))
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::get_session))
+        .routes(routes!(draws::list_draws))
         .routes(routes!(draws::get_draw))
         .routes(routes!(notices::list_notices))
         .routes(routes!(notices::get_notice))

@@ -403,6 +403,14 @@ impl RegistryReads for CachedStore {
         self.inner.draw_plan(id).await
     }
 
+    async fn draw_plans_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<(crate::domain::draw::DrawPlan, Option<super::DrawSeed>)>> {
+        self.inner.draw_plans_after(after, limit).await
+    }
+
     async fn inspections_after(
         &self,
         filter: &super::InspectionFilter,

@@ -317,6 +317,13 @@ pub trait RegistryReads: Send + Sync + 'static {
     /// A spot-check plan and, once signed, the checkpoint that seeds its draw.
     async fn draw_plan(&self, id: &str) -> StoreResult<Option<(crate::domain::draw::DrawPlan, Option<DrawSeed>)>>;
 
+    /// Spot-check plans with id greater than `after`, ordered by id, each with its seed once signed.
+    async fn draw_plans_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<(crate::domain::draw::DrawPlan, Option<DrawSeed>)>>;
+
     async fn inspections_after(
         &self,
         filter: &InspectionFilter,

@@ -87,6 +87,9 @@ async fn a_draw_is_recomputed_from_public_data_and_a_changed_plan_is_caught(app:
     let draw = plan(&app, &jilin, &eligible, 4).await;
     let selected: Vec<String> = serde_json::from_value(draw["selected"].clone()).unwrap();
     assert_eq!(selected.len(), 4, "{draw}");
+    let listed = app.ok("/api/v1/draws").await;
+    assert_eq!(listed["draws"][0]["plan"], draw["plan"], "{listed}");
+    assert_eq!(listed["draws"][0]["selected"], draw["selected"], "the list shows the same draw");
     assert!(selected.iter().all(|c| eligible.contains(c)));
     let index = draw["plan"]["log_index"].as_u64().unwrap();
     let entry = app.ok(&format!("/api/v1/log/entries?start={index}&end={}", index + 1)).await;

@@ -360,7 +360,9 @@ async fn a_person_checks_a_committee_and_verifies_in_a_browser(app: TestApp) {
     browser.click("a[href^='/authorities/']").await;
     browser.text("h1").await;
     audit!("authority");
-    // Supervision: the sessions with their pass rates, and the notices of results.
+    // Supervision: the sessions with their pass rates, the notices of results, and the
+    // spot-check draws (made once a checkpoint is signed past their plans).
+    app.checkpoint().await;
     browser.client.goto(&format!("{base}/supervision")).await.unwrap();
     assert!(browser.text("h1").await.contains("评审监管"));
     let sessions = browser.text("table.sessions tbody").await;
@@ -368,6 +370,8 @@ async fn a_person_checks_a_committee_and_verifies_in_a_browser(app: TestApp) {
     if zhicheng::domain::calendar::COVERED_YEARS.contains(&chrono::Datelike::year(&zhicheng::store::today())) {
         assert!(browser.text("ul.notices").await.contains("公示"), "today's results are noticed");
     }
+    let draws = browser.text("ul.draws").await;
+    assert!(draws.contains("随机抽查") && draws.contains("抽中"), "each seed province's draw is shown: {draws}");
     audit!("supervision");
     for (path, name) in
         [("/sanctions", "sanctions"), ("/log", "log"), ("/about", "about"), ("/errors", "errors"), ("/v", "open")]

@@ -1,6 +1,7 @@
 //! `/supervision`: evaluation sessions with their pass rates (flagged above the supervisor's
-//! cap) and the public notices of results, open or closed: what the regulations ask to be
-//! checkable, for a person without the API.
+//! cap), the public notices of results, open or closed, and the spot-check draws with the
+//! committees they selected: what the regulations ask to be checkable, for a person without
+//! the API.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -13,6 +14,8 @@ use crate::store::{NoticeFilter, SessionFilter, today};
 
 /// Rows each table lists (the API pages through all of them).
 const ROWS: u32 = 50;
+/// Plans the page shows, each with its selected committees.
+const DRAWS: u32 = 20;
 
 struct SessionRow {
     committee_href: String,
@@ -22,6 +25,16 @@ struct SessionRow {
     applicants: u32,
     pass_rate: String,
     flagged: bool,
+}
+
+struct DrawRow {
+    name: String,
+    authority: String,
+    eligible: usize,
+    count: u32,
+    /// The selected committees' links and names; `None` while the draw waits for its checkpoint.
+    selected: Option<Vec<(String, String)>>,
+    json_href: String,
 }
 
 struct NoticeRow {
@@ -39,6 +52,7 @@ struct SupervisionPage {
     switch_href: String,
     sessions: Vec<SessionRow>,
     notices: Vec<NoticeRow>,
+    draws: Vec<DrawRow>,
 }
 
 pub async fn supervision(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Response {
@@ -87,5 +101,36 @@ async fn page(state: &AppState, l: Lang) -> crate::store::StoreResult<Supervisio
             }
         })
         .collect();
-    Ok(SupervisionPage { l, switch_href: switch("/supervision", l), sessions: rows, notices })
+    let draws = draw_rows(state, l).await?;
+    Ok(SupervisionPage { l, switch_href: switch("/supervision", l), sessions: rows, notices, draws })
+}
+
+/// The latest plans (by id) with the committees their draws selected.
+async fn draw_rows(state: &AppState, l: Lang) -> crate::store::StoreResult<Vec<DrawRow>> {
+    let plans = state.store.draw_plans_after(None, DRAWS).await?;
+    let graph = state.store.authority_graph().await?;
+    let mut rows = Vec::with_capacity(plans.len());
+    for (plan, seed) in &plans {
+        let selected = match crate::http::draws::selected(plan, seed.as_ref()) {
+            None => None,
+            Some(ids) => {
+                let mut named = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let committee = state.store.committee(&id).await?;
+                    let name = committee.map_or_else(|| id.clone(), |r| r.committee.name.clone());
+                    named.push((format!("/committees/{id}?lang={}", l.code()), name));
+                }
+                Some(named)
+            }
+        };
+        rows.push(DrawRow {
+            name: plan.name.clone(),
+            authority: graph.get(&plan.authority_id).map_or_else(|| plan.authority_id.clone(), |a| a.name.clone()),
+            eligible: plan.eligible.len(),
+            count: plan.count,
+            selected,
+            json_href: format!("/api/v1/draws/{}", plan.id),
+        });
+    }
+    Ok(rows)
 }

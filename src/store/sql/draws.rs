@@ -82,6 +82,26 @@ impl ThisStore {
         row.map(plan_of).transpose()
     }
 
+    pub(in crate::store) async fn plans_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<(DrawPlan, Option<DrawSeed>)>> {
+        let query = || {
+            let mut qb = QueryBuilder::<DB>::new(format!("{PLAN_SELECT} WHERE 1 = 1"));
+            if let Some(after) = after {
+                qb.push(" AND p.id > ").push_bind(after.to_string());
+            }
+            qb.push(" ORDER BY p.id LIMIT ").push_bind(i64::from(limit));
+            qb
+        };
+        self.lag_tolerant(|pool| async move {
+            let rows: Vec<PlanRow> = query().build_query_as().fetch_all(&pool).await?;
+            rows.into_iter().map(plan_of).collect()
+        })
+        .await
+    }
+
     pub(in crate::store) async fn inspections_page(
         &self,
         filter: &InspectionFilter,

@@ -206,6 +206,14 @@ impl RegistryReads for ThisStore {
         self.plan_by_id(id).await
     }
 
+    async fn draw_plans_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<(crate::domain::draw::DrawPlan, Option<crate::store::DrawSeed>)>> {
+        self.plans_page(after, limit).await
+    }
+
     async fn inspections_after(
         &self,
         filter: &crate::store::InspectionFilter,
