@@ -211,6 +211,28 @@ async fn load_demo(
     Ok(())
 }
 
+/// Makes the demo's draws (a checkpoint past their plans) and records an inspection of each
+/// draw's first committee, unless one is recorded already.
+async fn demo_inspections(store: &DynStore, log: &crate::transparency::LogSigner) -> Result<(), AppError> {
+    crate::transparency::sign_checkpoint(store.as_ref(), log).await?;
+    for (plan, seed) in store.draw_plans_after(None, 100).await? {
+        let Some(seed) = seed else { continue };
+        let filter = store::InspectionFilter { plan_id: Some(plan.id.clone()), committee_id: None };
+        if !store.inspections_after(&filter, None, 1).await?.is_empty() {
+            continue;
+        }
+        let selected = crate::domain::draw::select(&plan, &crate::domain::draw::seed(&seed.note));
+        let Some(operation) = crate::demo::supervision::inspection(&plan, &selected, store::today()) else { continue };
+        let actor = crate::domain::publish::Actor::new(
+            plan.authority_id.clone(),
+            "demo",
+            crate::domain::publish::Role::Publisher,
+        );
+        store.execute(&actor, &[operation], None, None).await.map_err(demo_refused)?;
+    }
+    Ok(())
+}
+
 /// A demo publication the rules refused is a bug in the demo: say which rule, and where.
 fn demo_refused(e: store::StoreError) -> AppError {
     match e {
@@ -270,6 +292,7 @@ async fn serve(args: ServeArgs, log_format: LogFormat) -> Result<(), AppError> {
     if args.demo {
         let demo = demo_registry(&registry, &public_url);
         load_demo(&store, &demo, 0, 10_000, std::path::Path::new("data/examples")).await?;
+        demo_inspections(&store, &log).await?;
     }
     let listener = TcpListener::bind(&args.listen)
         .await

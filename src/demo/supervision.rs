@@ -112,6 +112,19 @@ fn operations(
         .collect()
 }
 
+/// The demo's inspection of a drawn committee: the first its plan's draw selected, inspected
+/// today and found in order. Recorded once the draw is made (a checkpoint past the plan).
+pub fn inspection(plan: &crate::domain::draw::DrawPlan, selected: &[String], today: Date) -> Option<Operation> {
+    Some(Operation::RecordInspection(crate::domain::draw::NewInspection {
+        id: Some(format!("{}-inspection-1", plan.id)),
+        plan_id: plan.id.clone(),
+        committee_id: selected.first()?.clone(),
+        inspected_on: today,
+        result: crate::domain::draw::InspectionResult::Compliant,
+        summary: "评审程序、专家抽取与回避、材料审核及档案归档符合规定".into(),
+    }))
+}
+
 /// The province's supervisors: credentials signed with its demo key, for its whole territory,
 /// valid from two months ago for two years.
 fn supervisor_credentials(authority: &str, region: &str, today: Date) -> Vec<serde_json::Value> {
