@@ -108,7 +108,7 @@ pub async fn file_complaint(
 /// and an unknown number get the same 404.
 #[utoipa::path(post, path = "/api/v1/complaints/{tracking_number}/progress", tag = "complaints", request_body = ComplaintAccess,
     params(("tracking_number" = String, Path, description = "Tracking number")),
-    responses((status = 200, body = ComplaintProgress), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ComplaintProgress), (status = "4XX", description = "a malformed body, an unknown tracking number or a wrong code (the same 404), or too many requests", body = Problem, content_type = "application/problem+json")))]
 pub async fn complaint_progress(
     State(state): State<AppState>,
     Path(tracking_number): Path<String>,
