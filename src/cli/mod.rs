@@ -216,12 +216,11 @@ async fn load_demo(
 async fn demo_inspections(store: &DynStore, log: &crate::transparency::LogSigner) -> Result<(), AppError> {
     crate::transparency::sign_checkpoint(store.as_ref(), log).await?;
     for (plan, seed) in store.draw_plans_after(None, 100).await? {
-        let Some(seed) = seed else { continue };
+        let Some(selected) = crate::http::draws::selected(&plan, seed.as_ref()) else { continue };
         let filter = store::InspectionFilter { plan_id: Some(plan.id.clone()), committee_id: None };
         if !store.inspections_after(&filter, None, 1).await?.is_empty() {
             continue;
         }
-        let selected = crate::domain::draw::select(&plan, &crate::domain::draw::seed(&seed.note));
         let Some(operation) = crate::demo::supervision::inspection(&plan, &selected, store::today()) else { continue };
         let actor = crate::domain::publish::Actor::new(
             plan.authority_id.clone(),

@@ -42,10 +42,14 @@ pub struct DrawView {
 #[serde(deny_unknown_fields)]
 pub struct ListDrawsParams {
     cursor: Option<String>,
-    /// Page size, 1 to 500 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    /// Page size, 1 to 20 (default 20): each plan's draw is recomputed, over up to
+    /// `MAX_ELIGIBLE` committees.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 20)]
     limit: Option<String>,
 }
+
+/// Plans per page of `GET /api/v1/draws`.
+const DRAWS_A_PAGE: u32 = 20;
 
 /// A plan and the committees its draw selected (absent until the seeding checkpoint is signed).
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,7 +77,15 @@ pub async fn list_draws(
     State(state): State<AppState>,
     Params(p): Params<ListDrawsParams>,
 ) -> Result<Json<DrawList>, AppError> {
-    let limit = params::limit(&p.limit)?;
+    let limit = if params::text(&p.limit).is_none() { DRAWS_A_PAGE } else { params::limit(&p.limit)? };
+    if limit > DRAWS_A_PAGE {
+        return Err(AppError::invalid(
+            "limit",
+            "out_of_range",
+            format!("每页最多 {DRAWS_A_PAGE} 个抽查计划"),
+            format!("limit must be between 1 and {DRAWS_A_PAGE}"),
+        ));
+    }
     let cursor = params::cursor(&p.cursor)?;
     let store = state.store.clone();
     let Page { items, next_cursor, partial } = collect_page(

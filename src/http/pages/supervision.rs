@@ -16,6 +16,8 @@ use crate::store::{NoticeFilter, SessionFilter, today};
 const ROWS: u32 = 50;
 /// Plans the page shows, each with its selected committees.
 const DRAWS: u32 = 20;
+/// Drawn committees named per plan (the plan's JSON lists them all).
+const NAMED: usize = 30;
 
 struct SessionRow {
     committee_href: String,
@@ -105,7 +107,7 @@ async fn page(state: &AppState, l: Lang) -> crate::store::StoreResult<Supervisio
     Ok(SupervisionPage { l, switch_href: switch("/supervision", l), sessions: rows, notices, draws })
 }
 
-/// The latest plans (by id) with the committees their draws selected.
+/// The first plans by id with the committees their draws selected (at most `NAMED` named each).
 async fn draw_rows(state: &AppState, l: Lang) -> crate::store::StoreResult<Vec<DrawRow>> {
     let plans = state.store.draw_plans_after(None, DRAWS).await?;
     let graph = state.store.authority_graph().await?;
@@ -114,8 +116,8 @@ async fn draw_rows(state: &AppState, l: Lang) -> crate::store::StoreResult<Vec<D
         let selected = match crate::http::draws::selected(plan, seed.as_ref()) {
             None => None,
             Some(ids) => {
-                let mut named = Vec::with_capacity(ids.len());
-                for id in ids {
+                let mut named = Vec::with_capacity(ids.len().min(NAMED));
+                for id in ids.into_iter().take(NAMED) {
                     let committee = state.store.committee(&id).await?;
                     let name = committee.map_or_else(|| id.clone(), |r| r.committee.name.clone());
                     named.push((format!("/committees/{id}?lang={}", l.code()), name));
