@@ -9,7 +9,8 @@
 //!
 //! A bulk request's chunk is checked with `ed25519_zebra`'s batch equation instead, which adds
 //! up the terms of signatures made by the same key: its certificates come from a few issuers,
-//! and its batches of 64 cost about half of `ed25519_dalek::verify_batch`'s per signature.
+//! and its batches of 64 cost about half of `ed25519_dalek::verify_batch`'s per signature;
+//! batches of 256 a little less again (docs/PERFORMANCE.md).
 //!
 //! Why a batch cannot change a verdict: docs/DECISIONS.md, "Verifying signatures in batches".
 
@@ -23,9 +24,10 @@ use crate::crypto::data_integrity::SignatureCheck;
 /// Largest batch of concurrent requests' checks: a batch holds its worker thread (16 checks ≈
 /// 0.3 ms).
 const MAX_BATCH: usize = 16;
-/// Largest batch of one caller's checks (a bulk chunk): the cost per signature falls to about 64
-/// when the signatures share a few keys.
-const MAX_BULK_BATCH: usize = 64;
+/// Largest batch of one caller's checks (a bulk chunk): at 256 signatures and a few keys,
+/// curve25519-dalek's multiscalar multiplication has passed to Pippenger's method (from 190
+/// points), cheaper per point than Straus's below it; 512 gained nothing more.
+const MAX_BULK_BATCH: usize = 256;
 
 struct Job {
     check: SignatureCheck,
@@ -109,10 +111,36 @@ fn verify_by_key(checks: &[&SignatureCheck]) -> Vec<bool> {
             let key = ed25519_zebra::VerificationKeyBytes::from(c.key.to_bytes());
             batch.queue((key, ed25519_zebra::Signature::from(c.signature.to_bytes()), &c.message));
         }
-        batch.verify(rand_core::OsRng).is_ok()
+        batch.verify(ThreadRandom).is_ok()
     };
     each_unless(all_valid, checks)
 }
+
+/// The batch equation's random coefficients, from the thread's CSPRNG (`rand::rng()`, ChaCha
+/// seeded from the OS and reseeded) rather than `OsRng`'s one system call per signature.
+/// `ed25519_zebra` takes the `rand_core` 0.6 traits, which `rand` 0.9's generator no longer has.
+struct ThreadRandom;
+
+impl rand_core::RngCore for ThreadRandom {
+    fn next_u32(&mut self) -> u32 {
+        rand::RngCore::next_u32(&mut rand::rng())
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        rand::RngCore::next_u64(&mut rand::rng())
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        rand::RngCore::fill_bytes(&mut rand::rng(), dest)
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for ThreadRandom {}
 
 /// Every check valid when its batch was, otherwise each checked alone.
 fn each_unless(batch_valid: bool, checks: &[&SignatureCheck]) -> Vec<bool> {

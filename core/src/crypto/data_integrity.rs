@@ -5,7 +5,7 @@
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde_json::{Map, Value};
 
-use super::{jcs, jcs_locating, jcs_object_view, multikey, sha256, sha256_without};
+use super::{jcs, jcs_locating, jcs_object_view, multikey, sha256, sha256_with_and_without};
 
 pub const PROOF_TYPE: &str = "DataIntegrityProof";
 pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
@@ -113,14 +113,16 @@ pub fn parse(secured: &Value) -> Result<Proof, ProofError> {
     // that is the document's own (as `sign` makes it), the secured document's canonical bytes
     // less the proof member, from one write.
     let (secured_bytes, proof_span) = jcs_locating(object, "proof");
-    let document_sha256 = match proof_span {
+    let (secured_sha256, document_sha256) = match proof_span {
         Some(span) if proof_context.is_none_or(|c| object.get("@context") == Some(c)) => {
-            sha256_without(&secured_bytes, span)
+            sha256_with_and_without(&secured_bytes, span)
         }
-        _ => sha256(&jcs_object_view(object, "proof", proof_context.map(|c| ("@context", c)))),
+        _ => {
+            (sha256(&secured_bytes), sha256(&jcs_object_view(object, "proof", proof_context.map(|c| ("@context", c)))))
+        }
     };
     let signed = hash_parts(sha256(&jcs_object_view(proof, "proofValue", None)), document_sha256);
-    Ok(Proof { verification_method, created, signed, signature, secured_sha256: sha256(&secured_bytes) })
+    Ok(Proof { verification_method, created, signed, signature, secured_sha256 })
 }
 
 fn context_starts_with(document: Option<&Value>, proof: &Value) -> bool {

@@ -144,11 +144,15 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 /// SHA-256 of `bytes` without the part `cut`.
-pub fn sha256_without(bytes: &[u8], cut: Range<usize>) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(&bytes[..cut.start]);
-    hasher.update(&bytes[cut.end..]);
-    hasher.finalize().into()
+/// SHA-256 of `bytes`, and of `bytes` without `cut`: the part before `cut` is hashed once for
+/// both (a credential with and without its proof share all but the proof and what follows it).
+pub fn sha256_with_and_without(bytes: &[u8], cut: Range<usize>) -> ([u8; 32], [u8; 32]) {
+    let mut without = Sha256::new();
+    without.update(&bytes[..cut.start]);
+    let mut with = without.clone();
+    with.update(&bytes[cut.start..]);
+    without.update(&bytes[cut.end..]);
+    (with.finalize().into(), without.finalize().into())
 }
 
 #[cfg(test)]
@@ -203,6 +207,18 @@ mod tests {
                     (0..self.below(6)).map(|_| (self.text(), self.value(depth - 1))).collect::<Map<_, _>>(),
                 ),
             }
+        }
+    }
+
+    #[test]
+    fn hashing_with_and_without_a_cut_equals_hashing_each_whole() {
+        let mut random = Random(0x5ea2_5600);
+        for _ in 0..2_000 {
+            let bytes: Vec<u8> = (0..random.below(300)).map(|_| random.next() as u8).collect();
+            let start = random.below(bytes.len() as u64 + 1) as usize;
+            let end = start + random.below((bytes.len() - start) as u64 + 1) as usize;
+            let without: Vec<u8> = [&bytes[..start], &bytes[end..]].concat();
+            assert_eq!(sha256_with_and_without(&bytes, start..end), (sha256(&bytes), sha256(&without)));
         }
     }
 
