@@ -2,6 +2,7 @@
 //! answered line by line, so memory stays flat however large the body; the signatures of the
 //! lines in flight are checked together by the verifier's batcher.
 
+use std::borrow::Cow;
 use std::pin::Pin;
 
 use axum::body::{Body, Bytes};
@@ -56,13 +57,16 @@ pub struct BulkResult {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BulkReason {
-    pub code: String,
-    pub message_zh: String,
-    pub message_en: String,
+    #[schema(value_type = String)]
+    pub code: Cow<'static, str>,
+    #[schema(value_type = String)]
+    pub message_zh: Cow<'static, str>,
+    #[schema(value_type = String)]
+    pub message_en: Cow<'static, str>,
 }
 
 impl BulkReason {
-    fn new(code: &str, zh: &str, en: &str) -> BulkReason {
+    fn new(code: &'static str, zh: &'static str, en: &'static str) -> BulkReason {
         BulkReason { code: code.into(), message_zh: zh.into(), message_en: en.into() }
     }
 }
@@ -226,9 +230,9 @@ fn csv_row(out: &mut Vec<u8>, r: &BulkResult) -> std::io::Result<()> {
         r.certificate_number.as_deref().unwrap_or_default(),
         r.holder.as_deref().unwrap_or_default(),
         r.committee_id.as_deref().unwrap_or_default(),
-        reason.map(|x| x.code.as_str()).unwrap_or_default(),
-        reason.map(|x| x.message_zh.as_str()).unwrap_or_default(),
-        reason.map(|x| x.message_en.as_str()).unwrap_or_default(),
+        reason.map(|x| x.code.as_ref()).unwrap_or_default(),
+        reason.map(|x| x.message_zh.as_ref()).unwrap_or_default(),
+        reason.map(|x| x.message_en.as_ref()).unwrap_or_default(),
     ])?;
     w.flush()
 }
@@ -345,7 +349,7 @@ fn lines(data: impl Stream<Item = Result<Bytes, axum::Error>> + Send + 'static) 
             if r.done {
                 return None;
             }
-            let stop = |r: &mut Reader, code: &str, zh: &str, en: &str| {
+            let stop = |r: &mut Reader, code: &'static str, zh: &'static str, en: &'static str| {
                 r.number += 1;
                 r.ready.push_back((r.number, Err(BulkReason::new(code, zh, en))));
                 r.done = true;
@@ -566,10 +570,10 @@ mod tests {
     fn split_all(chunks: &[&[u8]]) -> Vec<Result<String, String>> {
         let (mut pending, mut skipping, mut out) = (Vec::new(), false, Vec::new());
         for chunk in chunks {
-            split(&mut pending, &mut skipping, chunk, &mut |l| out.push(l.map_err(|e| e.code)));
+            split(&mut pending, &mut skipping, chunk, &mut |l| out.push(l.map_err(|e| e.code.into_owned())));
         }
         if !pending.is_empty() || skipping {
-            out.push(finish(pending, skipping).map_err(|e| e.code));
+            out.push(finish(pending, skipping).map_err(|e| e.code.into_owned()));
         }
         out
     }

@@ -547,7 +547,7 @@ async fn a_batch_cannot_make_a_malleated_signature_valid(app: TestApp) {
         .checks
         .iter()
         .filter(|c| c.status == zhicheng::domain::verification::CheckStatus::Fail)
-        .map(|c| c.code.as_str())
+        .map(|c| c.code.as_ref())
         .collect();
     assert_eq!(failed, ["registry_mismatch"]);
 

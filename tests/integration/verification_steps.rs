@@ -85,7 +85,7 @@ fn failures(world: &World, credential: serde_json::Value, setup: &Setup) -> (Ver
         .checks
         .iter()
         .filter(|c| c.status == CheckStatus::Fail)
-        .map(|c| (serde_json::to_value(c.step).unwrap().as_str().unwrap().to_string(), c.code.clone()))
+        .map(|c| (serde_json::to_value(c.step).unwrap().as_str().unwrap().to_string(), c.code.to_string()))
         .collect();
     (outcome.verdict, failed)
 }
