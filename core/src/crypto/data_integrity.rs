@@ -126,12 +126,14 @@ pub fn parse(secured: &Value) -> Result<Proof, ProofError> {
 }
 
 fn context_starts_with(document: Option<&Value>, proof: &Value) -> bool {
-    let as_list = |v: &Value| match v {
-        Value::Array(items) => items.clone(),
-        other => vec![other.clone()],
-    };
+    fn as_list(v: &Value) -> &[Value] {
+        match v {
+            Value::Array(items) => items,
+            other => std::slice::from_ref(other),
+        }
+    }
     let (Some(document), proof) = (document.map(as_list), as_list(proof)) else { return false };
-    document.len() >= proof.len() && document.iter().zip(&proof).all(|(a, b)| a == b)
+    document.starts_with(proof)
 }
 
 impl Proof {
