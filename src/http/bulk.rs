@@ -1,6 +1,6 @@
 //! Bulk verification for regulators: thousands of certificates in one request, read and
-//! answered line by line, so memory stays flat however large the body; the signatures of the
-//! lines in flight are checked together by the verifier's batcher.
+//! answered line by line, so memory stays flat however large the body; each chunk's signatures
+//! are checked together in batches.
 
 use std::borrow::Cow;
 use std::pin::Pin;

@@ -152,7 +152,6 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-/// SHA-256 of `bytes` without the part `cut`.
 /// SHA-256 of `bytes`, and of `bytes` without `cut`: the part before `cut` is hashed once for
 /// both (a credential with and without its proof share all but the proof and what follows it).
 pub fn sha256_with_and_without(bytes: &[u8], cut: Range<usize>) -> ([u8; 32], [u8; 32]) {
